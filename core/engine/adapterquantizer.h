@@ -1,0 +1,23 @@
+#pragma once
+
+#include "quantresult.h"
+
+#include "../io/adapter.h"
+#include "../io/progress.h"
+
+namespace lq {
+
+// LoRAQuant over a whole adapter: per module reparameterize, choose h (settings.split, unless
+// hOverride names the module), quantize, refine, measure. Modules run in parallel with OpenMP;
+// the result does not depend on the number of threads. Cancelling returns a result with
+// `cancelled` set and no modules.
+QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& settings,
+                            const ProgressFn& progress = {});
+
+// One module, for interactive use: the workbench caches the reparameterization and calls this
+// after every drag of the split.
+ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
+                            const ModuleReparam& reparam, int h, int bitsHigh,
+                            const QuantSettings& settings);
+
+} // namespace lq

@@ -1,0 +1,91 @@
+#pragma once
+
+#include "adapterconfig.h"
+#include "safetensors.h"
+
+#include <Eigen/Core>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lq {
+
+// One LoRA module: dW = scale * B A with B (m x r) and A (r x n), as PEFT stores them
+// (`<name>.lora_A.weight` [r, n], `<name>.lora_B.weight` [m, r]).
+struct LoraModule
+{
+    std::string name; // tensor-name prefix before `.lora_A`
+    std::string keyA; // full tensor names, either spelling (`.lora_A.weight`,
+    std::string keyB; // `.lora_A.default.weight`)
+    int layer = -1;   // layer index parsed from the name, -1 when there is none
+    std::string kind; // last name component: q_proj, v_proj, query_key_value, ...
+    int m = 0;
+    int n = 0;
+    int r = 0;
+    DType dtype = DType::F32;    // stored type of the factors (of B when A and B differ)
+    std::optional<double> scale; // s in dW = s B A; empty when the config does not say
+
+    std::int64_t parameterCount() const { return std::int64_t(r) * (m + n); }
+};
+
+// B and A of one module as float32 matrices, B m x r and A r x n.
+struct ModuleFactors
+{
+    Eigen::MatrixXf B;
+    Eigen::MatrixXf A;
+};
+
+// A PEFT adapter: adapter_model.safetensors (memory-mapped, converted per module on demand so that
+// loading a large adapter does not hold a float32 copy of it) plus adapter_config.json.
+//
+// Threads: an Adapter is immutable after load(); factors() and every const member may be called
+// from several threads at once.
+class Adapter
+{
+public:
+    // `path` is a PEFT folder or the .safetensors file itself (the config is then looked for
+    // beside it). Validates the file, pairs lora_A with lora_B, checks shapes and ranks and scans
+    // every LoRA tensor for NaN and Inf. Throws lq::Error naming the file (and module) on any
+    // problem. A missing config is a warning, not an error.
+    static Adapter load(const std::string& path);
+
+    // An adapter held in memory (tests, synthetic data). Modules' m, n, r come from the factors.
+    static Adapter fromFactors(std::string name, std::vector<LoraModule> modules,
+                               std::vector<ModuleFactors> factors,
+                               std::optional<AdapterConfig> config = {});
+
+    const std::string& path() const { return m_path; }                 // as given to load()
+    const std::string& safetensorsPath() const { return m_tensorPath; } // empty in memory
+    const std::optional<AdapterConfig>& config() const { return m_config; }
+    const std::vector<LoraModule>& modules() const { return m_modules; }
+    const std::vector<std::string>& warnings() const { return m_warnings; }
+    // The mapped file, or null for an adapter held in memory.
+    const SafetensorsFile* file() const { return m_file ? &*m_file : nullptr; }
+    // Tensors that are not LoRA factors (classifier heads, modules_to_save copies), by name.
+    const std::vector<std::string>& otherTensors() const { return m_otherTensors; }
+
+    ModuleFactors factors(std::size_t module) const;
+
+    std::int64_t parameterCount() const;   // LoRA parameters, r (m + n) summed over modules
+    std::uint64_t storedBytes() const;     // bytes of the LoRA tensors as stored
+
+private:
+    std::string m_path;
+    std::string m_tensorPath;
+    std::optional<SafetensorsFile> m_file;
+    std::optional<AdapterConfig> m_config;
+    std::vector<LoraModule> m_modules;
+    std::vector<ModuleFactors> m_inMemory; // only for fromFactors()
+    std::vector<std::string> m_otherTensors;
+    std::vector<std::string> m_warnings;
+};
+
+// Writes a PEFT folder (adapter_model.safetensors + adapter_config.json) atomically, file by file.
+// Every tensor of `source` is written with its name, dtype and shape; when `replaced` is given it
+// holds new factors for every module (same shapes), converted to each module's stored dtype.
+// Non-LoRA tensors and `__metadata__` are copied unchanged. Refuses (lq::Error) to write into the
+// folder the source was read from.
+void writePeftAdapter(const std::string& folder, const Adapter& source,
+                      const std::vector<ModuleFactors>* replaced = nullptr);
+
+} // namespace lq

@@ -1,0 +1,76 @@
+#pragma once
+
+#include "dtype.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lq {
+
+class MappedFile;
+
+// One tensor as described in a safetensors header. Offsets are relative to the start of the data
+// section (after the 8-byte length and the JSON header), as in the format.
+struct TensorEntry
+{
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<std::int64_t> shape;
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+
+    std::int64_t elementCount() const;
+};
+
+// A safetensors file opened read-only through a memory map. open() validates everything before
+// anything is handed out: header length within the file, JSON well formed, every dtype known,
+// shape x element size equal to the byte range, ranges inside the data section and not
+// overlapping. Failures throw lq::Error naming the file. Copies share the mapping.
+class SafetensorsFile
+{
+public:
+    static SafetensorsFile open(const std::string& path);
+
+    const std::string& path() const { return m_path; }
+    // Tensors in the order of the header.
+    const std::vector<TensorEntry>& tensors() const { return m_tensors; }
+    const TensorEntry* find(std::string_view name) const;
+    // `__metadata__` string pairs, kept so that a written adapter loses nothing.
+    const std::map<std::string, std::string>& metadata() const { return m_metadata; }
+
+    std::span<const std::byte> bytes(const TensorEntry& entry) const;
+    // The tensor converted to float32, row-major as stored.
+    std::vector<float> toFloat(const TensorEntry& entry) const;
+    std::uint64_t fileSize() const;
+
+private:
+    std::string m_path;
+    std::shared_ptr<const MappedFile> m_file;
+    std::uint64_t m_dataStart = 0;
+    std::vector<TensorEntry> m_tensors;
+    std::map<std::string, std::string> m_metadata;
+};
+
+// A tensor to write: raw little-endian bytes of `dtype`, row-major, owned.
+struct TensorData
+{
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<std::int64_t> shape;
+    std::vector<std::byte> bytes;
+};
+
+// Writes a safetensors file atomically (temporary file in the same folder, then rename). The
+// header is compact JSON with `__metadata__` first and the tensors in the given order, padded
+// with spaces to a multiple of 8 bytes, as the reference Python writer does; so an adapter read
+// and written back unchanged is byte-identical. Throws lq::Error naming `path` on failure, and
+// leaves nothing behind.
+void writeSafetensors(const std::string& path, const std::vector<TensorData>& tensors,
+                      const std::map<std::string, std::string>& metadata);
+
+} // namespace lq
