@@ -1,0 +1,439 @@
+#include "adapter.h"
+
+#include "atomicfile.h"
+#include "error.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <regex>
+
+namespace lq {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTensorFileName = "adapter_model.safetensors";
+constexpr const char* kConfigFileName = "adapter_config.json";
+
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// `<prefix>.lora_A.weight`, `<prefix>.lora_B.weight`, or with an adapter name between
+// (`.lora_A.default.weight`, PEFT's in-memory spelling that some exporters keep).
+struct FactorName
+{
+    std::string prefix;
+    char which = 0; // 'A' or 'B', 0 when the tensor is not a LoRA factor
+};
+
+FactorName parseFactorName(const std::string& name)
+{
+    static const std::regex pattern(R"(^(.+)\.lora_([AB])(\.[^.]+)?\.weight$)");
+    std::smatch match;
+    if (!std::regex_match(name, match, pattern))
+        return {};
+    return {match[1].str(), match[2].str()[0]};
+}
+
+// The first dotted component that is a number: `...layers.12.self_attn...` -> 12.
+int layerIndexOf(const std::string& name)
+{
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        std::size_t end = name.find('.', start);
+        if (end == std::string::npos)
+            end = name.size();
+        const std::string_view part(name.data() + start, end - start);
+        if (!part.empty() && part.size() < 9 &&
+            std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return std::stoi(std::string(part));
+        start = end + 1;
+    }
+    return -1;
+}
+
+std::string kindOf(const std::string& name)
+{
+    const auto dot = name.rfind('.');
+    return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+std::string shapeText(const std::vector<std::int64_t>& shape)
+{
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+// NaN and Inf have an all-ones exponent in every IEEE format; testing the bits avoids converting.
+struct NonFinite
+{
+    std::int64_t nan = 0;
+    std::int64_t inf = 0;
+    std::int64_t first = -1; // flat index of the first one
+};
+
+template <typename Bits>
+NonFinite scanBits(std::span<const std::byte> bytes, Bits exponentMask, Bits mantissaMask)
+{
+    NonFinite result;
+    const std::size_t count = bytes.size() / sizeof(Bits);
+    for (std::size_t i = 0; i < count; ++i) {
+        Bits bits;
+        std::memcpy(&bits, bytes.data() + i * sizeof(Bits), sizeof(Bits));
+        if ((bits & exponentMask) != exponentMask)
+            continue;
+        ((bits & mantissaMask) ? result.nan : result.inf) += 1;
+        if (result.first < 0)
+            result.first = std::int64_t(i);
+    }
+    return result;
+}
+
+NonFinite scanNonFinite(DType type, std::span<const std::byte> bytes)
+{
+    switch (type) {
+    case DType::F32:
+        return scanBits<std::uint32_t>(bytes, 0x7f800000u, 0x007fffffu);
+    case DType::F16:
+        return scanBits<std::uint16_t>(bytes, 0x7c00u, 0x03ffu);
+    case DType::BF16:
+        return scanBits<std::uint16_t>(bytes, 0x7f80u, 0x007fu);
+    case DType::F64:
+        return scanBits<std::uint64_t>(bytes, 0x7ff0000000000000ull, 0x000fffffffffffffull);
+    }
+    return {};
+}
+
+// "" when the factor is finite, else the problem in words.
+std::string nonFiniteProblem(const LoraModule& module, const char* factor, const TensorEntry& entry,
+                             std::span<const std::byte> bytes)
+{
+    const NonFinite found = scanNonFinite(entry.dtype, bytes);
+    if (found.first < 0)
+        return {};
+    const std::int64_t columns = entry.shape.size() == 2 ? entry.shape[1] : 1;
+    return "module " + module.name + ": " + factor + " contains " + std::to_string(found.nan) +
+           " NaN and " + std::to_string(found.inf) + " Inf values (first at row " +
+           std::to_string(found.first / columns) + ", column " +
+           std::to_string(found.first % columns) + ")";
+}
+
+void fillNameParts(LoraModule& module)
+{
+    if (module.layer < 0)
+        module.layer = layerIndexOf(module.name);
+    if (module.kind.empty())
+        module.kind = kindOf(module.name);
+}
+
+std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type)
+{
+    const RowMajor rowMajor = matrix; // safetensors is row-major
+    std::vector<std::byte> bytes(std::size_t(rowMajor.size()) * elementSize(type));
+    convertFromFloat(type, std::span<const float>(rowMajor.data(), std::size_t(rowMajor.size())),
+                     bytes);
+    return bytes;
+}
+
+} // namespace
+
+Adapter Adapter::load(const std::string& path)
+{
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (ec || !fs::exists(status))
+        throw Error(path, "no such file or folder");
+
+    Adapter adapter;
+    adapter.m_path = path;
+    fs::path configPath;
+    if (fs::is_directory(status)) {
+        const fs::path folder(path);
+        if (!fs::exists(folder / kTensorFileName)) {
+            if (fs::exists(folder / "adapter_model.bin"))
+                throw Error(path, "no adapter found: the folder holds adapter_model.bin (a "
+                                  "PyTorch pickle), which is not read; save the adapter as "
+                                  "safetensors");
+            throw Error(path,
+                        std::string("no adapter found: the folder has no ") + kTensorFileName);
+        }
+        adapter.m_tensorPath = (folder / kTensorFileName).string();
+        configPath = folder / kConfigFileName;
+    } else {
+        adapter.m_tensorPath = path;
+        configPath = fs::path(path).parent_path() / kConfigFileName;
+    }
+
+    if (fs::exists(configPath))
+        adapter.m_config = readAdapterConfig(configPath.string());
+    else
+        adapter.m_warnings.push_back("no " + std::string(kConfigFileName) + " beside " +
+                                     adapter.m_tensorPath +
+                                     ": ranks come from the tensor shapes and the scale "
+                                     "(lora_alpha / r) is unknown");
+
+    adapter.m_file = SafetensorsFile::open(adapter.m_tensorPath);
+    const SafetensorsFile& file = *adapter.m_file;
+    const std::string& fileName = file.path();
+
+    // Pair factors by prefix, keeping the order in which modules first appear in the header.
+    struct Pair
+    {
+        const TensorEntry* a = nullptr;
+        const TensorEntry* b = nullptr;
+    };
+    std::vector<std::string> order;
+    std::map<std::string, Pair> pairs;
+    std::vector<const TensorEntry*> others;
+    for (const TensorEntry& entry : file.tensors()) {
+        const FactorName factor = parseFactorName(entry.name);
+        if (!factor.which) {
+            others.push_back(&entry);
+            continue;
+        }
+        auto [it, inserted] = pairs.try_emplace(factor.prefix);
+        if (inserted)
+            order.push_back(factor.prefix);
+        const TensorEntry*& slot = factor.which == 'A' ? it->second.a : it->second.b;
+        if (slot)
+            throw Error(fileName, "module " + factor.prefix + " has two lora_" + factor.which +
+                                      " tensors: '" + slot->name + "' and '" + entry.name + "'");
+        slot = &entry;
+    }
+
+    for (const std::string& prefix : order) {
+        const Pair& pair = pairs.at(prefix);
+        if (!pair.a || !pair.b)
+            throw Error(fileName, "module " + prefix + ": " + (pair.a ? "lora_A" : "lora_B") +
+                                      " has no matching " + (pair.a ? "lora_B" : "lora_A") +
+                                      " tensor");
+        const auto& shapeA = pair.a->shape;
+        const auto& shapeB = pair.b->shape;
+        if (shapeA.size() != 2 || shapeB.size() != 2) {
+            // Convolution LoRA (4-D factors): kept byte for byte, but not a module we quantize.
+            adapter.m_warnings.push_back("module " + prefix + ": lora_A " + shapeText(shapeA) +
+                                         " and lora_B " + shapeText(shapeB) +
+                                         " are not 2-D (a convolution LoRA?); kept unchanged "
+                                         "and left out of the modules");
+            others.push_back(pair.a);
+            others.push_back(pair.b);
+            continue;
+        }
+        if (shapeA[0] != shapeB[1])
+            throw Error(fileName, "module " + prefix +
+                                      ": the ranks of A and B disagree: lora_A is " +
+                                      shapeText(shapeA) + " (r = " + std::to_string(shapeA[0]) +
+                                      ") but lora_B is " + shapeText(shapeB) +
+                                      " (r = " + std::to_string(shapeB[1]) + ")");
+        if (shapeA[0] == 0 || shapeA[1] == 0 || shapeB[0] == 0)
+            throw Error(fileName, "module " + prefix + ": empty factors: lora_A " +
+                                      shapeText(shapeA) + ", lora_B " + shapeText(shapeB));
+        constexpr std::int64_t kMaxExtent = std::numeric_limits<int>::max();
+        if (shapeA[0] > kMaxExtent || shapeA[1] > kMaxExtent || shapeB[0] > kMaxExtent)
+            throw Error(fileName, "module " + prefix + ": factors too large");
+
+        LoraModule module;
+        module.name = prefix;
+        module.keyA = pair.a->name;
+        module.keyB = pair.b->name;
+        module.r = int(shapeA[0]);
+        module.n = int(shapeA[1]);
+        module.m = int(shapeB[0]);
+        module.dtype = pair.b->dtype;
+        fillNameParts(module);
+        if (adapter.m_config) {
+            module.scale = adapter.m_config->scaleFor(module.name, module.r);
+            const auto expected = adapter.m_config->rankFor(module.name);
+            if (expected && *expected != module.r)
+                adapter.m_warnings.push_back(
+                    "module " + module.name + ": rank " + std::to_string(module.r) +
+                    " from the tensor shapes, but the config says " + std::to_string(*expected));
+        }
+        adapter.m_modules.push_back(std::move(module));
+    }
+    if (adapter.m_modules.empty())
+        throw Error(fileName, "no adapter found: the file holds no lora_A / lora_B tensor pairs");
+
+    // Scan every factor for NaN / Inf in parallel; report the first bad module in file order so
+    // the message does not depend on thread timing.
+    const auto count = std::int64_t(adapter.m_modules.size());
+    std::vector<std::string> problems(adapter.m_modules.size());
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t i = 0; i < count; ++i) {
+        const LoraModule& module = adapter.m_modules[std::size_t(i)];
+        const TensorEntry& a = *file.find(module.keyA);
+        const TensorEntry& b = *file.find(module.keyB);
+        std::string problem = nonFiniteProblem(module, "lora_A", a, file.bytes(a));
+        if (problem.empty())
+            problem = nonFiniteProblem(module, "lora_B", b, file.bytes(b));
+        problems[std::size_t(i)] = std::move(problem);
+    }
+    for (const std::string& problem : problems) {
+        if (!problem.empty())
+            throw Error(fileName, problem);
+    }
+
+    std::sort(others.begin(), others.end(), [&](const TensorEntry* x, const TensorEntry* y) {
+        return x - file.tensors().data() < y - file.tensors().data();
+    });
+    for (const TensorEntry* entry : others)
+        adapter.m_otherTensors.push_back(entry->name);
+    return adapter;
+}
+
+Adapter Adapter::fromFactors(std::string name, std::vector<LoraModule> modules,
+                             std::vector<ModuleFactors> factors,
+                             std::optional<AdapterConfig> config)
+{
+    if (modules.size() != factors.size())
+        throw Error(name, "fromFactors: " + std::to_string(modules.size()) + " modules but " +
+                              std::to_string(factors.size()) + " factor pairs");
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        LoraModule& module = modules[i];
+        const ModuleFactors& f = factors[i];
+        if (f.B.cols() != f.A.rows() || f.B.cols() == 0)
+            throw Error(name, "module " + module.name + ": the ranks of A and B disagree: B is " +
+                                  std::to_string(f.B.rows()) + " x " + std::to_string(f.B.cols()) +
+                                  ", A is " + std::to_string(f.A.rows()) + " x " +
+                                  std::to_string(f.A.cols()));
+        module.m = int(f.B.rows());
+        module.r = int(f.B.cols());
+        module.n = int(f.A.cols());
+        if (module.keyA.empty())
+            module.keyA = module.name + ".lora_A.weight";
+        if (module.keyB.empty())
+            module.keyB = module.name + ".lora_B.weight";
+        fillNameParts(module);
+        if (!module.scale && config)
+            module.scale = config->scaleFor(module.name, module.r);
+    }
+    Adapter adapter;
+    adapter.m_path = std::move(name);
+    adapter.m_config = std::move(config);
+    adapter.m_modules = std::move(modules);
+    adapter.m_inMemory = std::move(factors);
+    return adapter;
+}
+
+ModuleFactors Adapter::factors(std::size_t index) const
+{
+    if (!m_file)
+        return m_inMemory.at(index);
+    const LoraModule& module = m_modules.at(index);
+    const TensorEntry& a = *m_file->find(module.keyA);
+    const TensorEntry& b = *m_file->find(module.keyB);
+    // A column-major r x m matrix has the memory layout of a row-major m x r one: convert straight
+    // into it and transpose, so the only float32 copy is the one returned.
+    ModuleFactors result;
+    Eigen::MatrixXf bt(module.r, module.m);
+    convertToFloat(b.dtype, m_file->bytes(b), std::span<float>(bt.data(), std::size_t(bt.size())));
+    result.B = bt.transpose();
+    Eigen::MatrixXf at(module.n, module.r);
+    convertToFloat(a.dtype, m_file->bytes(a), std::span<float>(at.data(), std::size_t(at.size())));
+    result.A = at.transpose();
+    return result;
+}
+
+std::int64_t Adapter::parameterCount() const
+{
+    std::int64_t total = 0;
+    for (const LoraModule& module : m_modules)
+        total += module.parameterCount();
+    return total;
+}
+
+std::uint64_t Adapter::storedBytes() const
+{
+    std::uint64_t total = 0;
+    for (const LoraModule& module : m_modules) {
+        if (m_file) {
+            for (const std::string* key : {&module.keyA, &module.keyB}) {
+                const TensorEntry& entry = *m_file->find(*key);
+                total += entry.end - entry.begin;
+            }
+        } else {
+            total += std::uint64_t(module.parameterCount()) * elementSize(module.dtype);
+        }
+    }
+    return total;
+}
+
+void writePeftAdapter(const std::string& folder, const Adapter& source,
+                      const std::vector<ModuleFactors>* replaced)
+{
+    const auto& modules = source.modules();
+    if (replaced) {
+        if (replaced->size() != modules.size())
+            throw Error(folder, "cannot write: " + std::to_string(replaced->size()) +
+                                    " replacement factor pairs for " +
+                                    std::to_string(modules.size()) + " modules");
+        for (std::size_t i = 0; i < modules.size(); ++i) {
+            const ModuleFactors& f = (*replaced)[i];
+            const LoraModule& module = modules[i];
+            if (f.B.rows() != module.m || f.B.cols() != module.r || f.A.rows() != module.r ||
+                f.A.cols() != module.n)
+                throw Error(folder, "cannot write module " + module.name +
+                                        ": the replacement factors' shapes differ from the "
+                                        "original's");
+        }
+    }
+
+    std::error_code ec;
+    if (!source.safetensorsPath().empty()) {
+        const fs::path sourceFolder = fs::path(source.safetensorsPath()).parent_path();
+        if (fs::exists(folder, ec) &&
+            fs::equivalent(folder, sourceFolder.empty() ? fs::path(".") : sourceFolder, ec))
+            throw Error(folder, "refusing to write into the folder the adapter was read from; "
+                                "choose another output folder");
+    }
+    fs::create_directories(folder, ec);
+    if (ec)
+        throw Error(folder, "cannot create the output folder: " + ec.message());
+
+    // Tensor bytes: views into the mapped source where unchanged, owned buffers where converted.
+    std::vector<TensorView> views;
+    std::vector<std::vector<std::byte>> owned;
+    owned.reserve(2 * modules.size());
+    const auto convert = [&](const Eigen::MatrixXf& matrix, DType type) {
+        owned.push_back(toStoredBytes(matrix, type));
+        return std::span<const std::byte>(owned.back());
+    };
+
+    std::map<std::string, std::string> metadata{{"format", "pt"}};
+    if (const SafetensorsFile* file = source.file()) {
+        metadata = file->metadata();
+        std::map<std::string, std::pair<std::size_t, char>> factorOf; // tensor -> module, A/B
+        if (replaced) {
+            for (std::size_t i = 0; i < modules.size(); ++i) {
+                factorOf[modules[i].keyA] = {i, 'A'};
+                factorOf[modules[i].keyB] = {i, 'B'};
+            }
+        }
+        for (const TensorEntry& entry : file->tensors()) {
+            TensorView view{entry.name, entry.dtype, entry.shape, file->bytes(entry)};
+            if (const auto it = factorOf.find(entry.name); it != factorOf.end()) {
+                const ModuleFactors& f = (*replaced)[it->second.first];
+                view.bytes = convert(it->second.second == 'A' ? f.A : f.B, entry.dtype);
+            }
+            views.push_back(std::move(view));
+        }
+    } else {
+        for (std::size_t i = 0; i < modules.size(); ++i) {
+            const LoraModule& module = modules[i];
+            const ModuleFactors f = replaced ? (*replaced)[i] : source.factors(i);
+            const std::int64_t m = module.m, n = module.n, r = module.r;
+            views.push_back({module.keyA, module.dtype, {r, n}, convert(f.A, module.dtype)});
+            views.push_back({module.keyB, module.dtype, {m, r}, convert(f.B, module.dtype)});
+        }
+    }
+    writeSafetensors((fs::path(folder) / kTensorFileName).string(), views, metadata);
+    if (source.config())
+        writeFileAtomically((fs::path(folder) / kConfigFileName).string(),
+                            source.config()->rawJson);
+}
+
+} // namespace lq

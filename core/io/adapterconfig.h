@@ -28,6 +28,8 @@ struct AdapterConfig
     // alpha / sqrt(r) with use_rslora, with rank_pattern / alpha_pattern applied. Empty when
     // the config does not say (no config, or no lora_alpha).
     std::optional<double> scaleFor(const std::string& moduleName, int rank) const;
+    // The rank the config expects for a module: its rank_pattern entry, else r.
+    std::optional<int> rankFor(const std::string& moduleName) const;
 };
 
 // Parses adapter_config.json. Throws lq::Error naming the file when it cannot be read or is not

@@ -1,0 +1,265 @@
+#include "safetensors.h"
+
+#include "atomicfile.h"
+#include "error.h"
+#include "mappedfile.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <set>
+
+namespace lq {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// The reference implementation refuses headers above 100 MB; a larger one is a corrupt length,
+// and accepting it would let a bad file make us parse gigabytes of garbage.
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+
+std::string shapeText(const std::vector<std::int64_t>& shape)
+{
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+std::string rangeText(std::uint64_t begin, std::uint64_t end)
+{
+    return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
+}
+
+// Bytes a tensor of this shape and dtype needs, or empty on overflow / negative extent.
+std::optional<std::uint64_t> byteSize(const std::vector<std::int64_t>& shape, DType dtype)
+{
+    std::uint64_t total = elementSize(dtype);
+    for (std::int64_t extent : shape) {
+        if (extent < 0)
+            return std::nullopt;
+        const auto e = static_cast<std::uint64_t>(extent);
+        if (e != 0 && total > std::numeric_limits<std::uint64_t>::max() / e)
+            return std::nullopt;
+        total *= e;
+    }
+    return total;
+}
+
+TensorEntry parseEntry(const std::string& path, const std::string& name, const OrderedJson& value)
+{
+    const std::string where = "tensor '" + name + "': ";
+    if (!value.is_object())
+        throw Error(path, where + "the header entry is not a JSON object");
+    const auto dtype = value.find("dtype");
+    const auto shape = value.find("shape");
+    const auto offsets = value.find("data_offsets");
+    if (dtype == value.end() || !dtype->is_string())
+        throw Error(path, where + "missing or non-string 'dtype'");
+    if (shape == value.end() || !shape->is_array())
+        throw Error(path, where + "missing or non-array 'shape'");
+    if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2)
+        throw Error(path, where + "'data_offsets' must be an array of two numbers");
+
+    TensorEntry entry;
+    entry.name = name;
+    const auto type = dtypeFromName(dtype->get<std::string>());
+    if (!type)
+        throw Error(path, where + "unknown dtype '" + dtype->get<std::string>() +
+                              "' (supported: F32, F16, BF16, F64)");
+    entry.dtype = *type;
+    for (const auto& extent : *shape) {
+        if (!extent.is_number_integer() || extent.get<std::int64_t>() < 0)
+            throw Error(path,
+                        where + "shape " + shape->dump() + " must hold non-negative whole numbers");
+        entry.shape.push_back(extent.get<std::int64_t>());
+    }
+    for (const auto& offset : *offsets) {
+        if (!offset.is_number_unsigned())
+            throw Error(path, where + "data_offsets " + offsets->dump() +
+                                  " must hold non-negative whole numbers");
+    }
+    entry.begin = (*offsets)[0].get<std::uint64_t>();
+    entry.end = (*offsets)[1].get<std::uint64_t>();
+    if (entry.end < entry.begin)
+        throw Error(path, where + "data_offsets " + rangeText(entry.begin, entry.end) +
+                              " end before they begin");
+    const auto needed = byteSize(entry.shape, entry.dtype);
+    if (!needed || *needed != entry.end - entry.begin)
+        throw Error(path, where + "shape/size mismatch: shape " + shapeText(entry.shape) + " of " +
+                              std::string(dtypeName(entry.dtype)) + " needs " +
+                              (needed ? std::to_string(*needed) : std::string("too many")) +
+                              " bytes but data_offsets " + rangeText(entry.begin, entry.end) +
+                              " hold " + std::to_string(entry.end - entry.begin));
+    return entry;
+}
+
+} // namespace
+
+std::int64_t TensorEntry::elementCount() const
+{
+    return std::accumulate(shape.begin(), shape.end(), std::int64_t(1), std::multiplies<>());
+}
+
+SafetensorsFile SafetensorsFile::open(const std::string& path)
+{
+    SafetensorsFile file;
+    file.m_path = path;
+    file.m_file = MappedFile::open(path);
+    const auto all = file.m_file->bytes();
+    if (all.size() < 8)
+        throw Error(path, "too short for a safetensors file (" + std::to_string(all.size()) +
+                              " bytes; the header length alone takes 8)");
+    std::uint64_t headerLength = 0;
+    std::memcpy(&headerLength, all.data(), 8); // little endian, as the format says
+    if (headerLength > all.size() - 8)
+        throw Error(path, "header length " + std::to_string(headerLength) +
+                              " is larger than the file (" + std::to_string(all.size()) +
+                              " bytes); the file is truncated or not safetensors");
+    if (headerLength > kMaxHeaderBytes)
+        throw Error(path, "header length " + std::to_string(headerLength) +
+                              " exceeds the 100 MB limit of the format");
+    if (headerLength < 2)
+        throw Error(path, "the JSON header is empty");
+    file.m_dataStart = 8 + headerLength;
+    const std::uint64_t dataSize = all.size() - file.m_dataStart;
+
+    const auto* headerBegin = reinterpret_cast<const char*>(all.data() + 8);
+    OrderedJson header;
+    try {
+        header = OrderedJson::parse(headerBegin, headerBegin + headerLength);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(path, std::string("malformed JSON header: ") + e.what());
+    }
+    if (!header.is_object())
+        throw Error(path, "malformed JSON header: not a JSON object");
+
+    for (const auto& [key, value] : header.items()) {
+        if (key == "__metadata__") {
+            if (!value.is_object())
+                throw Error(path, "__metadata__ is not a JSON object");
+            for (const auto& [name, text] : value.items()) {
+                if (!text.is_string())
+                    throw Error(path, "__metadata__ value of '" + name + "' is not a string");
+                file.m_metadata[name] = text.get<std::string>();
+            }
+            continue;
+        }
+        TensorEntry entry = parseEntry(path, key, value);
+        if (entry.end > dataSize)
+            throw Error(path, "tensor '" + key + "': data_offsets " +
+                                  rangeText(entry.begin, entry.end) +
+                                  " point outside the file: the data section holds only " +
+                                  std::to_string(dataSize) + " bytes (truncated file?)");
+        file.m_index.emplace(entry.name, file.m_tensors.size());
+        file.m_tensors.push_back(std::move(entry));
+    }
+
+    // Overlap: sorted by begin, each non-empty range must start at or after the previous end.
+    std::vector<const TensorEntry*> byOffset;
+    for (const auto& entry : file.m_tensors) {
+        if (entry.end > entry.begin)
+            byOffset.push_back(&entry);
+    }
+    std::sort(byOffset.begin(), byOffset.end(),
+              [](const TensorEntry* a, const TensorEntry* b) { return a->begin < b->begin; });
+    for (std::size_t i = 1; i < byOffset.size(); ++i) {
+        const TensorEntry& a = *byOffset[i - 1];
+        const TensorEntry& b = *byOffset[i];
+        if (b.begin < a.end)
+            throw Error(path, "tensors '" + a.name + "' and '" + b.name +
+                                  "' overlap: data_offsets " + rangeText(a.begin, a.end) + " and " +
+                                  rangeText(b.begin, b.end));
+    }
+    return file;
+}
+
+const TensorEntry* SafetensorsFile::find(std::string_view name) const
+{
+    const auto it = m_index.find(std::string(name));
+    return it == m_index.end() ? nullptr : &m_tensors[it->second];
+}
+
+std::span<const std::byte> SafetensorsFile::bytes(const TensorEntry& entry) const
+{
+    return m_file->bytes().subspan(m_dataStart + entry.begin, entry.end - entry.begin);
+}
+
+std::vector<float> SafetensorsFile::toFloat(const TensorEntry& entry) const
+{
+    std::vector<float> values(static_cast<std::size_t>(entry.elementCount()));
+    convertToFloat(entry.dtype, bytes(entry), values);
+    return values;
+}
+
+std::uint64_t SafetensorsFile::fileSize() const
+{
+    return m_file ? m_file->size() : 0;
+}
+
+void writeSafetensors(const std::string& path, const std::vector<TensorData>& tensors,
+                      const std::map<std::string, std::string>& metadata)
+{
+    std::vector<TensorView> views;
+    views.reserve(tensors.size());
+    for (const TensorData& tensor : tensors)
+        views.push_back({tensor.name, tensor.dtype, tensor.shape, tensor.bytes});
+    writeSafetensors(path, views, metadata);
+}
+
+void writeSafetensors(const std::string& path, const std::vector<TensorView>& tensors,
+                      const std::map<std::string, std::string>& metadata)
+{
+    OrderedJson header = OrderedJson::object();
+    if (!metadata.empty()) {
+        OrderedJson meta = OrderedJson::object();
+        for (const auto& [key, value] : metadata)
+            meta[key] = value;
+        header["__metadata__"] = std::move(meta);
+    }
+    std::set<std::string> names;
+    std::uint64_t offset = 0;
+    for (const TensorView& tensor : tensors) {
+        if (tensor.name == "__metadata__" || !names.insert(tensor.name).second)
+            throw Error(path, "tensor name '" + tensor.name + "' is reserved or used twice");
+        const auto needed = byteSize(tensor.shape, tensor.dtype);
+        if (!needed || *needed != tensor.bytes.size())
+            throw Error(path, "tensor '" + tensor.name + "': shape " + shapeText(tensor.shape) +
+                                  " does not match its " + std::to_string(tensor.bytes.size()) +
+                                  " bytes");
+        OrderedJson entry = OrderedJson::object();
+        entry["dtype"] = std::string(dtypeName(tensor.dtype));
+        entry["shape"] = tensor.shape;
+        entry["data_offsets"] = {offset, offset + tensor.bytes.size()};
+        header[tensor.name] = std::move(entry);
+        offset += tensor.bytes.size();
+    }
+    std::string text = header.dump(); // compact, UTF-8 as is, like the reference writer
+    // Pad with spaces so that the data section starts 8-byte aligned (8 + length = 0 mod 8).
+    text.append((8 - text.size() % 8) % 8, ' ');
+    const std::uint64_t length = text.size();
+
+    writeFileAtomically(path, [&](const std::string& temporary) {
+        std::FILE* out = std::fopen(temporary.c_str(), "wbx");
+        if (!out)
+            throw Error(path, std::string("cannot create a file in that folder: ") +
+                                  std::strerror(errno));
+        bool ok = std::fwrite(&length, 8, 1, out) == 1 &&
+                  std::fwrite(text.data(), 1, text.size(), out) == text.size();
+        for (std::size_t i = 0; ok && i < tensors.size(); ++i) {
+            const auto& bytes = tensors[i].bytes;
+            ok = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
+        }
+        const int code = errno;
+        if (std::fclose(out) != 0 && ok)
+            throw Error(path, std::string("write failed: ") + std::strerror(errno));
+        if (!ok)
+            throw Error(path, std::string("write failed: ") + std::strerror(code));
+    });
+}
+
+} // namespace lq

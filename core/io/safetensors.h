@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace lq {
@@ -53,6 +54,7 @@ private:
     std::shared_ptr<const MappedFile> m_file;
     std::uint64_t m_dataStart = 0;
     std::vector<TensorEntry> m_tensors;
+    std::unordered_map<std::string, std::size_t> m_index; // name -> position in m_tensors
     std::map<std::string, std::string> m_metadata;
 };
 
@@ -65,12 +67,24 @@ struct TensorData
     std::vector<std::byte> bytes;
 };
 
+// A tensor to write whose bytes live elsewhere (a mapped source file, a caller's buffer); they
+// must stay valid during the write.
+struct TensorView
+{
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<std::int64_t> shape;
+    std::span<const std::byte> bytes;
+};
+
 // Writes a safetensors file atomically (temporary file in the same folder, then rename). The
 // header is compact JSON with `__metadata__` first and the tensors in the given order, padded
 // with spaces to a multiple of 8 bytes, as the reference Python writer does; so an adapter read
 // and written back unchanged is byte-identical. Throws lq::Error naming `path` on failure, and
 // leaves nothing behind.
 void writeSafetensors(const std::string& path, const std::vector<TensorData>& tensors,
+                      const std::map<std::string, std::string>& metadata);
+void writeSafetensors(const std::string& path, const std::vector<TensorView>& tensors,
                       const std::map<std::string, std::string>& metadata);
 
 } // namespace lq
