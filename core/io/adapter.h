@@ -54,7 +54,7 @@ public:
                                std::vector<ModuleFactors> factors,
                                std::optional<AdapterConfig> config = {});
 
-    const std::string& path() const { return m_path; }                 // as given to load()
+    const std::string& path() const { return m_path; }                  // as given to load()
     const std::string& safetensorsPath() const { return m_tensorPath; } // empty in memory
     const std::optional<AdapterConfig>& config() const { return m_config; }
     const std::vector<LoraModule>& modules() const { return m_modules; }
@@ -66,8 +66,8 @@ public:
 
     ModuleFactors factors(std::size_t module) const;
 
-    std::int64_t parameterCount() const;   // LoRA parameters, r (m + n) summed over modules
-    std::uint64_t storedBytes() const;     // bytes of the LoRA tensors as stored
+    std::int64_t parameterCount() const; // LoRA parameters, r (m + n) summed over modules
+    std::uint64_t storedBytes() const;   // bytes of the LoRA tensors as stored
 
 private:
     std::string m_path;

@@ -150,11 +150,11 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
             continue;
         }
         TensorEntry entry = parseEntry(path, key, value);
-        if (entry.end > dataSize)
+        if (entry.begin > dataSize) // empty tensors are not in the range checks below
             throw Error(path, "tensor '" + key + "': data_offsets " +
                                   rangeText(entry.begin, entry.end) +
-                                  " point outside the file: the data section holds only " +
-                                  std::to_string(dataSize) + " bytes (truncated file?)");
+                                  " point outside the file (its data section holds " +
+                                  std::to_string(dataSize) + " bytes)");
         file.m_index.emplace(entry.name, file.m_tensors.size());
         file.m_tensors.push_back(std::move(entry));
     }
@@ -167,6 +167,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
     }
     std::sort(byOffset.begin(), byOffset.end(),
               [](const TensorEntry* a, const TensorEntry* b) { return a->begin < b->begin; });
+    bool contiguous = byOffset.empty() || byOffset.front()->begin == 0;
     for (std::size_t i = 1; i < byOffset.size(); ++i) {
         const TensorEntry& a = *byOffset[i - 1];
         const TensorEntry& b = *byOffset[i];
@@ -174,6 +175,24 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
             throw Error(path, "tensors '" + a.name + "' and '" + b.name +
                                   "' overlap: data_offsets " + rangeText(a.begin, a.end) + " and " +
                                   rangeText(b.begin, b.end));
+        contiguous = contiguous && b.begin == a.end;
+    }
+
+    // Ranges past the end: when the tensors tile the data section without gaps the header is
+    // consistent and the file lost its tail; otherwise a tensor's offsets are wrong.
+    if (!byOffset.empty() && byOffset.back()->end > dataSize) {
+        if (contiguous)
+            throw Error(path, "the file is truncated: its header describes " +
+                                  std::to_string(byOffset.back()->end) +
+                                  " bytes of tensor data but only " + std::to_string(dataSize) +
+                                  " follow the header");
+        for (const TensorEntry* entry : byOffset) {
+            if (entry->end > dataSize)
+                throw Error(path, "tensor '" + entry->name + "': data_offsets " +
+                                      rangeText(entry->begin, entry->end) +
+                                      " point outside the file (its data section holds " +
+                                      std::to_string(dataSize) + " bytes)");
+        }
     }
     return file;
 }
