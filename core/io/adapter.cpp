@@ -430,7 +430,7 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
             views.push_back({module.keyB, module.dtype, {m, r}, convert(f.B, module.dtype)});
         }
     }
-    writeSafetensors((fs::path(folder) / kTensorFileName).string(), views, metadata);
+    writeSafetensorViews((fs::path(folder) / kTensorFileName).string(), views, metadata);
     if (source.config())
         writeFileAtomically((fs::path(folder) / kConfigFileName).string(),
                             source.config()->rawJson);

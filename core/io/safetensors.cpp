@@ -227,11 +227,11 @@ void writeSafetensors(const std::string& path, const std::vector<TensorData>& te
     views.reserve(tensors.size());
     for (const TensorData& tensor : tensors)
         views.push_back({tensor.name, tensor.dtype, tensor.shape, tensor.bytes});
-    writeSafetensors(path, views, metadata);
+    writeSafetensorViews(path, views, metadata);
 }
 
-void writeSafetensors(const std::string& path, const std::vector<TensorView>& tensors,
-                      const std::map<std::string, std::string>& metadata)
+void writeSafetensorViews(const std::string& path, const std::vector<TensorView>& tensors,
+                          const std::map<std::string, std::string>& metadata)
 {
     OrderedJson header = OrderedJson::object();
     if (!metadata.empty()) {

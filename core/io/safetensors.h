@@ -84,7 +84,9 @@ struct TensorView
 // leaves nothing behind.
 void writeSafetensors(const std::string& path, const std::vector<TensorData>& tensors,
                       const std::map<std::string, std::string>& metadata);
-void writeSafetensors(const std::string& path, const std::vector<TensorView>& tensors,
-                      const std::map<std::string, std::string>& metadata);
+// The same, for tensors whose bytes live elsewhere (no copy). A separate name keeps brace-list
+// calls of writeSafetensors unambiguous.
+void writeSafetensorViews(const std::string& path, const std::vector<TensorView>& tensors,
+                          const std::map<std::string, std::string>& metadata);
 
 } // namespace lq

@@ -1,0 +1,395 @@
+// PEFT adapters: the three real adapters in ../shared/adapters (their facts are from their
+// SOURCE.md, checked by hand against the files), factor orientation, and the PEFT writer.
+
+#include "core/io/adapter.h"
+
+#include "core/io/error.h"
+#include "filesnapshot.h"
+#include "shareddata.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+#include <map>
+#include <set>
+
+using namespace lq;
+
+Q_DECLARE_METATYPE(lq::DType)
+
+namespace {
+
+// Scales are alpha / r of small integers; anything above double rounding is a bug.
+constexpr double kScaleTolerance = 1e-12;
+
+float storedValue(const SafetensorsFile& file, const TensorEntry& entry, std::int64_t index)
+{
+    const std::size_t size = elementSize(entry.dtype);
+    float value = 0;
+    convertToFloat(entry.dtype, file.bytes(entry).subspan(std::size_t(index) * size, size),
+                   std::span<float>(&value, 1));
+    return value;
+}
+
+QByteArray readAll(const QString& path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+bool copyFolder(const QString& from, const QString& to)
+{
+    QDir().mkpath(to);
+    for (const QString& name : QDir(from).entryList(QDir::Files))
+        if (!QFile::copy(from + '/' + name, to + '/' + name))
+            return false;
+    return true;
+}
+
+std::vector<std::byte> bytesOf(const std::vector<float>& values, DType type)
+{
+    std::vector<std::byte> bytes(values.size() * elementSize(type));
+    convertFromFloat(type, values, bytes);
+    return bytes;
+}
+
+std::vector<float> ramp(std::size_t count, float start, float step)
+{
+    std::vector<float> values(count);
+    for (std::size_t i = 0; i < count; ++i)
+        values[i] = start + step * float(i);
+    return values;
+}
+
+} // namespace
+
+class AdapterTest : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void sharedAdapters_data();
+    void sharedAdapters();
+    void factorsFollowStorage_data();
+    void factorsFollowStorage();
+    void unchangedWriteIsByteIdentical_data();
+    void unchangedWriteIsByteIdentical();
+    void writeReplacedFactors();
+    void refusesToWriteIntoSourceFolder();
+    void defaultSpellingAndOtherTensors();
+    void nonLinearFactorsAreKeptAside();
+    void configRankDisagreementWarns();
+    void inMemoryAdapter();
+};
+
+void AdapterTest::sharedAdapters_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<int>("modules");
+    QTest::addColumn<int>("layers");
+    QTest::addColumn<QString>("shapes"); // kind:m x n r, per kind
+    QTest::addColumn<DType>("dtype");
+    QTest::addColumn<double>("scale");
+    QTest::newRow("gptneo125m") << "gptneo125m-qv-r8-f32" << 24 << 12
+                                << "q_proj:768x768r8 v_proj:768x768r8" << DType::F32 << 2.0;
+    // Fused QKV of GPT-NeoX: one module per layer with B 6144 x 1, rank 1, stored F16.
+    QTest::newRow("opencalm1b") << "opencalm1b-qkv-r1-f16" << 24 << 24
+                                << "query_key_value:6144x2048r1" << DType::F16 << 32.0;
+    // Grouped-query attention: v_proj's B has 256 rows where q_proj's has 2048.
+    QTest::newRow("qwen2.5-3b") << "qwen2.5-3b-qv-r4-f32" << 72 << 36
+                                << "q_proj:2048x2048r4 v_proj:256x2048r4" << DType::F32 << 2.0;
+}
+
+void AdapterTest::sharedAdapters()
+{
+    LQ_REQUIRE_SHARED();
+    QFETCH(QString, name);
+    QFETCH(int, modules);
+    QFETCH(int, layers);
+    QFETCH(QString, shapes);
+    QFETCH(DType, dtype);
+    QFETCH(double, scale);
+
+    const QString folder = lqtest::adaptersDir() + '/' + name;
+    const Adapter adapter = Adapter::load(folder.toStdString());
+    QCOMPARE(int(adapter.modules().size()), modules);
+    QCOMPARE(adapter.warnings(), std::vector<std::string>());
+    QVERIFY(adapter.otherTensors().empty());
+    QVERIFY(adapter.config());
+    QCOMPARE(adapter.safetensorsPath(), (folder + "/adapter_model.safetensors").toStdString());
+
+    std::map<std::string, QString> expected;
+    for (const QString& item : shapes.split(' ')) {
+        const auto parts = item.split(':');
+        expected[parts[0].toStdString()] = parts[1];
+    }
+    std::map<int, std::set<std::string>> kindsByLayer;
+    std::int64_t parameters = 0;
+    for (const LoraModule& module : adapter.modules()) {
+        QVERIFY2(expected.count(module.kind), module.kind.c_str());
+        QCOMPARE(QString("%1x%2r%3").arg(module.m).arg(module.n).arg(module.r),
+                 expected[module.kind]);
+        QCOMPARE(module.dtype, dtype);
+        QVERIFY(module.scale);
+        QVERIFY(std::abs(*module.scale - scale) < kScaleTolerance);
+        QVERIFY(module.keyA == module.name + ".lora_A.weight");
+        QVERIFY(module.keyB == module.name + ".lora_B.weight");
+        QVERIFY(kindsByLayer[module.layer].insert(module.kind).second); // once per layer
+        parameters += std::int64_t(module.r) * (module.m + module.n);
+    }
+    // Layers 0 .. layers-1, each with every kind.
+    QCOMPARE(int(kindsByLayer.size()), layers);
+    QCOMPARE(kindsByLayer.begin()->first, 0);
+    QCOMPARE(kindsByLayer.rbegin()->first, layers - 1);
+    for (const auto& [layer, kinds] : kindsByLayer)
+        QCOMPARE(kinds.size(), expected.size());
+    QCOMPARE(adapter.parameterCount(), parameters);
+    QCOMPARE(adapter.storedBytes(), std::uint64_t(parameters) * elementSize(dtype));
+
+    // The .safetensors path itself gives the same adapter (config found beside it).
+    const Adapter direct = Adapter::load((folder + "/adapter_model.safetensors").toStdString());
+    QCOMPARE(direct.modules().size(), adapter.modules().size());
+    QVERIFY(direct.config());
+    QCOMPARE(direct.modules().back().name, adapter.modules().back().name);
+}
+
+void AdapterTest::factorsFollowStorage_data()
+{
+    QTest::addColumn<QString>("name");
+    if (!lqtest::haveShared())
+        QTest::newRow("shared adapters absent") << QString();
+    for (const QString& name : lqtest::sharedAdapterNames())
+        QTest::newRow(qPrintable(name)) << name;
+}
+
+void AdapterTest::factorsFollowStorage()
+{
+    // Guards the orientation: safetensors is row-major, Eigen column-major. B(i, j) must be
+    // element i * r + j of lora_B [m, r], A(i, j) element i * n + j of lora_A [r, n], exactly.
+    LQ_REQUIRE_SHARED();
+    QFETCH(QString, name);
+    const Adapter adapter = Adapter::load((lqtest::adaptersDir() + '/' + name).toStdString());
+    const SafetensorsFile& file = *adapter.file();
+    for (std::size_t index : {std::size_t(0), std::size_t(1), adapter.modules().size() - 1}) {
+        const LoraModule& module = adapter.modules()[index];
+        const ModuleFactors f = adapter.factors(index);
+        QCOMPARE(f.B.rows(), Eigen::Index(module.m));
+        QCOMPARE(f.B.cols(), Eigen::Index(module.r));
+        QCOMPARE(f.A.rows(), Eigen::Index(module.r));
+        QCOMPARE(f.A.cols(), Eigen::Index(module.n));
+        const TensorEntry& b = *file.find(module.keyB);
+        const TensorEntry& a = *file.find(module.keyA);
+        for (int i = 0; i < module.m; ++i)
+            for (int j = 0; j < module.r; ++j)
+                QCOMPARE(f.B(i, j), storedValue(file, b, std::int64_t(i) * module.r + j));
+        for (int i = 0; i < module.r; ++i)
+            for (int j = 0; j < module.n; ++j)
+                QCOMPARE(f.A(i, j), storedValue(file, a, std::int64_t(i) * module.n + j));
+        QVERIFY(f.B.norm() > 0 && f.A.norm() > 0); // trained adapters, not zero-initialised
+    }
+}
+
+void AdapterTest::unchangedWriteIsByteIdentical_data()
+{
+    factorsFollowStorage_data();
+}
+
+void AdapterTest::unchangedWriteIsByteIdentical()
+{
+    // The PEFT writer with nothing replaced reproduces both files exactly.
+    LQ_REQUIRE_SHARED();
+    QFETCH(QString, name);
+    const QString folder = lqtest::adaptersDir() + '/' + name;
+    const Adapter adapter = Adapter::load(folder.toStdString());
+    QTemporaryDir dir;
+    writePeftAdapter(dir.filePath("out").toStdString(), adapter);
+    for (const char* file : {"adapter_model.safetensors", "adapter_config.json"})
+        QVERIFY2(readAll(dir.filePath(QString("out/") + file)) == readAll(folder + '/' + file),
+                 file);
+}
+
+void AdapterTest::writeReplacedFactors()
+{
+    // New factors are converted to each tensor's stored dtype and land under the same names.
+    LQ_REQUIRE_SHARED();
+    const QString folder = lqtest::adaptersDir() + "/opencalm1b-qkv-r1-f16";
+    const Adapter adapter = Adapter::load(folder.toStdString());
+    std::vector<ModuleFactors> replaced;
+    for (std::size_t i = 0; i < adapter.modules().size(); ++i) {
+        ModuleFactors f = adapter.factors(i);
+        f.B *= 2.0f; // exact in F16: a power of two far from overflow
+        f.A = -f.A;
+        replaced.push_back(std::move(f));
+    }
+    QTemporaryDir dir;
+    const QString out = dir.filePath("out");
+    writePeftAdapter(out.toStdString(), adapter, &replaced);
+    const Adapter written = Adapter::load(out.toStdString());
+    QCOMPARE(written.modules().size(), adapter.modules().size());
+    QCOMPARE(written.config()->rawJson, adapter.config()->rawJson);
+    QCOMPARE(written.file()->metadata(), adapter.file()->metadata());
+    for (std::size_t i = 0; i < adapter.modules().size(); ++i) {
+        QCOMPARE(written.modules()[i].dtype, DType::F16);
+        const ModuleFactors f = written.factors(i);
+        QVERIFY(f.B == replaced[i].B);
+        QVERIFY(f.A == replaced[i].A);
+    }
+
+    // Wrong shapes are refused before anything is written.
+    replaced[3].B.resize(5, 1);
+    const QString other = dir.filePath("other");
+    QVERIFY_THROWS_EXCEPTION(Error, writePeftAdapter(other.toStdString(), adapter, &replaced));
+    QVERIFY(!QFileInfo::exists(other));
+}
+
+void AdapterTest::refusesToWriteIntoSourceFolder()
+{
+    // Guards: exporting "over" the source would destroy the only copy of the adapter.
+    LQ_REQUIRE_SHARED();
+    QTemporaryDir dir;
+    const QString copy = dir.filePath("adapter");
+    QVERIFY(copyFolder(lqtest::adaptersDir() + "/gptneo125m-qv-r8-f32", copy));
+    const lqtest::FileSnapshot before = lqtest::snapshot(copy);
+    const Adapter adapter = Adapter::load(copy.toStdString());
+    for (const QString& target : {copy, copy + '/', dir.filePath("./adapter/../adapter")}) {
+        try {
+            writePeftAdapter(target.toStdString(), adapter);
+            QFAIL(qPrintable("wrote into the source folder via " + target));
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("refusing to write into the folder") !=
+                         std::string::npos,
+                     e.what());
+        }
+    }
+    QCOMPARE(lqtest::snapshot(copy), before);
+}
+
+void AdapterTest::defaultSpellingAndOtherTensors()
+{
+    // `.lora_A.default.weight` pairs like `.lora_A.weight`; a classifier head (modules_to_save)
+    // and the metadata survive a write with replaced factors unchanged.
+    QTemporaryDir dir;
+    const QString folder = dir.filePath("in");
+    QDir().mkpath(folder);
+    const std::string base = "base_model.model.model.layers.7.mlp.down_proj";
+    const std::vector<float> head = ramp(12, -1.0f, 0.125f);
+    writeSafetensors((folder + "/adapter_model.safetensors").toStdString(),
+                     {{base + ".lora_A.default.weight",
+                       DType::BF16,
+                       {2, 5},
+                       bytesOf(ramp(10, 0.5f, 0.25f), DType::BF16)},
+                      {"base_model.model.score.modules_to_save.default.weight",
+                       DType::F32,
+                       {3, 4},
+                       bytesOf(head, DType::F32)},
+                      {base + ".lora_B.default.weight",
+                       DType::BF16,
+                       {3, 2},
+                       bytesOf(ramp(6, -0.75f, 0.25f), DType::BF16)}},
+                     {{"format", "pt"}, {"origin", "test"}});
+    const Adapter adapter = Adapter::load(folder.toStdString());
+    QCOMPARE(adapter.modules().size(), std::size_t(1));
+    const LoraModule& module = adapter.modules()[0];
+    QCOMPARE(module.name, base);
+    QCOMPARE(module.kind, std::string("down_proj"));
+    QCOMPARE(module.layer, 7);
+    QCOMPARE(module.m, 3);
+    QCOMPARE(module.n, 5);
+    QCOMPARE(module.r, 2);
+    QCOMPARE(module.dtype, DType::BF16);
+    QCOMPARE(adapter.otherTensors(),
+             std::vector<std::string>{"base_model.model.score.modules_to_save.default.weight"});
+
+    std::vector<ModuleFactors> replaced{adapter.factors(0)};
+    replaced[0].B.setConstant(1.5f);
+    const QString out = dir.filePath("out");
+    writePeftAdapter(out.toStdString(), adapter, &replaced);
+    const auto written = SafetensorsFile::open((out + "/adapter_model.safetensors").toStdString());
+    QCOMPARE(written.metadata(), adapter.file()->metadata());
+    QCOMPARE(written.tensors().size(), std::size_t(3));
+    QCOMPARE(written.tensors()[1].name, adapter.file()->tensors()[1].name); // order kept
+    QCOMPARE(written.toFloat(written.tensors()[1]), head);
+    QCOMPARE(written.toFloat(*written.find(base + ".lora_B.default.weight")),
+             std::vector<float>(6, 1.5f));
+    QVERIFY(!QFileInfo::exists(out + "/adapter_config.json")); // none to copy
+}
+
+void AdapterTest::nonLinearFactorsAreKeptAside()
+{
+    // A convolution LoRA (4-D factors) is not a module we can quantize: kept, with a warning.
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("adapter_model.safetensors").toStdString();
+    writeSafetensors(
+        path,
+        {{"m.conv.lora_A.weight", DType::F32, {2, 3, 1, 1}, bytesOf(ramp(6, 1, 1), DType::F32)},
+         {"m.conv.lora_B.weight", DType::F32, {4, 2, 1, 1}, bytesOf(ramp(8, 1, 1), DType::F32)},
+         {"m.fc.lora_A.weight", DType::F32, {2, 3}, bytesOf(ramp(6, 1, 1), DType::F32)},
+         {"m.fc.lora_B.weight", DType::F32, {4, 2}, bytesOf(ramp(8, 1, 1), DType::F32)}},
+        {});
+    const Adapter adapter = Adapter::load(path);
+    QCOMPARE(adapter.modules().size(), std::size_t(1));
+    QCOMPARE(adapter.modules()[0].name, std::string("m.fc"));
+    QCOMPARE(adapter.modules()[0].layer, -1);
+    QCOMPARE(adapter.otherTensors().size(), std::size_t(2));
+    QCOMPARE(adapter.warnings().size(), std::size_t(2)); // no config, and the conv module
+    QVERIFY(QString::fromStdString(adapter.warnings()[1]).contains("m.conv"));
+}
+
+void AdapterTest::configRankDisagreementWarns()
+{
+    QTemporaryDir dir;
+    writeSafetensors(
+        dir.filePath("adapter_model.safetensors").toStdString(),
+        {{"x.q_proj.lora_A.weight", DType::F32, {2, 3}, bytesOf(ramp(6, 1, 1), DType::F32)},
+         {"x.q_proj.lora_B.weight", DType::F32, {4, 2}, bytesOf(ramp(8, 1, 1), DType::F32)}},
+        {});
+    QFile config(dir.filePath("adapter_config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"r": 8, "lora_alpha": 16})");
+    config.close();
+    const Adapter adapter = Adapter::load(dir.path().toStdString());
+    QCOMPARE(adapter.warnings().size(), std::size_t(1));
+    QVERIFY(QString::fromStdString(adapter.warnings()[0]).contains("the config says 8"));
+    // The scale follows the rank actually stored: 16 / 2.
+    QCOMPARE(adapter.modules()[0].scale, std::optional<double>(8.0));
+}
+
+void AdapterTest::inMemoryAdapter()
+{
+    // fromFactors fills shapes and name parts; written as F16 and read back, the values are the
+    // F16 roundings of the originals.
+    Eigen::MatrixXf b(5, 3), a(3, 7);
+    for (int i = 0; i < b.size(); ++i)
+        b.data()[i] = 0.1f * float(i) - 0.7f;
+    for (int i = 0; i < a.size(); ++i)
+        a.data()[i] = 0.03f * float(i % 11) - 0.2f;
+    LoraModule module;
+    module.name = "base_model.model.model.layers.2.self_attn.o_proj";
+    module.dtype = DType::F16;
+    AdapterConfig config = parseAdapterConfig(R"({"r": 3, "lora_alpha": 6})", "memory");
+    const Adapter adapter = Adapter::fromFactors("memory", {module}, {{b, a}}, config);
+    const LoraModule& m = adapter.modules()[0];
+    QCOMPARE(m.m, 5);
+    QCOMPARE(m.n, 7);
+    QCOMPARE(m.r, 3);
+    QCOMPARE(m.layer, 2);
+    QCOMPARE(m.kind, std::string("o_proj"));
+    QCOMPARE(m.keyB, m.name + ".lora_B.weight");
+    QCOMPARE(m.scale, std::optional<double>(2.0));
+    QVERIFY(adapter.factors(0).B == b);
+    QCOMPARE(adapter.storedBytes(), std::uint64_t(2 * 3 * (5 + 7)));
+
+    QTemporaryDir dir;
+    writePeftAdapter(dir.path().toStdString(), adapter);
+    const Adapter back = Adapter::load(dir.path().toStdString());
+    QVERIFY(back.warnings().empty());
+    const ModuleFactors f = back.factors(0);
+    for (int i = 0; i < b.size(); ++i)
+        QCOMPARE(f.B.data()[i], halfToFloat(floatToHalf(b.data()[i])));
+    for (int i = 0; i < a.size(); ++i)
+        QCOMPARE(f.A.data()[i], halfToFloat(floatToHalf(a.data()[i])));
+
+    QVERIFY_THROWS_EXCEPTION(Error, Adapter::fromFactors("bad", {module}, {{b, a.topRows(2)}}));
+}
+
+QTEST_APPLESS_MAIN(AdapterTest)
+#include "adaptertest.moc"

@@ -1,0 +1,203 @@
+// Every file in tests/data/bad (written by tests/data/bad/generate.py) must give its own clear
+// error naming the file, never a crash, and must be left exactly as it was. A regression here is
+// what a user sees as a crash, a vague message or a damaged adapter.
+
+#include "core/io/adapter.h"
+#include "core/io/error.h"
+#include "filesnapshot.h"
+#include "shareddata.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+#include <unistd.h>
+
+using namespace lq;
+
+class BadInputTest : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void corpus_data();
+    void corpus();
+    void missingConfigIsAWarning();
+    void missingPathNamesIt();
+    void unreadableFile();
+    void tensorFileIsAFolder();
+    void sharedAdaptersAreNotModified();
+};
+
+void BadInputTest::corpus_data()
+{
+    // case: file or folder under tests/data/bad; expected: part of the message that says what is
+    // wrong; names: the file the message must name (relative to the case).
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QString>("expected");
+    QTest::addColumn<QString>("names");
+    const QString model = "adapter_model.safetensors";
+    const QString config = "adapter_config.json";
+    QTest::newRow("empty file") << "empty.safetensors"
+                                << "the file is empty"
+                                << "";
+    QTest::newRow("shorter than the length field") << "short.safetensors"
+                                                   << "too short for a safetensors file"
+                                                   << "";
+    QTest::newRow("truncated data") << "truncated.safetensors"
+                                    << "the file is truncated"
+                                    << "";
+    QTest::newRow("header length larger than the file") << "header-too-long.safetensors"
+                                                        << "is larger than the file"
+                                                        << "";
+    QTest::newRow("offsets outside the file") << "offsets-outside.safetensors"
+                                              << "data_offsets [4096, 4144] point outside the file"
+                                              << "";
+    QTest::newRow("overlapping offsets") << "overlapping-offsets.safetensors"
+                                         << "overlap: data_offsets [0, 48] and [16, 48]"
+                                         << "";
+    QTest::newRow("unknown dtype") << "unknown-dtype.safetensors"
+                                   << "unknown dtype 'I8'"
+                                   << "";
+    QTest::newRow("shape/size mismatch")
+        << "shape-mismatch.safetensors"
+        << "shape/size mismatch: shape [2, 5] of F32 needs 40 bytes but data_offsets [0, 48] "
+           "hold 48"
+        << "";
+    QTest::newRow("malformed JSON") << "malformed-json.safetensors"
+                                    << "malformed JSON header"
+                                    << "";
+    QTest::newRow("header not an object") << "not-an-object.safetensors"
+                                          << "not a JSON object"
+                                          << "";
+    QTest::newRow("ranks of A and B disagree")
+        << "rank-mismatch"
+        << "q_proj: the ranks of A and B disagree: lora_A is [2, 6] (r = 2) "
+           "but lora_B is [4, 3] (r = 3)"
+        << model;
+    QTest::newRow("NaN values, named module")
+        << "nan-values"
+        << "module base_model.model.model.layers.0.self_attn.v_proj: lora_A "
+           "contains 1 NaN and 0 Inf values (first at row 1, column 1)"
+        << model;
+    QTest::newRow("Inf values, named module")
+        << "inf-values"
+        << "module base_model.model.model.layers.0.self_attn.q_proj: lora_B "
+           "contains 0 NaN and 1 Inf values (first at row 1, column 1)"
+        << model;
+    QTest::newRow("lora_A without lora_B") << "missing-lora-b"
+                                           << "v_proj: lora_A has no matching lora_B" << model;
+    QTest::newRow("folder with no adapter")
+        << "no-adapter"
+        << "no adapter found: the folder has no adapter_model.safetensors"
+        << "";
+    QTest::newRow("config with a wrong type")
+        << "bad-config"
+        << "'r' must be a positive whole number, got string \"eight\"" << config;
+}
+
+void BadInputTest::corpus()
+{
+    QFETCH(QString, path);
+    QFETCH(QString, expected);
+    QFETCH(QString, names);
+    const QString full = lqtest::testDataDir() + "/bad/" + path;
+    QVERIFY2(QFileInfo::exists(full), qPrintable(full + " is missing; run generate.py"));
+    const QString named = names.isEmpty() ? full : full + '/' + names;
+
+    const lqtest::FileSnapshot before = lqtest::snapshot(full);
+    try {
+        Adapter::load(full.toStdString());
+        QFAIL(qPrintable("loaded a bad adapter: " + full));
+    } catch (const Error& e) {
+        const QString message = QString::fromUtf8(e.what());
+        QVERIFY2(message.contains(expected), qPrintable(message));
+        QVERIFY2(message.startsWith(named + ": "), qPrintable(message));
+        QCOMPARE(QString::fromStdString(e.file()), named);
+    }
+    QCOMPARE(lqtest::snapshot(full), before);
+}
+
+void BadInputTest::missingConfigIsAWarning()
+{
+    // Guards: a bare safetensors file is still an adapter; the rank comes from the shapes and
+    // the scale is reported unknown instead of guessed.
+    const QString full = lqtest::testDataDir() + "/bad/missing-config";
+    const Adapter adapter = Adapter::load(full.toStdString());
+    QCOMPARE(adapter.modules().size(), std::size_t(2));
+    QVERIFY(!adapter.config());
+    QCOMPARE(adapter.warnings().size(), std::size_t(1));
+    QVERIFY(QString::fromStdString(adapter.warnings()[0]).contains("no adapter_config.json"));
+    QVERIFY(QString::fromStdString(adapter.warnings()[0]).contains("scale"));
+    for (const LoraModule& module : adapter.modules()) {
+        QCOMPARE(module.r, 2);
+        QVERIFY(!module.scale);
+    }
+}
+
+void BadInputTest::missingPathNamesIt()
+{
+    const std::string path = (lqtest::testDataDir() + "/bad/does-not-exist").toStdString();
+    try {
+        Adapter::load(path);
+        QFAIL("loaded a missing path");
+    } catch (const Error& e) {
+        QCOMPARE(e.file(), path);
+        QVERIFY(std::string(e.what()).find("no such file or folder") != std::string::npos);
+    }
+}
+
+void BadInputTest::unreadableFile()
+{
+    QTemporaryDir dir;
+    const QString source = lqtest::testDataDir() + "/bad/missing-config/adapter_model.safetensors";
+    const QString path = dir.filePath("adapter_model.safetensors");
+    QVERIFY(QFile::copy(source, path));
+    QVERIFY(QFile::setPermissions(path, QFileDevice::Permissions()));
+    if (::access(path.toLocal8Bit().constData(), R_OK) == 0)
+        QSKIP("the file is still readable after chmod 000 (running as root, which bypasses "
+              "permissions); the unreadable-file case cannot be produced here");
+    try {
+        Adapter::load(path.toStdString());
+        QFAIL("loaded an unreadable file");
+    } catch (const Error& e) {
+        QCOMPARE(QString::fromStdString(e.file()), path);
+        QVERIFY2(std::string(e.what()).find("cannot open the file: Permission denied") !=
+                     std::string::npos,
+                 e.what());
+    }
+}
+
+void BadInputTest::tensorFileIsAFolder()
+{
+    // The other way a file cannot be read, and one that works as root too.
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkdir("adapter_model.safetensors"));
+    const QString path = dir.filePath("adapter_model.safetensors");
+    try {
+        Adapter::load(dir.path().toStdString());
+        QFAIL("loaded a folder as a tensor file");
+    } catch (const Error& e) {
+        QCOMPARE(QString::fromStdString(e.file()), path);
+        QVERIFY2(std::string(e.what()).find("is a folder, not a file") != std::string::npos,
+                 e.what());
+    }
+}
+
+void BadInputTest::sharedAdaptersAreNotModified()
+{
+    // Loading and reading every module's factors leaves the real adapters untouched.
+    LQ_REQUIRE_SHARED();
+    for (const QString& name : lqtest::sharedAdapterNames()) {
+        const QString folder = lqtest::adaptersDir() + '/' + name;
+        const lqtest::FileSnapshot before = lqtest::snapshot(folder);
+        QVERIFY(!before.isEmpty());
+        {
+            const Adapter adapter = Adapter::load(folder.toStdString());
+            for (std::size_t i = 0; i < adapter.modules().size(); ++i)
+                QVERIFY(adapter.factors(i).B.allFinite());
+        }
+        QCOMPARE(lqtest::snapshot(folder), before);
+    }
+}
+
+QTEST_APPLESS_MAIN(BadInputTest)
+#include "badinputtest.moc"
