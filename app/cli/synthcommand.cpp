@@ -1,17 +1,96 @@
 #include "arguments.h"
 #include "commands.h"
+#include "core/io/synthesizer.h"
 
+#include <charconv>
 #include <iostream>
 
 namespace lq::cli {
 
-// Placeholder until the command is implemented; exits non-zero so nothing mistakes it for done.
-const char* const kSynthUsage = "usage: loraquant synth --preset NAME -o DIR\n";
+const char* const kSynthUsage =
+    "usage: loraquant synth --preset NAME -o DIR [--rank R] [--targets all|qv]\n"
+    "                       [--dtype f16|bf16|f32] [--seed S]\n"
+    "\n"
+    "Writes a synthetic PEFT LoRA adapter (adapter_model.safetensors + adapter_config.json)\n"
+    "with the layer shapes of a real model and singular spectra that decay like those of\n"
+    "real adapters. The same options always give the same bytes.\n"
+    "\n"
+    "  --preset NAME   llama2-7b (32 layers, 4096 hidden, 11008 MLP), llama2-13b (40, 5120,\n"
+    "                  13824), mistral-7b (32, 4096, k/v 1024, 14336) or tiny (4, 256, k/v 128,\n"
+    "                  512)\n"
+    "  --rank R        LoRA rank (default 16); lora_alpha is written as 2 R\n"
+    "  --targets T     all: q, k, v, o, gate, up, down projections (default); qv: q and v\n"
+    "  --dtype T       stored element type: f16 (default), bf16 or f32\n"
+    "  --seed S        random seed, a non-negative whole number (default 1)\n"
+    "  -o, --output DIR  output folder (created if needed; files are replaced atomically)\n";
 
-int runSynth(const std::vector<std::string>&)
+namespace {
+
+std::uint64_t parseSeed(const std::string& text)
 {
-    std::cerr << "not implemented yet\n";
-    return 1;
+    std::uint64_t seed = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+    if (ec != std::errc() || end != text.data() + text.size())
+        throw UsageError("--seed expects a non-negative whole number, got '" + text + "'");
+    return seed;
+}
+
+DType parseDtype(const std::string& text)
+{
+    if (text == "f16")
+        return DType::F16;
+    if (text == "bf16")
+        return DType::BF16;
+    if (text == "f32")
+        return DType::F32;
+    throw UsageError("--dtype must be f16, bf16 or f32, got '" + text + "'");
+}
+
+} // namespace
+
+int runSynth(const std::vector<std::string>& args)
+{
+    const Arguments arguments(args, {{"preset", true},
+                                     {"rank", true},
+                                     {"targets", true},
+                                     {"dtype", true},
+                                     {"seed", true},
+                                     {"o", true},
+                                     {"output", true}});
+    if (!arguments.positionals().empty())
+        throw UsageError("unexpected argument '" + arguments.positionals().front() + "'");
+    SynthSettings settings;
+    const auto preset = arguments.value("preset");
+    if (!preset)
+        throw UsageError("missing --preset");
+    if (!findSynthPreset(*preset))
+        throw UsageError("unknown preset '" + *preset +
+                         "'; choose llama2-7b, llama2-13b, mistral-7b or tiny");
+    settings.preset = *preset;
+    settings.rank = arguments.integer("rank", 16);
+    const std::string targets = arguments.value("targets", "all");
+    if (targets == "all")
+        settings.targets = SynthTargets::All;
+    else if (targets == "qv")
+        settings.targets = SynthTargets::QV;
+    else
+        throw UsageError("--targets must be all or qv, got '" + targets + "'");
+    settings.dtype = parseDtype(arguments.value("dtype", "f16"));
+    settings.seed = parseSeed(arguments.value("seed", "1"));
+    auto output = arguments.value("o");
+    if (!output)
+        output = arguments.value("output");
+    if (!output || output->empty())
+        throw UsageError("missing -o DIR");
+
+    const SynthResult result = writeSyntheticAdapter(*output, settings);
+    std::cout << "wrote " << *output << ": " << result.modules << " modules, " << result.parameters
+              << " parameters, " << result.fileBytes << " bytes (preset " << settings.preset
+              << ", rank " << settings.rank << ", " << targets << ", " << dtypeName(settings.dtype)
+              << ", seed " << settings.seed << ")\n";
+    for (const std::string& warning : result.warnings)
+        std::cerr << "warning: " << warning << '\n';
+    return 0;
 }
 
 } // namespace lq::cli
