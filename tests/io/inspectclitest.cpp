@@ -1,0 +1,198 @@
+// The `loraquant` command line as a user and a script call it: exit codes, stderr for errors,
+// parseable --json, and numbers that agree with the core library.
+
+#include "core/engine/lowranksvd.h"
+#include "core/io/adapter.h"
+#include "shareddata.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+// JSON prints doubles with 17 significant digits, so float singular values come back exactly.
+constexpr double kJsonTolerance = 0.0;
+
+struct Run
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run runCli(const QStringList& arguments)
+{
+    QProcess process;
+    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
+    Run run;
+    if (!process.waitForFinished(120000) || process.exitStatus() != QProcess::NormalExit)
+        return run;
+    run.exitCode = process.exitCode();
+    run.out = process.readAllStandardOutput();
+    run.err = process.readAllStandardError();
+    return run;
+}
+
+} // namespace
+
+class InspectCliTest : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void inspectJson_data();
+    void inspectJson();
+    void inspectTable();
+    void errorsGoToStderr_data();
+    void errorsGoToStderr();
+    void help_data();
+    void help();
+    void synthThenInspect();
+};
+
+void InspectCliTest::inspectJson_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<int>("modules");
+    QTest::newRow("folder") << "gptneo125m-qv-r8-f32" << 24;
+    QTest::newRow("safetensors file") << "qwen2.5-3b-qv-r4-f32/adapter_model.safetensors" << 72;
+}
+
+void InspectCliTest::inspectJson()
+{
+    LQ_REQUIRE_SHARED();
+    QFETCH(QString, path);
+    QFETCH(int, modules);
+    const QString full = lqtest::adaptersDir() + '/' + path;
+    const Run run = runCli({"inspect", full, "--json"});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY2(run.err.isEmpty(), run.err.constData());
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(run.out, &error);
+    QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
+    const QJsonObject root = document.object();
+    const QJsonArray list = root["modules"].toArray();
+    QCOMPARE(list.size(), modules);
+    QCOMPARE(root["totals"].toObject()["modules"].toInt(), modules);
+
+    // The numbers agree with the library: shapes, parameters, bytes, and the singular values of
+    // B A for every module.
+    const lq::Adapter adapter = lq::Adapter::load(full.toStdString());
+    QCOMPARE(root["totals"].toObject()["parameters"].toInteger(), adapter.parameterCount());
+    QCOMPARE(root["totals"].toObject()["bytes"].toInteger(), qint64(adapter.storedBytes()));
+    for (int i = 0; i < list.size(); ++i) {
+        const QJsonObject item = list[i].toObject();
+        const lq::LoraModule& module = adapter.modules()[std::size_t(i)];
+        QCOMPARE(item["name"].toString().toStdString(), module.name);
+        QCOMPARE(item["m"].toInt(), module.m);
+        QCOMPARE(item["n"].toInt(), module.n);
+        QCOMPARE(item["r"].toInt(), module.r);
+        QCOMPARE(item["dtype"].toString(), QString("F32"));
+        const QJsonArray values = item["singular_values"].toArray();
+        QCOMPARE(values.size(), module.r);
+        const lq::ModuleFactors f = adapter.factors(std::size_t(i));
+        const Eigen::VectorXf s = lq::lowRankSingularValues(f.B, f.A);
+        double energy = 0;
+        for (int k = 0; k < module.r; ++k) {
+            QVERIFY(std::abs(values[k].toDouble() - s[k]) <= kJsonTolerance);
+            energy += double(s[k]) * s[k];
+        }
+        QVERIFY(std::abs(item["top_energy_share"].toDouble() - double(s[0]) * s[0] / energy) <
+                1e-12);
+        const int k80 = item["components_80"].toInt();
+        const int k90 = item["components_90"].toInt();
+        QVERIFY(k80 >= 1 && k80 <= k90 && k90 <= module.r);
+    }
+}
+
+void InspectCliTest::inspectTable()
+{
+    LQ_REQUIRE_SHARED();
+    const Run run = runCli({"inspect", lqtest::adaptersDir() + "/opencalm1b-qkv-r1-f16"});
+    QCOMPARE(run.exitCode, 0);
+    const QString out = QString::fromUtf8(run.out);
+    QVERIFY(out.contains("base_model.model.gpt_neox.layers.23.attention.query_key_value"));
+    QVERIFY(out.contains("6144   2048    1  F16"));
+    QVERIFY2(out.contains("totals   24 modules, 196608 parameters, 393216 bytes"),
+             qPrintable(out.right(300)));
+}
+
+void InspectCliTest::errorsGoToStderr_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("expected");
+    const QString bad = lqtest::testDataDir() + "/bad/";
+    QTest::newRow("empty file") << QStringList{"inspect", bad + "empty.safetensors"} << 1
+                                << bad + "empty.safetensors: the file is empty";
+    QTest::newRow("NaN module") << QStringList{"inspect", bad + "nan-values", "--json"} << 1
+                                << "lora_A contains 1 NaN";
+    QTest::newRow("no adapter") << QStringList{"inspect", bad + "no-adapter"} << 1
+                                << "no adapter found";
+    QTest::newRow("missing path") << QStringList{"inspect"} << 2 << "missing PATH";
+    QTest::newRow("unknown option")
+        << QStringList{"inspect", bad, "--jsn"} << 2 << "unknown option '--jsn'";
+    QTest::newRow("synth unknown preset")
+        << QStringList{"synth", "--preset", "gpt5", "-o", "/nonexistent/x"} << 2
+        << "unknown preset 'gpt5'";
+    QTest::newRow("synth bad dtype")
+        << QStringList{"synth", "--preset", "tiny", "--dtype", "f8", "-o", "/nonexistent/x"} << 2
+        << "--dtype must be f16, bf16 or f32";
+}
+
+void InspectCliTest::errorsGoToStderr()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(int, exitCode);
+    QFETCH(QString, expected);
+    const Run run = runCli(arguments);
+    QCOMPARE(run.exitCode, exitCode);
+    QVERIFY2(QString::fromUtf8(run.err).contains(expected), run.err.constData());
+    QVERIFY2(run.out.isEmpty(), run.out.constData()); // nothing half-printed on stdout
+}
+
+void InspectCliTest::help_data()
+{
+    QTest::addColumn<QString>("command");
+    QTest::newRow("inspect") << "inspect";
+    QTest::newRow("synth") << "synth";
+}
+
+void InspectCliTest::help()
+{
+    QFETCH(QString, command);
+    const Run run = runCli({command, "--help"});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY(run.out.startsWith(("usage: loraquant " + command).toUtf8()));
+    QVERIFY(run.out.count('\n') > 5); // a description, not just the usage line
+}
+
+void InspectCliTest::synthThenInspect()
+{
+    QTemporaryDir dir;
+    const QString folder = dir.filePath("mistral-qv");
+    // mistral-7b q/v at rank 2: small enough for a test, with the GQA v_proj shape.
+    Run run = runCli({"synth", "--preset", "mistral-7b", "--rank", "2", "--targets", "qv",
+                      "--dtype", "bf16", "--seed", "3", "-o", folder});
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY(run.out.startsWith("wrote "));
+    run = runCli({"inspect", folder, "--json"});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonObject root = QJsonDocument::fromJson(run.out).object();
+    const QJsonArray modules = root["modules"].toArray();
+    QCOMPARE(modules.size(), 64);
+    QCOMPARE(modules[1].toObject()["name"].toString(),
+             QString("base_model.model.model.layers.0.self_attn.v_proj"));
+    QCOMPARE(modules[1].toObject()["m"].toInt(), 1024);
+    QCOMPARE(modules[1].toObject()["n"].toInt(), 4096);
+    QCOMPARE(modules[1].toObject()["dtype"].toString(), QString("BF16"));
+    QCOMPARE(root["config"].toObject()["base_model"].toString(),
+             QString("mistralai/Mistral-7B-v0.1"));
+}
+
+QTEST_GUILESS_MAIN(InspectCliTest)
+#include "inspectclitest.moc"
