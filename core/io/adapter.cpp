@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <regex>
 
 namespace lq {
 namespace fs = std::filesystem;
@@ -30,11 +29,28 @@ struct FactorName
 
 FactorName parseFactorName(const std::string& name)
 {
-    static const std::regex pattern(R"(^(.+)\.lora_([AB])(\.[^.]+)?\.weight$)");
-    std::smatch match;
-    if (!std::regex_match(name, match, pattern))
+    // Plain string checks, not std::regex: libstdc++'s regex recurses per character and a
+    // hostile header with a very long tensor name could overflow the stack.
+    const auto endsWith = [](std::string_view text, std::string_view tail) {
+        return text.size() >= tail.size() && text.substr(text.size() - tail.size()) == tail;
+    };
+    std::string_view rest(name);
+    if (!endsWith(rest, ".weight"))
         return {};
-    return {match[1].str(), match[2].str()[0]};
+    rest.remove_suffix(7);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        for (const char which : {'A', 'B'}) {
+            const std::string tail = std::string(".lora_") + which;
+            if (endsWith(rest, tail) && rest.size() > tail.size())
+                return {std::string(rest.substr(0, rest.size() - tail.size())), which};
+        }
+        // Second try: drop one adapter-name component (`.lora_A.default.weight`).
+        const auto dot = rest.rfind('.');
+        if (dot == std::string_view::npos || dot + 1 == rest.size())
+            return {};
+        rest = rest.substr(0, dot);
+    }
+    return {};
 }
 
 // The first dotted component that is a number: `...layers.12.self_attn...` -> 12.

@@ -1,6 +1,7 @@
 #include "adapterconfig.h"
 
 #include "error.h"
+#include "modulepattern.h"
 
 #include <cerrno>
 #include <cmath>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 
 namespace lq {
@@ -32,27 +32,13 @@ const Json& field(const Json& object, const char* key)
     return it == object.end() ? null : *it;
 }
 
-// PEFT matches a pattern key against the end of a module name on a dot boundary:
-// re.match(r"(.*\.)?(KEY)$", name). A key that is not a valid regex is compared literally.
-bool patternMatches(const std::string& pattern, const std::string& moduleName)
-{
-    try {
-        return std::regex_match(moduleName, std::regex("(.*\\.)?(" + pattern + ")"));
-    } catch (const std::regex_error&) {
-        return moduleName == pattern || (moduleName.size() > pattern.size() &&
-                                         moduleName.compare(moduleName.size() - pattern.size(),
-                                                            pattern.size(), pattern) == 0 &&
-                                         moduleName[moduleName.size() - pattern.size() - 1] == '.');
-    }
-}
-
 // The first pattern (in key order) matching the module. PEFT takes the first in the JSON's
 // order; configs with two patterns matching one module are not seen in practice.
 template <typename T>
 const T* findPattern(const std::map<std::string, T>& patterns, const std::string& moduleName)
 {
     for (const auto& [pattern, value] : patterns) {
-        if (patternMatches(pattern, moduleName))
+        if (modulePatternMatches(pattern, moduleName))
             return &value;
     }
     return nullptr;

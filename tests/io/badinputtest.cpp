@@ -9,6 +9,8 @@
 
 #include <QTemporaryDir>
 #include <QTest>
+#include <cstring>
+#include <random>
 #include <unistd.h>
 
 using namespace lq;
@@ -25,6 +27,9 @@ private slots:
     void unreadableFile();
     void tensorFileIsAFolder();
     void sharedAdaptersAreNotModified();
+    void everyTruncationIsAnError();
+    void randomCorruptionNeverCrashes();
+    void hugeTensorName();
 };
 
 void BadInputTest::corpus_data()
@@ -197,6 +202,97 @@ void BadInputTest::sharedAdaptersAreNotModified()
         }
         QCOMPARE(lqtest::snapshot(folder), before);
     }
+}
+
+namespace {
+
+QByteArray validTinyAdapter()
+{
+    QFile file(lqtest::testDataDir() + "/bad/missing-config/adapter_model.safetensors");
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+void writeBytes(const QString& path, const QByteArray& bytes)
+{
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    QCOMPARE(file.write(bytes), bytes.size());
+}
+
+} // namespace
+
+void BadInputTest::everyTruncationIsAnError()
+{
+    // An interrupted download can stop at any byte: each prefix is a clear error.
+    const QByteArray valid = validTinyAdapter();
+    QVERIFY(valid.size() > 100);
+    QTemporaryDir dir;
+    const QString path = dir.filePath("adapter_model.safetensors");
+    for (int length = 0; length < valid.size(); ++length) {
+        writeBytes(path, valid.left(length));
+        try {
+            Adapter::load(path.toStdString());
+            QFAIL(qPrintable(QString("a %1-byte prefix loaded").arg(length)));
+        } catch (const Error& e) {
+            QCOMPARE(QString::fromStdString(e.file()), path);
+        }
+    }
+    writeBytes(path, valid);
+    QCOMPARE(Adapter::load(path.toStdString()).modules().size(), std::size_t(2));
+}
+
+void BadInputTest::randomCorruptionNeverCrashes()
+{
+    // Garbage in a header or in the data either still loads or is an lq::Error: never a crash,
+    // never another exception type. Fixed seed; most mutations hit the JSON header.
+    constexpr int kMutations = 3000;
+    const QByteArray valid = validTinyAdapter();
+    QTemporaryDir dir;
+    const QString path = dir.filePath("adapter_model.safetensors");
+    quint64 headerLength = 0;
+    std::memcpy(&headerLength, valid.constData(), 8);
+    QVERIFY(headerLength < quint64(valid.size()));
+    std::mt19937 engine(20251122u);
+    int errors = 0;
+    for (int i = 0; i < kMutations; ++i) {
+        QByteArray bytes = valid;
+        const int edits = 1 + int(engine() % 4);
+        for (int e = 0; e < edits; ++e) {
+            const bool header = engine() % 8 != 0;
+            const int limit = header ? 8 + int(headerLength) : int(bytes.size());
+            const auto at = qsizetype(engine() % unsigned(limit));
+            // Digits, quotes, brackets and commas make the JSON mutations interesting.
+            static const char kInteresting[] = "0123456789\"[]{},:-.eE \x00\xff";
+            bytes[at] = (engine() % 2) ? kInteresting[engine() % (sizeof kInteresting - 1)]
+                                       : char(engine() & 0xff);
+        }
+        writeBytes(path, bytes);
+        try {
+            Adapter::load(path.toStdString());
+        } catch (const Error& e) {
+            ++errors;
+            QVERIFY2(!e.problem().empty(), "an error without a message");
+        } catch (const std::exception& e) {
+            QFAIL(
+                qPrintable(QString("mutation %1 threw a non-lq::Error: %2").arg(i).arg(e.what())));
+        }
+    }
+    QVERIFY(errors > kMutations / 10); // the mutations did reach the validation
+}
+
+void BadInputTest::hugeTensorName()
+{
+    // Names are not length-limited by the format; a 1 MB one must not overflow anything.
+    QTemporaryDir dir;
+    const std::string name(1 << 20, 'x');
+    std::vector<std::byte> bytes(4);
+    writeSafetensors(dir.filePath("adapter_model.safetensors").toStdString(),
+                     {{name + ".lora_A.weight", DType::F32, {1, 1}, bytes},
+                      {name + ".lora_B.weight", DType::F32, {1, 1}, bytes}},
+                     {});
+    const Adapter adapter = Adapter::load(dir.path().toStdString());
+    QCOMPARE(adapter.modules().size(), std::size_t(1));
+    QCOMPARE(adapter.modules()[0].name, name);
 }
 
 QTEST_APPLESS_MAIN(BadInputTest)
