@@ -83,8 +83,10 @@ private:
 // Writes a PEFT folder (adapter_model.safetensors + adapter_config.json) atomically, file by file.
 // Every tensor of `source` is written with its name, dtype and shape; when `replaced` is given it
 // holds new factors for every module (same shapes), converted to each module's stored dtype.
-// Non-LoRA tensors and `__metadata__` are copied unchanged. Refuses (lq::Error) to write into the
-// folder the source was read from.
+// Non-LoRA tensors and `__metadata__` are copied unchanged (an adapter held in memory gets
+// {"format": "pt"}); the config is written as its original text, and not at all when the source
+// has none (inventing lora_alpha would invent the scale). Refuses (lq::Error) to write into the
+// folder the source was read from; with nothing replaced the files are byte-identical copies.
 void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const std::vector<ModuleFactors>* replaced = nullptr);
 
