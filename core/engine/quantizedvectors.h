@@ -17,9 +17,19 @@ namespace lq {
 // With GroupLayout::PerComponent groups restart at each vector (ceil(length / g) groups per
 // vector, the last one possibly short); with Flattened they run on across vectors
 // (ceil(count * length / g) groups in all).
+//
+// Binary maps a value of exactly 0 to +d (code 1): a packed format stores one bit per value,
+// while the reference's torch.sign maps it to 0. Real factors almost never hold exact zeros.
+// Scales are stored as computed from the values (RTN: max(max - min, 1e-5) / (2^b - 1); binary:
+// mean |w|), rounded to scaleFormat before the codes are computed, so that the codes are those
+// that the stored scale gives and a packed file reproduces dequantize() bit for bit.
 struct QuantizedVectors
 {
-    enum class Scheme : std::uint8_t { Rtn, Binary };
+    enum class Scheme : std::uint8_t
+    {
+        Rtn,
+        Binary
+    };
 
     Scheme scheme = Scheme::Rtn;
     int bits = 2; // 1 for Binary
@@ -31,10 +41,18 @@ struct QuantizedVectors
     std::vector<std::uint8_t> codes; // count * length, one code per value
     std::vector<float> scales;       // one per group (already rounded to scaleFormat)
     std::vector<std::uint8_t> zeros; // one per group, RTN only
+    // Groups whose scale exceeded the largest finite fp16 (65504) and was clamped to it; only
+    // possible with ScaleFormat::F16 and values far outside any real adapter's range.
+    int clampedScales = 0;
 
     int groupCount() const;
     // Group index of value `i` of vector `v`.
     int groupOf(int v, int i) const;
+    // Values of group `group` are the flat indices [groupBegin, groupEnd) of the vector-after-
+    // vector array: in both layouts every group is contiguous there.
+    std::int64_t groupBegin(int group) const;
+    std::int64_t groupEnd(int group) const;
+    std::int64_t valueCount() const { return std::int64_t(count) * length; }
     float dequantize(int v, int i) const;
     // All values, vector after vector (count * length).
     std::vector<float> dequantizeAll() const;
