@@ -1,0 +1,156 @@
+#include "adapterquantizer.h"
+
+#include "../io/error.h"
+#include "bitcount.h"
+#include "parallelmodules.h"
+#include "refinement.h"
+#include "reparameterize.h"
+#include "splitrule.h"
+#include "updateerror.h"
+
+#include <chrono>
+#include <set>
+
+namespace lq {
+namespace {
+
+void checkShapes(const LoraModule& module, const ModuleFactors& original,
+                 const ModuleReparam& reparam)
+{
+    const auto m = Eigen::Index(module.m), n = Eigen::Index(module.n), r = Eigen::Index(module.r);
+    if (original.B.rows() != m || original.B.cols() != r || original.A.rows() != r ||
+        original.A.cols() != n || reparam.Bp.rows() != m || reparam.Bp.cols() != r ||
+        reparam.Ap.rows() != r || reparam.Ap.cols() != n || reparam.singularValues.size() != r)
+        throw Error(module.name, "the factors' shapes differ from the module's (m " +
+                                     std::to_string(m) + ", n " + std::to_string(n) + ", r " +
+                                     std::to_string(r) + ")");
+}
+
+// Copies `count` dequantized vectors of `length` values into consecutive columns of `target`
+// starting at `column` (the vector-after-vector layout is column-major).
+void putColumns(Eigen::MatrixXf& target, Eigen::Index column, const QuantizedVectors& part)
+{
+    if (part.count == 0)
+        return;
+    const std::vector<float> values = part.dequantizeAll();
+    target.middleCols(column, part.count) =
+        Eigen::Map<const Eigen::MatrixXf>(values.data(), part.length, part.count);
+}
+
+} // namespace
+
+ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
+                            const ModuleReparam& reparam, int h, int bitsHigh,
+                            const QuantSettings& settings)
+{
+    checkShapes(module, original, reparam);
+    if (bitsHigh < 1 || bitsHigh > 8)
+        throw Error(module.name,
+                    "the high part's bit width must be 1 to 8, got " + std::to_string(bitsHigh));
+    h = std::clamp(h, 0, module.r);
+
+    const SplitFactors split = SplitFactors::fromReparam(reparam, h);
+    QuantizedParts parts = quantizeParts(split, bitsHigh, settings);
+
+    ModuleResult result;
+    result.name = module.name;
+    result.m = module.m;
+    result.n = module.n;
+    result.r = module.r;
+    result.h = h;
+    result.bitsHigh = bitsHigh;
+
+    result.Bhat.resize(module.m, module.r);
+    putColumns(result.Bhat, 0, parts.bHigh);
+    putColumns(result.Bhat, h, parts.bLow);
+    Eigen::MatrixXf ahatT(module.n, module.r); // A_hat^T: components as columns
+    putColumns(ahatT, 0, parts.aHigh);
+    putColumns(ahatT, h, parts.aLow);
+    result.Ahat = ahatT.transpose();
+
+    const UpdateError error = updateError(original.B, original.A, result.Bhat, result.Ahat);
+    result.normSq = error.normSq;
+    result.errSq = error.errSq;
+    result.relErr = error.relative();
+
+    result.bitsPaper = parts.bHigh.paperBits() + parts.aHigh.paperBits() + parts.bLow.paperBits() +
+                       parts.aLow.paperBits();
+    result.bitsTrue = parts.bHigh.trueBits() + parts.aHigh.trueBits() + parts.bLow.trueBits() +
+                      parts.aLow.trueBits() + kModuleHeaderBits;
+
+    result.bHigh = std::move(parts.bHigh);
+    result.aHigh = std::move(parts.aHigh);
+    result.bLow = std::move(parts.bLow);
+    result.aLow = std::move(parts.aLow);
+    return result;
+}
+
+ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
+                            const QuantSettings& settings)
+{
+    const ModuleReparam reparam = reparameterize(original.B, original.A);
+    const int h = chooseH(reparam.singularValues, settings, module.name);
+    return quantizeModule(module, original, reparam, h, chooseBitsHigh(settings, module.name),
+                          settings);
+}
+
+QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& settings,
+                            const ProgressFn& progress)
+{
+    settings.validate();
+    if (settings.refine == Refinement::Best)
+        throw Error("refinement 'best'", "not available yet (issue 6); use 'none' or 'paper'");
+    const auto start = std::chrono::steady_clock::now();
+
+    QuantResult result;
+    result.settings = settings;
+    result.method = "loraquant";
+    result.adapter = adapter.path();
+    const std::vector<LoraModule>& modules = adapter.modules();
+
+    std::set<std::string> names;
+    for (const LoraModule& module : modules)
+        names.insert(module.name);
+    for (const auto* overrides : {&settings.hOverride, &settings.bitsHighOverride})
+        for (const auto& entry : *overrides)
+            if (!names.count(entry.first))
+                result.warnings.push_back("override for " + entry.first +
+                                          " ignored: the adapter has no such module");
+
+    std::vector<ModuleResult> out(modules.size());
+    const bool finished = runModulesInParallel(
+        modules.size(),
+        [&](std::size_t i) { out[i] = quantizeModule(modules[i], adapter.factors(i), settings); },
+        progress);
+    if (!finished) {
+        result.cancelled = true;
+        result.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return result;
+    }
+    result.modules = std::move(out);
+
+    int mixing = 0;
+    for (const ModuleResult& module : result.modules) {
+        const int clamped = module.bHigh.clampedScales + module.aHigh.clampedScales +
+                            module.bLow.clampedScales + module.aLow.clampedScales;
+        if (clamped)
+            result.warnings.push_back(module.name + ": " + std::to_string(clamped) +
+                                      " group scales exceed the fp16 range and were clamped to "
+                                      "65504; use f32 scales");
+        if (settings.layout == GroupLayout::Flattened &&
+            (module.m % settings.groupSize || module.n % settings.groupSize))
+            ++mixing;
+    }
+    if (mixing)
+        result.warnings.push_back(std::to_string(mixing) +
+                                  " modules have m or n not a multiple of the group size " +
+                                  std::to_string(settings.groupSize) +
+                                  ": with flattened groups some groups span two components");
+    result.updateTotals();
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+} // namespace lq

@@ -1,9 +1,8 @@
 #pragma once
 
-#include "quantresult.h"
-
 #include "../io/adapter.h"
 #include "../io/progress.h"
+#include "quantresult.h"
 
 namespace lq {
 
@@ -16,8 +15,15 @@ QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& setting
 
 // One module, for interactive use: the workbench caches the reparameterization and calls this
 // after every drag of the split.
+// h is clamped to [0, r]; bitsHigh must be 1..8. Throws lq::Error naming the module when the
+// factors' shapes disagree with the module's, or for Refinement::Best (not available yet).
 ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
                             const ModuleReparam& reparam, int h, int bitsHigh,
+                            const QuantSettings& settings);
+
+// One module from its factors alone: reparameterizes, then h and the bit width as
+// quantizeAdapter chooses them (split rule or override).
+ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
                             const QuantSettings& settings);
 
 } // namespace lq

@@ -38,9 +38,9 @@ struct ModuleResult
     Eigen::MatrixXf Bhat; // m x r, dequantized
     Eigen::MatrixXf Ahat; // r x n, dequantized
 
-    double normSq = 0; // ||B A||_F^2
-    double errSq = 0;  // ||B A - Bhat Ahat||_F^2
-    double relErr = 0; // sqrt(errSq / normSq), 0 when normSq == 0
+    double normSq = 0;    // ||B A||_F^2
+    double errSq = 0;     // ||B A - Bhat Ahat||_F^2
+    double relErr = 0;    // sqrt(errSq / normSq), 0 when normSq == 0
     double bitsPaper = 0; // total bits of this module, paper count
     double bitsTrue = 0;  // total bits of this module as stored, incl. scales, zeros, header
 };
@@ -48,7 +48,9 @@ struct ModuleResult
 struct QuantResult
 {
     QuantSettings settings;
-    std::string method; // "loraquant", "rtn", "binary"
+    std::string method;   // "loraquant", "rtn", "binary"
+    std::string adapter;  // the adapter's path (or name, for one held in memory)
+    int baselineBits = 0; // whole-adapter baselines: bits per value (RTN b, binary 1); else 0
     std::vector<ModuleResult> modules;
     std::int64_t parameterCount = 0;
     double avgBitsPaper = 0; // sum bitsPaper / sum r (m + n)
@@ -59,7 +61,8 @@ struct QuantResult
     bool cancelled = false;
     std::vector<std::string> warnings;
 
-    // Recomputes the adapter totals from `modules` (after one module was replaced).
+    // Recomputes the adapter totals from `modules` (after one module was replaced). Leaves
+    // `seconds` alone.
     void updateTotals();
 };
 

@@ -1,0 +1,62 @@
+#include "splitrule.h"
+
+#include "spectrumsummary.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace lq {
+namespace {
+
+// The inspect command's "components for 80% / 90%" and these rules must never disagree, so both
+// go through componentsForEnergy (0 for a zero spectrum).
+int countReaching(const Eigen::VectorXf& singularValues, double rho)
+{
+    const std::vector<double> values(singularValues.data(),
+                                     singularValues.data() + singularValues.size());
+    return componentsForEnergy(values, rho);
+}
+
+} // namespace
+
+int ratioRuleH(const Eigen::VectorXf& singularValues, double rho)
+{
+    // smallest 0-based k with e_k >= rho is (smallest count reaching rho) - 1
+    return std::max(1, countReaching(singularValues, rho) - 1);
+}
+
+int ratioCountH(const Eigen::VectorXf& singularValues, double rho)
+{
+    return std::max(1, countReaching(singularValues, rho));
+}
+
+int chooseH(const Eigen::VectorXf& singularValues, const QuantSettings& settings,
+            const std::string& moduleName)
+{
+    const int r = int(singularValues.size());
+    int h = 0;
+    if (const auto it = settings.hOverride.find(moduleName); it != settings.hOverride.end()) {
+        h = it->second;
+    } else {
+        switch (settings.split) {
+        case SplitRule::Ratio:
+            h = ratioRuleH(singularValues, settings.rho);
+            break;
+        case SplitRule::RatioCount:
+            h = ratioCountH(singularValues, settings.rho);
+            break;
+        case SplitRule::Fixed:
+            h = settings.fixedH;
+            break;
+        }
+    }
+    return std::clamp(h, 0, r);
+}
+
+int chooseBitsHigh(const QuantSettings& settings, const std::string& moduleName)
+{
+    const auto it = settings.bitsHighOverride.find(moduleName);
+    return it != settings.bitsHighOverride.end() ? it->second : settings.bitsHigh;
+}
+
+} // namespace lq
