@@ -15,11 +15,15 @@ Eigen::MatrixXf thinR(const Eigen::HouseholderQR<Eigen::MatrixXf>& qr)
     return qr.matrixQR().topRows(k).triangularView<Eigen::Upper>();
 }
 
-Eigen::MatrixXf thinQ(const Eigen::HouseholderQR<Eigen::MatrixXf>& qr)
+// Q [X; 0] for the thin QR of a rows x r matrix and X (k x c, k = min(rows, r)): the Householder
+// reflectors applied to X padded with zeros, without forming Q (rows x k) and multiplying.
+Eigen::MatrixXf applyThinQ(const Eigen::HouseholderQR<Eigen::MatrixXf>& qr,
+                           const Eigen::MatrixXf& X)
 {
-    const Eigen::Index rows = qr.matrixQR().rows();
-    const Eigen::Index k = std::min(rows, qr.matrixQR().cols());
-    return qr.householderQ() * Eigen::MatrixXf::Identity(rows, k);
+    Eigen::MatrixXf result = Eigen::MatrixXf::Zero(qr.matrixQR().rows(), X.cols());
+    result.topRows(X.rows()) = X;
+    result.applyOnTheLeft(qr.householderQ());
+    return result;
 }
 
 } // namespace
@@ -38,8 +42,8 @@ LowRankSvd lowRankSvd(const Eigen::MatrixXf& B, const Eigen::MatrixXf& A)
     result.U = Eigen::MatrixXf::Zero(m, r);
     result.V = Eigen::MatrixXf::Zero(n, r);
     result.S = Eigen::VectorXf::Zero(r);
-    result.U.leftCols(k) = thinQ(qrB) * svd.matrixU();
-    result.V.leftCols(k) = thinQ(qrA) * svd.matrixV();
+    result.U.leftCols(k) = applyThinQ(qrB, svd.matrixU());
+    result.V.leftCols(k) = applyThinQ(qrA, svd.matrixV());
     result.S.head(k) = svd.singularValues(); // JacobiSVD sorts them in decreasing order
 
     for (Eigen::Index i = 0; i < k; ++i) {

@@ -2,6 +2,7 @@
 
 #include "quantizer.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -9,18 +10,17 @@
 namespace lq {
 namespace {
 
-// Inner loops run over kLanes independent accumulators so that the compiler vectorizes them
-// without reassociating float sums (no -ffast-math); the lane order is fixed, so results do not
-// depend on the machine's vector width.
-constexpr int kLanes = 8;
-
 struct GroupState
 {
     float lo = 0, hi = 0; // extremes of the current values
     float scale = 0, zero = 0;
-    double s2 = 0;      // sum (q_j - z)^2
-    double sb = 0;      // sum (q_j - z) t_j, t the target
-    bool moves = false; // max - min >= 1e-5: the clamp passes the gradient
+    double s2 = 0; // sum (q_j - z)^2
+    double sb = 0; // sum (q_j - z) t_j, t the target
+    int atMax = 0; // how many values equal hi / lo (tied extremes share the gradient)
+    int atMin = 0;
+    std::size_t maxAt = 0; // the last position holding hi / lo: with no tie (the usual case)
+    std::size_t minAt = 0; // the extreme is found without a scan
+    bool moves = false;    // max - min >= 1e-5: the clamp passes the gradient
 };
 
 // One vector of a component: the target t (b'_i or a'_i) and the current values w (b~ or a~),
@@ -75,7 +75,7 @@ public:
     // Calls visit(j, dL/dw_j) for every value with a non-zero gradient (the tied extremes of
     // each group, the gradient split evenly among them).
     template <typename Visit>
-    void forEachGradient(double otherPP, double otherTP, double loss, Visit&& visit) const
+    void forEachGradient(double otherPP, double otherTP, double loss, Visit&& visit)
     {
         for (std::size_t g = 0; g < m_groups.size(); ++g) {
             const double dMax = maxGradient(g, otherPP, otherTP, loss);
@@ -83,86 +83,81 @@ public:
                 continue;
             const GroupState& state = m_groups[g];
             const std::size_t begin = g * std::size_t(m_spec.groupSize);
-            const std::size_t end = std::min(begin + std::size_t(m_spec.groupSize), m_w.size());
-            int atMax = 0, atMin = 0;
-            for (std::size_t j = begin; j < end; ++j) {
-                atMax += m_w[j] == state.hi;
-                atMin += m_w[j] == state.lo;
-            }
-            for (std::size_t j = begin; j < end; ++j) {
-                if (m_w[j] == state.hi)
-                    visit(j, dMax / atMax);
-                else if (m_w[j] == state.lo)
-                    visit(j, -dMax / atMin);
-            }
+            // Locate both extremes before anything moves.
+            m_maxima.clear();
+            m_minima.clear();
+            locate(begin, state.hi, state.atMax, state.maxAt, m_maxima);
+            locate(begin, state.lo, state.atMin, state.minAt, m_minima);
+            for (std::size_t j : m_maxima)
+                visit(j, dMax / state.atMax);
+            for (std::size_t j : m_minima)
+                visit(j, -dMax / state.atMin);
         }
     }
 
-    // One SGD step: w -= lr dL/dw, with the gradient taken at the values forward() saw. The
-    // extremes are updated after all of a group's gradients are known, so ties stay split evenly.
+    // One SGD step: w -= lr dL/dw, with the gradient taken at the values forward() saw.
     void step(double otherPP, double otherTP, double loss)
     {
-        m_updates.clear();
         forEachGradient(otherPP, otherTP, loss, [&](std::size_t j, double gradient) {
-            m_updates.push_back({j, float(m_spec.learningRate * gradient)});
+            m_w[j] -= float(m_spec.learningRate * gradient);
         });
-        for (const Update& u : m_updates)
-            m_w[u.index] -= u.delta;
     }
 
 private:
     void extremes(std::size_t begin, std::size_t end, float& lo, float& hi) const
     {
-        float los[kLanes], his[kLanes];
-        std::fill(los, los + kLanes, m_w[begin]);
-        std::fill(his, his + kLanes, m_w[begin]);
-        std::size_t j = begin;
-        for (; j + kLanes <= end; j += kLanes)
-            for (int l = 0; l < kLanes; ++l) {
-                const float v = m_w[j + std::size_t(l)];
-                los[l] = v < los[l] ? v : los[l];
-                his[l] = v > his[l] ? v : his[l];
-            }
-        for (; j < end; ++j) {
-            los[0] = m_w[j] < los[0] ? m_w[j] : los[0];
-            his[0] = m_w[j] > his[0] ? m_w[j] : his[0];
-        }
-        lo = *std::min_element(los, los + kLanes);
-        hi = *std::max_element(his, his + kLanes);
+        // Eigen's reductions use explicit SIMD min / max (exact, so the order does not matter);
+        // GCC leaves a plain loop scalar here, and that loop was a third of the refinement's time.
+        const Eigen::Map<const Eigen::ArrayXf> values(m_w.data() + begin,
+                                                      Eigen::Index(end - begin));
+        lo = values.minCoeff();
+        hi = values.maxCoeff();
     }
 
+    // The `count` positions from `begin` on holding `value`; `last` is the last of them.
+    void locate(std::size_t begin, float value, int count, std::size_t last,
+                std::vector<std::size_t>& positions) const
+    {
+        if (count == 1) {
+            positions.push_back(last);
+            return;
+        }
+        for (std::size_t j = begin; j <= last; ++j)
+            if (m_w[j] == value)
+                positions.push_back(j);
+    }
+
+    // Codes and the two sums of group `state`, and how many values sit at each extreme. One
+    // vectorized pass (the OpenMP simd reduction lets the compiler keep partial sums per vector
+    // lane; the order is fixed for a given build, so results never depend on the thread count).
     void sums(std::size_t begin, std::size_t end, GroupState& state) const
     {
-        // (q - z)^2 are integers below 2^16, and a lane holds at most ceil(g / 8) of them: exact
-        // in float for g <= 2048; the products with the target carry float rounding only.
-        float s2[kLanes] = {}, sb[kLanes] = {};
-        const float d = state.scale, z = state.zero;
-        std::size_t j = begin;
-        for (; j + kLanes <= end; j += kLanes)
-            for (int l = 0; l < kLanes; ++l) {
-                const std::size_t at = j + std::size_t(l);
-                const float c = rtnCode(m_w[at], d, z, m_maxCode) - z;
-                s2[l] += c * c;
-                sb[l] += c * m_target[at];
-            }
-        for (; j < end; ++j) {
-            const float c = rtnCode(m_w[j], d, z, m_maxCode) - z;
-            s2[0] += c * c;
-            sb[0] += c * m_target[j];
+        // (q - z)^2 are integers below 2^16: the partial sums are exact in float for groups up
+        // to 1024 values; the products with the target carry float rounding only.
+        float s2 = 0, sb = 0;
+        int atMax = 0, atMin = 0, lastMax = 0, lastMin = 0;
+        const float d = state.scale, z = state.zero, maxCode = m_maxCode;
+        const float hi = state.hi, lo = state.lo;
+        const float* w = m_w.data() + begin;
+        const float* t = m_target.data() + begin;
+        const int size = int(end - begin);
+#pragma omp simd reduction(+ : s2, sb, atMax, atMin) reduction(max : lastMax, lastMin)
+        for (int j = 0; j < size; ++j) {
+            const float c = rtnCode(w[j], d, z, maxCode) - z;
+            s2 += c * c;
+            sb += c * t[j];
+            atMax += w[j] == hi ? 1 : 0;
+            atMin += w[j] == lo ? 1 : 0;
+            lastMax = std::max(lastMax, w[j] == hi ? j : 0);
+            lastMin = std::max(lastMin, w[j] == lo ? j : 0);
         }
-        state.s2 = 0;
-        state.sb = 0;
-        for (int l = 0; l < kLanes; ++l) {
-            state.s2 += s2[l];
-            state.sb += sb[l];
-        }
+        state.s2 = s2;
+        state.sb = sb;
+        state.atMax = atMax;
+        state.atMin = atMin;
+        state.maxAt = begin + std::size_t(lastMax);
+        state.minAt = begin + std::size_t(lastMin);
     }
-
-    struct Update
-    {
-        std::size_t index;
-        float delta;
-    };
 
     std::span<const float> m_target;
     std::span<float> m_w;
@@ -171,7 +166,7 @@ private:
     double m_targetSq = 0;
     double m_pp = 0, m_tp = 0;
     std::vector<GroupState> m_groups;
-    std::vector<Update> m_updates;
+    std::vector<std::size_t> m_maxima, m_minima; // scratch for one group's extremes
 };
 
 // L = sqrt(|b|^2 |a|^2 - 2 (b.p)(a.q) + |p|^2 |q|^2), the difference clamped at 0 against

@@ -2,6 +2,7 @@
 
 #include "quantizedvectors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 
@@ -68,10 +69,11 @@ RtnGroup rtnGroup(float minValue, float maxValue, int bits, ScaleFormat format,
 inline float rtnCode(float w, float scale, float zero, float maxCode)
 {
     constexpr float kMagic = 12582912.0f;
-    float x = w / scale;
-    x = x < -512.0f ? -512.0f : (x > 512.0f ? 512.0f : x);
-    float q = ((x + kMagic) - kMagic) + zero;
-    return q < 0.0f ? 0.0f : (q > maxCode ? maxCode : q);
+    // std::min / std::max (not nested ?:) so that the loops calling this are if-converted and
+    // vectorized (minps / maxps).
+    const float x = std::min(std::max(w / scale, -512.0f), 512.0f);
+    const float q = ((x + kMagic) - kMagic) + zero;
+    return std::min(std::max(q, 0.0f), maxCode);
 }
 
 } // namespace lq

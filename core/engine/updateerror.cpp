@@ -11,24 +11,39 @@ double UpdateError::relative() const
     return normSq > 0 ? std::sqrt(errSq / normSq) : 0.0;
 }
 
+namespace {
+
+// X^T X for X = [P, s Q] (rows x 2r, P and Q float, s = +-1), accumulated in double over chunks
+// of rows so that no rows x 2r double copy is ever held (11008 x 32 doubles would be 2.8 MB per
+// module and thread). Products of floats are exact in double, so this equals the Gram matrix of
+// the double-converted factors up to the order of the double additions.
+Eigen::MatrixXd stackedGram(const Eigen::MatrixXf& P, const Eigen::MatrixXf& Q, double sign)
+{
+    constexpr Eigen::Index kChunk = 256;
+    const Eigen::Index rows = P.rows(), r = P.cols();
+    Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(2 * r, 2 * r);
+    Eigen::MatrixXd chunk(std::min(kChunk, rows), 2 * r);
+    for (Eigen::Index begin = 0; begin < rows; begin += kChunk) {
+        const Eigen::Index count = std::min(kChunk, rows - begin);
+        chunk.topLeftCorner(count, r) = P.middleRows(begin, count).cast<double>();
+        chunk.topRightCorner(count, r) = sign * Q.middleRows(begin, count).cast<double>();
+        gram.noalias() += chunk.topRows(count).transpose() * chunk.topRows(count);
+    }
+    return gram;
+}
+
+} // namespace
+
 UpdateError updateError(const Eigen::MatrixXf& B, const Eigen::MatrixXf& A,
                         const Eigen::MatrixXf& Bhat, const Eigen::MatrixXf& Ahat)
 {
     assert(B.rows() == Bhat.rows() && B.cols() == Bhat.cols());
     assert(A.rows() == Ahat.rows() && A.cols() == Ahat.cols() && B.cols() == A.rows());
-    const Eigen::Index m = B.rows(), n = A.cols(), r = B.cols();
-    Eigen::MatrixXd C(m, 2 * r);
-    C.leftCols(r) = B.cast<double>();
-    C.rightCols(r) = -Bhat.cast<double>();
-    Eigen::MatrixXd Dt(n, 2 * r); // D^T, so that both Gram matrices are X^T X
-    Dt.leftCols(r) = A.transpose().cast<double>();
-    Dt.rightCols(r) = Ahat.transpose().cast<double>();
-    Eigen::MatrixXd gramC = Eigen::MatrixXd::Zero(2 * r, 2 * r);
-    Eigen::MatrixXd gramD = Eigen::MatrixXd::Zero(2 * r, 2 * r);
-    gramC.selfadjointView<Eigen::Lower>().rankUpdate(C.transpose());
-    gramD.selfadjointView<Eigen::Lower>().rankUpdate(Dt.transpose());
-    gramC = gramC.selfadjointView<Eigen::Lower>();
-    gramD = gramD.selfadjointView<Eigen::Lower>();
+    const Eigen::Index r = B.cols();
+    // C = [B, -Bhat] (m x 2r); D^T = [A^T, Ahat^T] (n x 2r), so that both Grams are X^T X.
+    const Eigen::MatrixXd gramC = stackedGram(B, Bhat, -1.0);
+    const Eigen::MatrixXf At = A.transpose(), AhatT = Ahat.transpose();
+    const Eigen::MatrixXd gramD = stackedGram(At, AhatT, 1.0);
 
     UpdateError error;
     // ||B A||^2 = trace((B^T B)(A A^T)): the top-left r x r blocks.
