@@ -1,17 +1,206 @@
 #include "arguments.h"
 #include "commands.h"
+#include "core/engine/adapterquantizer.h"
+#include "core/engine/baseline.h"
+#include "core/engine/report.h"
+#include "core/io/adapter.h"
+#include "core/io/error.h"
 
+#include <filesystem>
 #include <iostream>
+#include <unistd.h>
 
 namespace lq::cli {
 
-// Placeholder until the command is implemented; exits non-zero so nothing mistakes it for done.
-const char* const kQuantizeUsage = "usage: loraquant quantize PATH\n";
+const char* const kQuantizeUsage =
+    "usage: loraquant quantize PATH [--rho 0.8] [--split ratio|ratio-count|fixed:H]\n"
+    "                          [--bits-high 2] [--group-size 128] [--refine none|paper]\n"
+    "                          [--baseline rtn:B|binary] [--paper-exact]\n"
+    "                          [--report FILE.json|FILE.csv] [--export-peft DIR]\n"
+    "\n"
+    "Quantizes a PEFT LoRA adapter (a folder with adapter_model.safetensors, or the\n"
+    ".safetensors file itself) with LoRAQuant (arXiv 2510.26690): per module, the SVD of B A\n"
+    "is split into h high-precision components (RTN with --bits-high bits) and r - h\n"
+    "components in 1 bit (sign times mean |w|), in groups of --group-size values. Prints a\n"
+    "summary: the average bit width by the paper's count (codes only) and the true count\n"
+    "(codes + scales + zero points + headers), and the relative error of B A (energy-weighted\n"
+    "total and mean over modules).\n"
+    "\n"
+    "  --rho R           energy share for the ratio rules, in (0, 1] (default 0.8)\n"
+    "  --split RULE      ratio: the reference's rule (h = the smallest 0-based k whose\n"
+    "                    cumulative energy e_k >= rho, at least 1; default); ratio-count: the\n"
+    "                    smallest number of components whose energy reaches rho; fixed:H: h = H\n"
+    "                    for every module (clamped to r)\n"
+    "  --bits-high B     bits of the high part, 1 to 8 (default 2)\n"
+    "  --group-size G    values per quantization group, >= 1 (default 128)\n"
+    "  --refine R        none (default) or paper: the reference's per-component SGD on the\n"
+    "                    group ranges (300 steps, lr 0.01)\n"
+    "  --baseline M      instead of LoRAQuant, quantize the original B and A as a whole, in\n"
+    "                    row-major groups, for comparison: rtn:B (B-bit RTN, 1 to 8) or binary\n"
+    "  --paper-exact     store scales in float32 and let groups run on across components, as\n"
+    "                    the public reference does (default: fp16 scales, groups inside each\n"
+    "                    component)\n"
+    "  --report FILE     also write the full report, JSON or CSV by the extension\n"
+    "  --export-peft DIR write the dequantized adapter (B_hat, A_hat in the input's dtype, same\n"
+    "                    keys, config and non-LoRA tensors) as a PEFT folder that PEFT and vLLM\n"
+    "                    load unchanged; never into the input's folder\n"
+    "\n"
+    "Files are written atomically (temporary file, then rename); the input is never changed.\n"
+    "Exit status 0 on success, 1 with the error on stderr, 2 for a wrong call.\n";
 
-int runQuantize(const std::vector<std::string>&)
+namespace {
+
+namespace fs = std::filesystem;
+
+SplitRule parseSplit(const std::string& text, QuantSettings& settings)
 {
-    std::cerr << "not implemented yet\n";
-    return 1;
+    if (text.rfind("fixed:", 0) == 0) {
+        const std::string number = text.substr(6);
+        std::size_t used = 0;
+        int h = -1;
+        try {
+            h = std::stoi(number, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (number.empty() || used != number.size() || h < 0)
+            throw UsageError("--split fixed:H expects a whole number H >= 0, got '" + text + "'");
+        settings.fixedH = h;
+        return SplitRule::Fixed;
+    }
+    if (text == "fixed")
+        throw UsageError("--split fixed needs the number of components: fixed:H");
+    const auto rule = splitRuleFromString(text);
+    if (!rule)
+        throw UsageError("--split must be ratio, ratio-count or fixed:H, got '" + text + "'");
+    return *rule;
+}
+
+BaselineSettings parseBaseline(const std::string& text)
+{
+    BaselineSettings baseline;
+    if (text == "binary") {
+        baseline.method = BaselineMethod::Binary;
+        return baseline;
+    }
+    if (text.rfind("rtn:", 0) == 0) {
+        const std::string number = text.substr(4);
+        if (number.size() == 1 && number[0] >= '1' && number[0] <= '8') {
+            baseline.method = BaselineMethod::Rtn;
+            baseline.bits = number[0] - '0';
+            return baseline;
+        }
+    }
+    throw UsageError("--baseline must be rtn:B (B = 1 to 8) or binary, got '" + text + "'");
+}
+
+// Whether `output` names one of the adapter's own files (an atomic rename would replace it).
+bool isInputFile(const std::string& output, const Adapter& adapter)
+{
+    std::error_code ec;
+    if (!fs::exists(output, ec))
+        return false;
+    std::vector<fs::path> inputs;
+    if (!adapter.safetensorsPath().empty()) {
+        inputs.emplace_back(adapter.safetensorsPath());
+        inputs.push_back(fs::path(adapter.safetensorsPath()).parent_path() / "adapter_config.json");
+    }
+    for (const fs::path& input : inputs)
+        if (fs::exists(input, ec) && fs::equivalent(output, input, ec))
+            return true;
+    return false;
+}
+
+// Progress on stderr, only for a person watching a terminal.
+ProgressFn terminalProgress()
+{
+    if (!::isatty(STDERR_FILENO))
+        return {};
+    return [](int done, int total) {
+        std::cerr << "\rquantizing module " << done << " / " << total << (done == total ? "\n" : "")
+                  << std::flush;
+        return true;
+    };
+}
+
+} // namespace
+
+int runQuantize(const std::vector<std::string>& args)
+{
+    const Arguments arguments(args, {{"rho", true},
+                                     {"split", true},
+                                     {"bits-high", true},
+                                     {"group-size", true},
+                                     {"refine", true},
+                                     {"baseline", true},
+                                     {"paper-exact", false},
+                                     {"report", true},
+                                     {"export-peft", true}});
+    const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
+    const bool paperExact = arguments.has("paper-exact");
+
+    QuantSettings settings;
+    settings.rho = arguments.number("rho", settings.rho);
+    if (const auto split = arguments.value("split"))
+        settings.split = parseSplit(*split, settings);
+    settings.bitsHigh = arguments.integer("bits-high", settings.bitsHigh);
+    settings.groupSize = arguments.integer("group-size", settings.groupSize);
+    if (const auto refine = arguments.value("refine")) {
+        const auto parsed = refinementFromString(*refine);
+        if (!parsed || *parsed == Refinement::Best)
+            throw UsageError("--refine must be none or paper, got '" + *refine + "'");
+        settings.refine = *parsed;
+    }
+    if (paperExact) {
+        settings.layout = GroupLayout::Flattened;
+        settings.scaleFormat = ScaleFormat::F32;
+    }
+    try {
+        settings.validate();
+    } catch (const Error& e) {
+        throw UsageError(e.problem());
+    }
+
+    std::optional<BaselineSettings> baseline;
+    if (const auto text = arguments.value("baseline")) {
+        for (const char* option : {"rho", "split", "bits-high", "refine"})
+            if (arguments.has(option))
+                throw UsageError(std::string("--") + option +
+                                 " does not apply to --baseline (a baseline has no SVD split)");
+        baseline = parseBaseline(*text);
+        baseline->groupSize = settings.groupSize;
+        baseline->scaleFormat = settings.scaleFormat;
+    }
+
+    const Adapter adapter = Adapter::load(path);
+    const auto report = arguments.value("report");
+    const auto exportFolder = arguments.value("export-peft");
+    // Refuse before the work, not after it.
+    if (report && isInputFile(*report, adapter))
+        throw Error(*report, "refusing to overwrite the input adapter with a report");
+    if (exportFolder && isInputFile(*exportFolder, adapter))
+        throw Error(*exportFolder, "refusing to overwrite the input adapter");
+    for (const std::string& warning : adapter.warnings())
+        std::cerr << "warning: " << warning << '\n';
+
+    const QuantResult result = baseline ? quantizeBaseline(adapter, *baseline, terminalProgress())
+                                        : quantizeAdapter(adapter, settings, terminalProgress());
+    std::cout << reportSummary(result);
+
+    if (report) {
+        writeReport(*report, result);
+        std::cout << "report     " << *report << '\n';
+    }
+    if (exportFolder) {
+        std::vector<ModuleFactors> factors;
+        factors.reserve(result.modules.size());
+        for (const ModuleResult& module : result.modules)
+            factors.push_back({module.Bhat, module.Ahat});
+        writePeftAdapter(*exportFolder, adapter, &factors);
+        std::cout << "exported   " << *exportFolder
+                  << " (dequantized PEFT adapter, stored dtype of the input)\n";
+    }
+    return 0;
 }
 
 } // namespace lq::cli
