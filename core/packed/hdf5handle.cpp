@@ -1,0 +1,54 @@
+#include "hdf5handle.h"
+
+namespace lq::h5 {
+
+std::mutex& libraryMutex()
+{
+    static std::mutex mutex;
+    return mutex;
+}
+
+void silenceErrorPrinting()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+namespace {
+
+herr_t firstMessage(unsigned position, const H5E_error2_t* error, void* data)
+{
+    auto* message = static_cast<std::string*>(data);
+    if (position == 0 && error && error->desc)
+        *message = error->desc;
+    return 0;
+}
+
+} // namespace
+
+std::string lastErrorMessage()
+{
+    std::string message;
+    // Downward: the first entry is the most specific (the layer that found the problem).
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, firstMessage, &message);
+    return message;
+}
+
+hid_t check(hid_t id, const std::string& file, const std::string& what)
+{
+    if (id < 0) {
+        const std::string detail = lastErrorMessage();
+        throw Error(file, detail.empty() ? what : what + " (HDF5: " + detail + ")");
+    }
+    return id;
+}
+
+void checkStatus(herr_t status, const std::string& file, const std::string& what)
+{
+    if (status < 0) {
+        const std::string detail = lastErrorMessage();
+        throw Error(file, detail.empty() ? what : what + " (HDF5: " + detail + ")");
+    }
+}
+
+} // namespace lq::h5
