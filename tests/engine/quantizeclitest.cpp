@@ -1,0 +1,257 @@
+// `loraquant quantize` as a user and a script call it: the report parses and agrees with the
+// library, the exported adapter loads like the input (same keys, dtypes, shapes, config) and
+// holds the quantized factors, and the input is never overwritten.
+
+#include "../io/filesnapshot.h"
+#include "core/engine/adapterquantizer.h"
+#include "core/engine/updateerror.h"
+#include "core/io/adapter.h"
+#include "shareddata.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace lq;
+
+namespace {
+
+// The CLI and the library run the same deterministic code on the same float32 factors.
+constexpr double kSameRunTolerance = 0.0;
+// An F32 adapter exported and reloaded holds B_hat and A_hat exactly; the error recomputed from
+// the reloaded factors differs from the reported one only by the order of double sums.
+constexpr double kReloadedErrorTolerance = 1e-9;
+// An F16 adapter stores B_hat and A_hat rounded to fp16 once more (relative 2^-11 per value),
+// which moves a relative error of ~0.5 by ~1e-4.
+constexpr double kReloadedF16ErrorTolerance = 1e-3;
+
+struct Run
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run runCli(const QStringList& arguments)
+{
+    QProcess process;
+    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
+    Run run;
+    if (!process.waitForFinished(120000) || process.exitStatus() != QProcess::NormalExit)
+        return run;
+    run.exitCode = process.exitCode();
+    run.out = process.readAllStandardOutput();
+    run.err = process.readAllStandardError();
+    return run;
+}
+
+QString sharedAdapter(const QString& name)
+{
+    return lqtest::adaptersDir() + "/" + name;
+}
+
+// A writable copy of a shared adapter, so that a failed refusal could be noticed.
+QString copyAdapter(const QString& name, const QTemporaryDir& dir)
+{
+    const QString target = dir.path() + "/" + name;
+    QDir().mkpath(target);
+    for (const char* file : {"adapter_model.safetensors", "adapter_config.json"})
+        QFile::copy(sharedAdapter(name) + "/" + file, target + "/" + file);
+    return target;
+}
+
+} // namespace
+
+class QuantizeCliTest : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void reportMatchesLibrary_data();
+    void reportMatchesLibrary();
+    void exportPeft_data();
+    void exportPeft();
+    void refusesToOverwriteInput();
+    void wrongCalls_data();
+    void wrongCalls();
+};
+
+void QuantizeCliTest::reportMatchesLibrary_data()
+{
+    QTest::addColumn<QString>("adapter");
+    QTest::addColumn<QStringList>("options");
+    QTest::newRow("paper-exact, refined")
+        << "gptneo125m-qv-r8-f32"
+        << QStringList{"--rho", "0.9", "--bits-high", "3", "--refine", "paper", "--paper-exact"};
+    QTest::newRow("defaults, F16 adapter") << "opencalm1b-qkv-r1-f16" << QStringList{};
+    QTest::newRow("ratio-count, GQA")
+        << "qwen2.5-3b-qv-r4-f32" << QStringList{"--split", "ratio-count", "--group-size", "64"};
+}
+
+void QuantizeCliTest::reportMatchesLibrary()
+{
+    LQ_REQUIRE_SHARED();
+    QFETCH(QString, adapter);
+    QFETCH(QStringList, options);
+    QTemporaryDir dir;
+    const QString report = dir.path() + "/report.json";
+    const Run run =
+        runCli(QStringList{"quantize", sharedAdapter(adapter), "--report", report} + options);
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QVERIFY(run.out.contains("paper count"));
+    QVERIFY(run.out.contains("true count"));
+
+    QFile file(report);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QJsonParseError error;
+    const QJsonObject json = QJsonDocument::fromJson(file.readAll(), &error).object();
+    QCOMPARE(error.error, QJsonParseError::NoError);
+
+    // the same settings through the library
+    QuantSettings settings;
+    if (options.contains("--paper-exact"))
+        settings = QuantSettings::paperExact(0.9, 3, true);
+    if (options.contains("ratio-count")) {
+        settings.split = SplitRule::RatioCount;
+        settings.groupSize = 64;
+    }
+    const QuantResult expected =
+        quantizeAdapter(Adapter::load(sharedAdapter(adapter).toStdString()), settings);
+    QVERIFY(std::abs(json["avg_bits_paper"].toDouble() - expected.avgBitsPaper) <=
+            kSameRunTolerance);
+    QVERIFY(std::abs(json["avg_bits_true"].toDouble() - expected.avgBitsTrue) <= kSameRunTolerance);
+    QVERIFY(std::abs(json["rel_err_total"].toDouble() - expected.relErrTotal) <= kSameRunTolerance);
+    QVERIFY(std::abs(json["rel_err_mean"].toDouble() - expected.relErrMean) <= kSameRunTolerance);
+    QVERIFY(json["seconds"].toDouble() > 0);
+    const QJsonArray modules = json["modules"].toArray();
+    QCOMPARE(modules.size(), qsizetype(expected.modules.size()));
+    for (qsizetype i = 0; i < modules.size(); ++i) {
+        const QJsonObject m = modules[i].toObject();
+        const ModuleResult& e = expected.modules[std::size_t(i)];
+        QCOMPARE(m["name"].toString().toStdString(), e.name);
+        QCOMPARE(m["m"].toInt(), e.m);
+        QCOMPARE(m["n"].toInt(), e.n);
+        QCOMPARE(m["r"].toInt(), e.r);
+        QCOMPARE(m["h"].toInt(), e.h);
+        QCOMPARE(m["bits_high"].toInt(), e.bitsHigh);
+        QVERIFY(std::abs(m["rel_err"].toDouble() - e.relErr) <= kSameRunTolerance);
+        for (const char* key : {"bits_paper", "bits_true"})
+            QVERIFY2(m.contains(key), key);
+    }
+}
+
+void QuantizeCliTest::exportPeft_data()
+{
+    QTest::addColumn<QString>("adapter");
+    QTest::newRow("F32") << "gptneo125m-qv-r8-f32";
+    QTest::newRow("F16") << "opencalm1b-qkv-r1-f16";
+}
+
+// The exported folder is a PEFT adapter like the input: same tensors (names, dtypes, shapes),
+// the same config text, and factors that are the quantized ones.
+void QuantizeCliTest::exportPeft()
+{
+    LQ_REQUIRE_SHARED();
+    QFETCH(QString, adapter);
+    QTemporaryDir dir;
+    const QString out = dir.path() + "/exported";
+    const QString report = dir.path() + "/report.json";
+    const Run run = runCli({"quantize", sharedAdapter(adapter), "--refine", "paper",
+                            "--export-peft", out, "--report", report});
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+
+    const Adapter original = Adapter::load(sharedAdapter(adapter).toStdString());
+    const Adapter exported = Adapter::load(out.toStdString());
+    const auto& a = original.file()->tensors();
+    const auto& b = exported.file()->tensors();
+    QCOMPARE(b.size(), a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        QCOMPARE(b[i].name, a[i].name);
+        QVERIFY(b[i].dtype == a[i].dtype);
+        QVERIFY(b[i].shape == a[i].shape);
+    }
+    QVERIFY(exported.config().has_value());
+    QCOMPARE(exported.config()->rawJson, original.config()->rawJson);
+
+    QFile file(report);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QJsonArray modules =
+        QJsonDocument::fromJson(file.readAll()).object()["modules"].toArray();
+    for (std::size_t i = 0; i < original.modules().size(); ++i) {
+        const ModuleFactors o = original.factors(i);
+        const ModuleFactors q = exported.factors(i);
+        QVERIFY(!(o.B == q.B)); // quantized, not copied
+        const double reported = modules[qsizetype(i)].toObject()["rel_err"].toDouble();
+        const double reloaded = updateError(o.B, o.A, q.B, q.A).relative();
+        if (original.modules()[i].dtype == DType::F32)
+            QVERIFY(std::abs(reloaded - reported) <= kReloadedErrorTolerance);
+        else
+            QVERIFY(std::abs(reloaded - reported) <= kReloadedF16ErrorTolerance);
+    }
+}
+
+void QuantizeCliTest::refusesToOverwriteInput()
+{
+    LQ_REQUIRE_SHARED();
+    QTemporaryDir dir;
+    const QString input = copyAdapter("gptneo125m-qv-r8-f32", dir);
+    const lqtest::FileSnapshot before = lqtest::snapshot(input);
+    const QString tensors = input + "/adapter_model.safetensors";
+    const QList<QStringList> calls{
+        {"quantize", input, "--export-peft", input},
+        {"quantize", tensors, "--export-peft", input},
+        {"quantize", input, "--report", tensors},
+        {"quantize", input, "--report", input + "/adapter_config.json"},
+        {"quantize", tensors, "--export-peft", tensors},
+    };
+    for (const QStringList& call : calls) {
+        const Run run = runCli(call);
+        QVERIFY2(run.exitCode == 1, qPrintable(call.join(' ') + ": " + run.err));
+        QVERIFY(run.err.contains("refusing"));
+        QCOMPARE(lqtest::snapshot(input), before);
+    }
+}
+
+void QuantizeCliTest::wrongCalls_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("stderrSays");
+    const QString adapter = sharedAdapter("gptneo125m-qv-r8-f32");
+    QTest::newRow("no path") << QStringList{"quantize"} << 2 << "missing PATH";
+    QTest::newRow("rho out of range")
+        << QStringList{"quantize", adapter, "--rho", "1.5"} << 2 << "rho";
+    QTest::newRow("bits out of range")
+        << QStringList{"quantize", adapter, "--bits-high", "9"} << 2 << "bit width";
+    QTest::newRow("bad split") << QStringList{"quantize", adapter, "--split", "fixed:x"} << 2
+                               << "fixed:H";
+    QTest::newRow("best not yet") << QStringList{"quantize", adapter, "--refine", "best"} << 2
+                                  << "--refine";
+    QTest::newRow("bad baseline") << QStringList{"quantize", adapter, "--baseline", "rtn:9"} << 2
+                                  << "--baseline";
+    QTest::newRow("baseline with rho")
+        << QStringList{"quantize", adapter, "--baseline", "binary", "--rho", "0.9"} << 2
+        << "does not apply";
+    QTest::newRow("report format")
+        << QStringList{"quantize", adapter, "--report", "/tmp/x.txt"} << 1 << ".json or .csv";
+    QTest::newRow("missing adapter")
+        << QStringList{"quantize", "/nonexistent/adapter"} << 1 << "/nonexistent/adapter";
+}
+
+void QuantizeCliTest::wrongCalls()
+{
+    LQ_REQUIRE_SHARED();
+    QFETCH(QStringList, arguments);
+    QFETCH(int, exitCode);
+    QFETCH(QString, stderrSays);
+    const Run run = runCli(arguments);
+    QCOMPARE(run.exitCode, exitCode);
+    QVERIFY2(run.err.contains(stderrSays.toUtf8()), run.err.constData());
+}
+
+QTEST_APPLESS_MAIN(QuantizeCliTest)
+#include "quantizeclitest.moc"
