@@ -98,8 +98,6 @@ QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& setting
                             const ProgressFn& progress)
 {
     settings.validate();
-    if (settings.refine == Refinement::Best)
-        throw Error("refinement 'best'", "not available yet (issue 6); use 'none' or 'paper'");
     const auto start = std::chrono::steady_clock::now();
 
     QuantResult result;
