@@ -27,6 +27,15 @@ namespace {
 // The trace formula and the dense product are both double sums over float inputs: they agree
 // to ~1e-13 relative; 1e-9 leaves room for any order of summation.
 constexpr double kTraceTolerance = 1e-9;
+// A relative error sqrt(errSq / normSq) inherits that: 1e-6 absolute is far above the rounding
+// and far below anything a person would notice.
+constexpr double kRelativeErrorTolerance = 1e-6;
+// The rank-1 identity against the dense loss, both in double from the same float codes.
+constexpr double kLossTolerance = 1e-6;
+// Tied extremes share one double gradient, divided by their count: equal to the last bit.
+constexpr double kTieSplitTolerance = 1e-15;
+// Hand-computed dequantized values with scales like 4/3 that float cannot hold exactly.
+constexpr float kHandValueTolerance = 1e-6f;
 // Finite differences of the dense loss in double with step 1e-6 (relative to the scale) are good
 // to ~1e-8; the analytic gradient accumulates its per-group sums in float and is a difference of
 // two terms that nearly cancel near the optimum, so its error is relative to the side's largest
@@ -256,7 +265,7 @@ void ModuleTest::traceFormula()
     const Eigen::MatrixXd diff = dense - Bh.cast<double>() * Ah.cast<double>();
     QVERIFY(std::abs(e.normSq - dense.squaredNorm()) <= kTraceTolerance * dense.squaredNorm());
     QVERIFY(std::abs(e.errSq - diff.squaredNorm()) <= kTraceTolerance * dense.squaredNorm());
-    QVERIFY(std::abs(e.relative() - diff.norm() / dense.norm()) <= 1e-6);
+    QVERIFY(std::abs(e.relative() - diff.norm() / dense.norm()) <= kRelativeErrorTolerance);
 }
 
 // The error a module reports is that of its own Bhat, Ahat against the original factors.
@@ -270,7 +279,7 @@ void ModuleTest::moduleErrorIsDenseError()
     const Eigen::MatrixXd dense = f.B.cast<double>() * f.A.cast<double>();
     const Eigen::MatrixXd diff = dense - result.Bhat.cast<double>() * result.Ahat.cast<double>();
     QVERIFY(std::abs(result.errSq - diff.squaredNorm()) <= kTraceTolerance * dense.squaredNorm());
-    QVERIFY(std::abs(result.relErr - diff.norm() / dense.norm()) <= 1e-6);
+    QVERIFY(std::abs(result.relErr - diff.norm() / dense.norm()) <= kRelativeErrorTolerance);
     // Bhat is the dequantized parts in component order: high columns first, then low ones.
     const std::vector<float> high = result.bHigh.dequantizeAll();
     for (int i = 0; i < 150; ++i)
@@ -317,7 +326,7 @@ void ModuleTest::refinementGradient()
 
     const FrozenQuantization qb = freeze(bCur, bits, groupSize);
     const FrozenQuantization qa = freeze(aCur, bits, groupSize);
-    QVERIFY(std::abs(g.loss - frozenLoss(b, a, qb, qa)) <= 1e-6 * g.loss);
+    QVERIFY(std::abs(g.loss - frozenLoss(b, a, qb, qa)) <= kLossTolerance * g.loss);
 
     const double maxCode = (1 << bits) - 1;
     const auto check = [&](const std::vector<float>& values, const std::vector<double>& gradient,
@@ -367,7 +376,7 @@ void ModuleTest::refinementGradient()
             if (maxima > 1) // split evenly among tied maxima
                 for (std::size_t j = begin; j < end; ++j)
                     if (values[j] == hi)
-                        QVERIFY(std::abs(gradient[j] - atMax / maxima) <= 1e-15);
+                        QVERIFY(std::abs(gradient[j] - atMax / maxima) <= kTieSplitTolerance);
         }
     };
     check(bCur, g.gradB, true);
@@ -417,7 +426,7 @@ void ModuleTest::baselineRowMajorGroups()
     settings.scaleFormat = ScaleFormat::F32;
     const ModuleResult result = quantizeModuleBaseline(moduleOf("m", f), f, settings);
     const Eigen::MatrixXf expectedB = (Eigen::MatrixXf(2, 3) << 1, 2, 3, 3, 1, 1).finished();
-    QVERIFY2(result.Bhat.isApprox(expectedB, 1e-6f), "B is grouped row-major");
+    QVERIFY2(result.Bhat.isApprox(expectedB, kHandValueTolerance), "B is grouped row-major");
     QCOMPARE(result.baselineB.groupCount(), 2);
     QCOMPARE(result.h, 0);
     QCOMPARE(result.bitsPaper, 2.0 * 3 * (2 + 2));
@@ -427,14 +436,14 @@ void ModuleTest::baselineRowMajorGroups()
     const float d = 4.0f / 3.0f;
     const Eigen::MatrixXf expectedA =
         (Eigen::MatrixXf(3, 2) << -d, d, -2 * d, d, 0, 0.5f).finished();
-    QVERIFY2(result.Ahat.isApprox(expectedA, 1e-6f), "A is grouped row-major");
+    QVERIFY2(result.Ahat.isApprox(expectedA, kHandValueTolerance), "A is grouped row-major");
 
     settings.method = BaselineMethod::Binary;
     const ModuleResult binary = quantizeModuleBaseline(moduleOf("m", f), f, settings);
     // {1 2 3 4} -> 2.5 each; {5 6} -> 5.5 each
     const Eigen::MatrixXf binaryB =
         (Eigen::MatrixXf(2, 3) << 2.5f, 2.5f, 2.5f, 2.5f, 5.5f, 5.5f).finished();
-    QVERIFY(binary.Bhat.isApprox(binaryB, 1e-6f));
+    QVERIFY(binary.Bhat.isApprox(binaryB, kHandValueTolerance));
     QCOMPARE(binary.bitsPaper, 1.0 * 3 * (2 + 2));
 }
 

@@ -23,6 +23,8 @@ namespace {
 // Hand cases use values whose divisions by the scale are exact in float (scales are powers of
 // two or the values are integers), so the expected codes and values are exact.
 constexpr float kExact = 0.0f;
+// Values that dequantize to 3 * (1e-5f / 3) instead of 1e-5f: equal to ~1e-12 absolute.
+constexpr double kTinyValueTolerance = 1e-11;
 // RTN's error bound |w - w_hat| <= d / 2 holds up to float rounding of w / d and of (q - z) d.
 constexpr double kHalfStepSlack = 1e-5;
 
@@ -191,8 +193,7 @@ void QuantizerTest::rtnGroupingAndTails()
         }
     const std::vector<float> all = q.dequantizeAll();
     for (std::size_t j = 0; j < values.size(); ++j) {
-        // 1e-5 / 3 * 3 is not exactly 1e-5 in float: compare those to a relative 1e-6.
-        const double tolerance = std::abs(dequantized[j]) < 1e-4 ? 1e-11 : kExact;
+        const double tolerance = std::abs(dequantized[j]) < 1e-4 ? kTinyValueTolerance : kExact;
         QVERIFY2(std::abs(all[j] - dequantized[j]) <= tolerance,
                  qPrintable(QString("value %1: %2, expected %3")
                                 .arg(j)
