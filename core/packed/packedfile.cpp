@@ -223,12 +223,12 @@ private:
 // One row of /modules, packed without padding (FORMAT.md lists the columns).
 struct TableLayout
 {
-    std::size_t nameSize = 1, keyASize = 1, keyBSize = 1;
+    std::size_t nameSize = 1, suffixASize = 1, suffixBSize = 1;
 
     std::size_t name() const { return 0; }
-    std::size_t keyA() const { return name() + nameSize; }
-    std::size_t keyB() const { return keyA() + keyASize; }
-    std::size_t m() const { return keyB() + keyBSize; }
+    std::size_t suffixA() const { return name() + nameSize; }
+    std::size_t suffixB() const { return suffixA() + suffixASize; }
+    std::size_t m() const { return suffixB() + suffixBSize; }
     std::size_t n() const { return m() + 4; }
     std::size_t r() const { return n() + 4; }
     std::size_t h() const { return r() + 4; }
@@ -250,8 +250,8 @@ Handle tableType(const TableLayout& layout, const std::string& file)
     Handle type = typeHandle(
         h5::check(H5Tcreate(H5T_COMPOUND, layout.rowSize()), file, "cannot create the table type"));
     const Handle nameType = fixedStringType(layout.nameSize, file);
-    const Handle keyAType = fixedStringType(layout.keyASize, file);
-    const Handle keyBType = fixedStringType(layout.keyBSize, file);
+    const Handle suffixAType = fixedStringType(layout.suffixASize, file);
+    const Handle suffixBType = fixedStringType(layout.suffixBSize, file);
     const Handle dtypeType = dtypeEnumType(file);
     const struct
     {
@@ -259,8 +259,8 @@ Handle tableType(const TableLayout& layout, const std::string& file)
         std::size_t offset;
         hid_t type;
     } fields[] = {{"name", layout.name(), nameType},
-                  {"key_a", layout.keyA(), keyAType},
-                  {"key_b", layout.keyB(), keyBType},
+                  {"suffix_a", layout.suffixA(), suffixAType},
+                  {"suffix_b", layout.suffixB(), suffixBType},
                   {"m", layout.m(), H5T_STD_U32LE},
                   {"n", layout.n(), H5T_STD_U32LE},
                   {"r", layout.r(), H5T_STD_U32LE},
@@ -346,6 +346,17 @@ Handle createGroup(hid_t location, const char* name, const std::string& file)
                   H5Gclose);
 }
 
+// The module table stores tensor names as suffixes of the module name (".lora_A.weight"): the
+// full names would double the table, which is most of the per-module overhead.
+std::string tensorSuffix(const std::string& key, const PackedModule& module,
+                         const std::string& file)
+{
+    if (key.size() <= module.name.size() || key.compare(0, module.name.size(), module.name) != 0)
+        throw Error(file, "module " + module.name + ": tensor name " + key +
+                              " does not start with the module name");
+    return key.substr(module.name.size());
+}
+
 std::string metadataJson(const std::map<std::string, std::string>& metadata)
 {
     nlohmann::ordered_json json = nlohmann::ordered_json::object();
@@ -418,8 +429,10 @@ void writeFile(const std::string& path, const std::string& file, const PackedAda
             zeroBytes += std::uint64_t(part.zeroBytes());
         }
         layout.nameSize = std::max(layout.nameSize, module.name.size());
-        layout.keyASize = std::max(layout.keyASize, module.keyA.size());
-        layout.keyBSize = std::max(layout.keyBSize, module.keyB.size());
+        layout.suffixASize =
+            std::max(layout.suffixASize, tensorSuffix(module.keyA, module, file).size());
+        layout.suffixBSize =
+            std::max(layout.suffixBSize, tensorSuffix(module.keyB, module, file).size());
     }
     const bool f16 = adapter.settings.scaleFormat == ScaleFormat::F16;
     std::vector<std::uint8_t> codes, zeros, table;
@@ -439,8 +452,10 @@ void writeFile(const std::string& path, const std::string& file, const PackedAda
             throw Error(file, "module name '" + module.name + "' is empty or not unique");
         std::vector<std::uint8_t> row(layout.rowSize(), 0);
         std::memcpy(row.data() + layout.name(), module.name.data(), module.name.size());
-        std::memcpy(row.data() + layout.keyA(), module.keyA.data(), module.keyA.size());
-        std::memcpy(row.data() + layout.keyB(), module.keyB.data(), module.keyB.size());
+        const std::string suffixA = tensorSuffix(module.keyA, module, file);
+        const std::string suffixB = tensorSuffix(module.keyB, module, file);
+        std::memcpy(row.data() + layout.suffixA(), suffixA.data(), suffixA.size());
+        std::memcpy(row.data() + layout.suffixB(), suffixB.data(), suffixB.size());
         put(row, layout.m(), std::uint32_t(module.m));
         put(row, layout.n(), std::uint32_t(module.n));
         put(row, layout.r(), std::uint32_t(module.r));
@@ -749,8 +764,8 @@ PackedAdapter readFile(const std::string& path)
     };
     TableLayout layout;
     layout.nameSize = H5Tget_size(column("name", H5T_STRING));
-    layout.keyASize = H5Tget_size(column("key_a", H5T_STRING));
-    layout.keyBSize = H5Tget_size(column("key_b", H5T_STRING));
+    layout.suffixASize = H5Tget_size(column("suffix_a", H5T_STRING));
+    layout.suffixBSize = H5Tget_size(column("suffix_b", H5T_STRING));
     for (const char* name :
          {"m", "n", "r", "h", "bits_high", "codes_offset", "scales_offset", "zeros_offset"})
         column(name, H5T_INTEGER);
@@ -758,7 +773,7 @@ PackedAdapter readFile(const std::string& path)
     column("dtype_b", H5T_ENUM);
     column("lora_scale", H5T_FLOAT);
     column("rel_err", H5T_FLOAT);
-    if (layout.nameSize > 65536 || layout.keyASize > 65536 || layout.keyBSize > 65536)
+    if (layout.nameSize > 65536 || layout.suffixASize > 65536 || layout.suffixBSize > 65536)
         throw Error(file, "the module table's name columns are implausibly wide");
     if (tableInfo.count > (std::uint64_t(1) << 24) || tableInfo.count * layout.rowSize() > fileSize)
         throw Error(file, "the module table claims " + str(std::int64_t(tableInfo.count)) +
@@ -794,10 +809,12 @@ PackedAdapter readFile(const std::string& path)
             "module table row " + str(std::int64_t(i)) + " (" + module.name + ")";
         if (module.name.empty() || !names.insert(module.name).second)
             throw Error(file, where + ": the module name is empty or repeated");
-        module.keyA = fixedString(row + layout.keyA(), layout.keyASize);
-        module.keyB = fixedString(row + layout.keyB(), layout.keyBSize);
-        if (module.keyA.empty() || module.keyB.empty())
-            throw Error(file, where + ": empty tensor names");
+        const std::string suffixA = fixedString(row + layout.suffixA(), layout.suffixASize);
+        const std::string suffixB = fixedString(row + layout.suffixB(), layout.suffixBSize);
+        if (suffixA.empty() || suffixB.empty() || suffixA == suffixB)
+            throw Error(file, where + ": the tensor-name suffixes are empty or equal");
+        module.keyA = module.name + suffixA;
+        module.keyB = module.name + suffixB;
         const auto m = get<std::uint32_t>(row, layout.m());
         const auto n = get<std::uint32_t>(row, layout.n());
         const auto r = get<std::uint32_t>(row, layout.r());

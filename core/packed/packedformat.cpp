@@ -44,19 +44,6 @@ int PackedVectors::groupCount() const
     return ceilDiv(valueCount(), groupSize);
 }
 
-PackedVectors::Span PackedVectors::spanAt(int v, int i) const
-{
-    if (layout == GroupLayout::PerComponent) {
-        const int inVector = i / groupSize;
-        return {v * ceilDiv(length, groupSize) + inVector,
-                int(std::min<std::int64_t>(std::int64_t(inVector + 1) * groupSize, length))};
-    }
-    const std::int64_t flat = std::int64_t(v) * length + i;
-    const auto group = int(flat / groupSize);
-    const std::int64_t groupEnd = std::int64_t(group + 1) * groupSize - std::int64_t(v) * length;
-    return {group, int(std::min<std::int64_t>(groupEnd, length))};
-}
-
 float PackedVectors::dequantize(int v, int i) const
 {
     const int group = spanAt(v, i).group;

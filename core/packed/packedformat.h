@@ -120,7 +120,19 @@ struct PackedVectors
         int group;
         int end;
     };
-    Span spanAt(int v, int i) const;
+    Span spanAt(int v, int i) const
+    {
+        if (layout == GroupLayout::PerComponent) {
+            const int inVector = i / groupSize;
+            const int perVector = (length + groupSize - 1) / groupSize;
+            const std::int64_t end = std::int64_t(inVector + 1) * groupSize;
+            return {v * perVector + inVector, int(end < length ? end : length)};
+        }
+        const std::int64_t flat = std::int64_t(v) * length + i;
+        const auto group = int(flat / groupSize);
+        const std::int64_t end = std::int64_t(group + 1) * groupSize - std::int64_t(v) * length;
+        return {group, int(end < length ? end : length)};
+    }
 
     float scale(int group) const
     {

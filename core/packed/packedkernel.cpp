@@ -1,0 +1,265 @@
+#include "packedkernel.h"
+
+#include "../io/error.h"
+#include "codedecode.h"
+
+#include <algorithm>
+#include <omp.h>
+#include <vector>
+
+// The tile functions are compiled three times and picked by the CPU at load time. Only GCC on
+// x86-64 (clang's target_clones syntax differs; the fuzz build uses clang and gets one version).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define LQ_KERNEL_CLONES                                                                           \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LQ_KERNEL_CLONES
+#endif
+// Everything the tile functions call must be inlined into them, or it would be compiled for the
+// baseline target only.
+#define LQ_INLINE [[gnu::always_inline]] inline
+
+namespace lq {
+namespace {
+
+using packed_detail::decodeRun;
+
+// Below this many multiply-adds per call (r (m + n) T) the fork/join of a parallel region costs
+// more than it saves.
+constexpr std::int64_t kParallelWork = 1 << 15;
+
+// Everything a tile needs, as plain pointers (no Eigen in the cloned functions).
+struct Job
+{
+    const PackedModule* module;
+    const float* x;
+    std::int64_t xStride; // between columns of X
+    float* y;
+    std::int64_t yStride;
+    int tokens;
+    float* partial; // [A tile][component][token]: partial sums of A_hat X
+    const float* t; // [component][token]: s * A_hat X
+};
+
+// sum a[j] b[j] in kDotLanes fixed lanes (lane k adds j = k, k + kDotLanes, ...), then the lanes
+// pairwise in a fixed order. The lanes are written out, so the compiler vectorizes it without
+// reassociating (no -ffast-math); 64 lanes are four independent AVX-512 accumulators (eight
+// AVX2 ones), enough to hide the latency of the multiply-add.
+constexpr int kDotLanes = 64;
+
+LQ_INLINE float dot(const float* a, const float* b, int len)
+{
+    constexpr int lanes = kDotLanes;
+    float acc[lanes] = {};
+    int j = 0;
+    for (; j + lanes <= len; j += lanes)
+        for (int k = 0; k < lanes; ++k)
+            acc[k] += a[j + k] * b[j + k];
+    for (int k = 0; j < len; ++j, ++k)
+        acc[k] += a[j] * b[j];
+#pragma GCC unroll 8
+    for (int width = lanes / 2; width > 0; width /= 2)
+#pragma GCC unroll 32
+        for (int k = 0; k < width; ++k)
+            acc[k] += acc[k + width];
+    return acc[0];
+}
+
+// Values [i0, i1) of vector v of `part`, dequantized into out[0 .. i1 - i0), group by group.
+template <int Bits, bool Binary>
+LQ_INLINE void decodeRange(const PackedVectors& part, int v, int i0, int i1, float* out)
+{
+    const std::int64_t base = std::int64_t(v) * part.length;
+    // One division for the first group; the next group of the vector always starts where one
+    // ends and ends g later or at the vector's end (both layouts).
+    PackedVectors::Span span = part.spanAt(v, i0);
+    for (int i = i0; i < i1;) {
+        const int end = std::min(span.end, i1);
+        const float scale = part.scale(span.group);
+        const float zero = Binary ? 0.0f : float(part.zero(span.group));
+        decodeRun<Bits, Binary>(part.codes.data(), base + i, end - i, zero, scale, out + (i - i0));
+        i = end;
+        ++span.group;
+        span.end =
+            int(std::min<std::int64_t>(std::int64_t(span.end) + part.groupSize, part.length));
+    }
+}
+
+// Component c of a factor: the high part's vector c, or the low part's vector c - h.
+template <int Bits>
+LQ_INLINE void decodeComponent(const PackedVectors& high, const PackedVectors& low, int h, int c,
+                               int i0, int i1, float* out)
+{
+    if (c < h)
+        decodeRange<Bits, false>(high, c, i0, i1, out);
+    else
+        decodeRange<1, true>(low, c - h, i0, i1, out);
+}
+
+// partial[tile][c][token] = sum over j in the tile of A_hat(c, j) X(j, token).
+template <int Bits>
+LQ_INLINE void tileA(const Job& job, int tile)
+{
+    const PackedModule& module = *job.module;
+    const int i0 = tile * kKernelTile, i1 = std::min(module.n, i0 + kKernelTile);
+    const int len = i1 - i0;
+    alignas(64) float row[kKernelTile];
+    for (int c = 0; c < module.r; ++c) {
+        decodeComponent<Bits>(module.aHigh, module.aLow, module.h, c, i0, i1, row);
+        float* out = job.partial + (std::int64_t(tile) * module.r + c) * job.tokens;
+        for (int token = 0; token < job.tokens; ++token) {
+            out[token] = dot(row, job.x + token * job.xStride + i0, len);
+        }
+    }
+}
+
+// Y(i, token) = sum over c of B_hat(i, c) t(c, token) for the rows i of the tile.
+template <int Bits>
+LQ_INLINE void tileB(const Job& job, int tile)
+{
+    const PackedModule& module = *job.module;
+    const int i0 = tile * kKernelTile, i1 = std::min(module.m, i0 + kKernelTile);
+    const int len = i1 - i0;
+    alignas(64) float column[kKernelTile];
+    for (int token = 0; token < job.tokens; ++token)
+        std::fill_n(job.y + token * job.yStride + i0, len, 0.0f);
+    for (int c = 0; c < module.r; ++c) {
+        decodeComponent<Bits>(module.bHigh, module.bLow, module.h, c, i0, i1, column);
+        for (int token = 0; token < job.tokens; ++token) {
+            const float coefficient = job.t[std::int64_t(c) * job.tokens + token];
+            float* y = job.y + token * job.yStride + i0;
+            for (int j = 0; j < len; ++j)
+                y[j] += column[j] * coefficient;
+        }
+    }
+}
+
+LQ_KERNEL_CLONES void runTileA(const Job& job, int tile)
+{
+    switch (job.module->bitsHigh) {
+    case 1:
+        return tileA<1>(job, tile);
+    case 2:
+        return tileA<2>(job, tile);
+    case 3:
+        return tileA<3>(job, tile);
+    case 4:
+        return tileA<4>(job, tile);
+    case 5:
+        return tileA<5>(job, tile);
+    case 6:
+        return tileA<6>(job, tile);
+    case 7:
+        return tileA<7>(job, tile);
+    default:
+        return tileA<8>(job, tile);
+    }
+}
+
+LQ_KERNEL_CLONES void runTileB(const Job& job, int tile)
+{
+    switch (job.module->bitsHigh) {
+    case 1:
+        return tileB<1>(job, tile);
+    case 2:
+        return tileB<2>(job, tile);
+    case 3:
+        return tileB<3>(job, tile);
+    case 4:
+        return tileB<4>(job, tile);
+    case 5:
+        return tileB<5>(job, tile);
+    case 6:
+        return tileB<6>(job, tile);
+    case 7:
+        return tileB<7>(job, tile);
+    default:
+        return tileB<8>(job, tile);
+    }
+}
+
+void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xCols,
+                 Eigen::Index yRows, Eigen::Index yCols)
+{
+    if (xRows != module.n || yRows != module.m || xCols != yCols || xCols < 1)
+        throw Error("module " + module.name,
+                    "activations are " + std::to_string(xRows) + " x " + std::to_string(xCols) +
+                        " and the output " + std::to_string(yRows) + " x " + std::to_string(yCols) +
+                        "; the module needs n = " + std::to_string(module.n) + " rows in, m = " +
+                        std::to_string(module.m) + " rows out, T >= 1 columns in both");
+    if (module.bitsHigh < kMinCodeBits || module.bitsHigh > kMaxCodeBits)
+        throw Error("module " + module.name, "high bit width is not in 1..8");
+}
+
+} // namespace
+
+void applyPacked(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,
+                 Eigen::Ref<Eigen::MatrixXf> Y)
+{
+    checkShapes(module, X.rows(), X.cols(), Y.rows(), Y.cols());
+    const int tokens = int(X.cols());
+    const int r = module.r;
+    const int aTiles = (module.n + kKernelTile - 1) / kKernelTile;
+    const int bTiles = (module.m + kKernelTile - 1) / kKernelTile;
+    std::vector<float> partial(std::size_t(aTiles) * std::size_t(r) * std::size_t(tokens));
+    std::vector<float> t(std::size_t(r) * std::size_t(tokens));
+    const Job job{&module,         X.data(), X.outerStride(), Y.data(),
+                  Y.outerStride(), tokens,   partial.data(),  t.data()};
+    const auto scale = float(module.loraScale);
+    const std::int64_t rt = std::int64_t(r) * tokens;
+    const bool parallel =
+        module.parameterCount() * tokens >= kParallelWork && omp_get_max_threads() > 1;
+
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static)
+        for (int tile = 0; tile < aTiles; ++tile)
+            runTileA(job, tile);
+            // t(c, token) = s * (tile sums in tile order): fixed order, same result on any number
+            // of threads.
+#pragma omp for schedule(static)
+        for (std::int64_t k = 0; k < rt; ++k) {
+            float sum = 0;
+            for (int tile = 0; tile < aTiles; ++tile)
+                sum += partial[std::size_t(tile * rt + k)];
+            t[std::size_t(k)] = scale * sum;
+        }
+#pragma omp for schedule(static)
+        for (int tile = 0; tile < bTiles; ++tile)
+            runTileB(job, tile);
+    }
+}
+
+void applyReference(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,
+                    Eigen::Ref<Eigen::MatrixXf> Y)
+{
+    checkShapes(module, X.rows(), X.cols(), Y.rows(), Y.cols());
+    const Eigen::MatrixXf B = dequantizedB(module);
+    const Eigen::MatrixXf A = dequantizedA(module);
+    std::vector<double> t(std::size_t(module.r));
+    for (Eigen::Index token = 0; token < X.cols(); ++token) {
+        for (int c = 0; c < module.r; ++c) {
+            double sum = 0;
+            for (int j = 0; j < module.n; ++j)
+                sum += double(A(c, j)) * double(X(j, token));
+            t[std::size_t(c)] = sum;
+        }
+        for (int i = 0; i < module.m; ++i) {
+            double sum = 0;
+            for (int c = 0; c < module.r; ++c)
+                sum += double(B(i, c)) * t[std::size_t(c)];
+            Y(i, token) = float(module.loraScale * sum);
+        }
+    }
+}
+
+std::int64_t packedWeightBytes(const PackedModule& module)
+{
+    std::int64_t bytes = 0;
+    for (const PackedVectors* part : {&module.bHigh, &module.aHigh, &module.bLow, &module.aLow})
+        bytes += part->codeBytes() + part->zeroBytes() +
+                 std::int64_t(part->groupCount()) * scaleBits(part->scaleFormat) / 8;
+    return bytes;
+}
+
+} // namespace lq
