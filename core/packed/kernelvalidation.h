@@ -26,7 +26,7 @@ struct KernelValidationSettings
     int tokens = 8;         // T activation vectors per module (1 .. 256)
     std::uint64_t seed = 1; // activations: N(0, 1), module i uses seed + i
     double tolerance = kKernelRelTolerance;
-    int timingRuns = 3; // the kernel's time is the best of this many runs
+    int timingRuns = 3; // the kernel's time is the best of this many runs after the compared one
 };
 
 struct ModuleValidation

@@ -1,0 +1,72 @@
+#include "packedunpack.h"
+
+#include "../io/atomicfile.h"
+#include "../io/error.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace lq {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kTensorFile = "adapter_model.safetensors";
+constexpr const char* kConfigFile = "adapter_config.json";
+
+// Row-major bytes of `matrix` in `type` (safetensors stores row-major).
+std::vector<std::byte> storedBytes(const Eigen::MatrixXf& matrix, DType type)
+{
+    const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = matrix;
+    std::vector<std::byte> bytes(std::size_t(rows.size()) * elementSize(type));
+    convertFromFloat(type, {rows.data(), std::size_t(rows.size())}, bytes);
+    return bytes;
+}
+
+bool samePath(const fs::path& a, const fs::path& b)
+{
+    std::error_code ec;
+    return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
+}
+
+} // namespace
+
+void writeUnpackedAdapter(const std::string& folder, const PackedAdapter& adapter,
+                          const std::string& packedPath, UnpackType type)
+{
+    const fs::path out(folder);
+    for (const char* name : {kTensorFile, kConfigFile})
+        if (samePath(out / name, packedPath))
+            throw Error(folder, "refusing to write over the packed input file");
+    if (!adapter.source.path.empty()) {
+        fs::path source(adapter.source.path);
+        std::error_code ec;
+        if (!fs::is_directory(source, ec))
+            source = source.parent_path();
+        if (!source.empty() && samePath(out, source))
+            throw Error(folder, "refusing to write into the folder of the source adapter (" +
+                                    source.string() + "); choose another output folder");
+    }
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec)
+        throw Error(folder, "cannot create the output folder: " + ec.message());
+
+    std::vector<TensorData> tensors;
+    tensors.reserve(2 * adapter.modules.size() + adapter.otherTensors.size());
+    for (const PackedModule& module : adapter.modules) {
+        const DType typeA = type == UnpackType::F32 ? DType::F32 : module.dtypeA;
+        const DType typeB = type == UnpackType::F32 ? DType::F32 : module.dtypeB;
+        const std::int64_t m = module.m, n = module.n, r = module.r;
+        tensors.push_back({module.keyA, typeA, {r, n}, storedBytes(dequantizedA(module), typeA)});
+        tensors.push_back({module.keyB, typeB, {m, r}, storedBytes(dequantizedB(module), typeB)});
+    }
+    tensors.insert(tensors.end(), adapter.otherTensors.begin(), adapter.otherTensors.end());
+    std::sort(tensors.begin(), tensors.end(),
+              [](const TensorData& a, const TensorData& b) { return a.name < b.name; });
+    writeSafetensors((out / kTensorFile).string(), tensors, adapter.source.metadata);
+    if (adapter.source.configJson)
+        writeFileAtomically((out / kConfigFile).string(), *adapter.source.configJson);
+}
+
+} // namespace lq
