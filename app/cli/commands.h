@@ -3,6 +3,11 @@
 #include <string>
 #include <vector>
 
+namespace lq {
+class Adapter;
+struct QuantResult;
+} // namespace lq
+
 namespace lq::cli {
 
 // One `loraquant` subcommand. `run` gets the arguments after the subcommand's name, prints its
@@ -21,6 +26,12 @@ int runSynth(const std::vector<std::string>& args);
 int runQuantize(const std::vector<std::string>& args);
 int runValidate(const std::vector<std::string>& args);
 int runUnpack(const std::vector<std::string>& args);
+
+// Packed files (packedcommands.cpp): `inspect FILE.lqa.h5`, and quantize's --export-packed
+// (checked before the work, written after it).
+int runInspectPacked(const std::string& path, bool json);
+void checkPackedExport(const std::string& path, const Adapter& adapter, bool baseline);
+void writePackedExport(const std::string& path, const Adapter& adapter, const QuantResult& result);
 
 extern const char* const kInspectUsage;
 extern const char* const kSynthUsage;

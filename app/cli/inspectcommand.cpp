@@ -26,6 +26,10 @@ const char* const kInspectUsage =
     "           \"components_80\", \"components_90\"}, ...], \"totals\": {\"modules\",\n"
     "           \"parameters\", \"bytes\"}, \"path\", \"file_bytes\", \"config\", \"warnings\"}\n"
     "\n"
+    "A packed file (FILE.lqa.h5, from quantize --export-packed) is described instead: source,\n"
+    "settings, per module m, n, r, h, b_h, true bits per weight and error, and the average bit\n"
+    "counts (paper, true, whole file).\n"
+    "\n"
     "Exit status 0 on success; 1 with the error on stderr when the adapter cannot be read.\n";
 
 namespace {
@@ -158,8 +162,7 @@ int runInspect(const std::vector<std::string>& args)
     const Arguments arguments(args, {{"json", false}});
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
     if (path.size() > 3 && path.compare(path.size() - 3, 3, ".h5") == 0)
-        throw Error(path, "inspect reads PEFT adapters (a folder or a .safetensors file); packed "
-                          ".lqa.h5 files are not supported by inspect yet");
+        return runInspectPacked(path, arguments.has("json"));
     const Adapter adapter = Adapter::load(path);
     const std::vector<SpectrumSummary> spectra = adapterSpectra(adapter);
     if (arguments.has("json"))

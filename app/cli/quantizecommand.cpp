@@ -17,6 +17,7 @@ const char* const kQuantizeUsage =
     "                          [--bits-high 2] [--group-size 128] [--refine none|paper]\n"
     "                          [--baseline rtn:B|binary] [--paper-exact]\n"
     "                          [--report FILE.json|FILE.csv] [--export-peft DIR]\n"
+    "                          [--export-packed FILE.lqa.h5]\n"
     "\n"
     "Quantizes a PEFT LoRA adapter (a folder with adapter_model.safetensors, or the\n"
     ".safetensors file itself) with LoRAQuant (arXiv 2510.26690): per module, the SVD of B A\n"
@@ -44,6 +45,8 @@ const char* const kQuantizeUsage =
     "  --export-peft DIR write the dequantized adapter (B_hat, A_hat in the input's dtype, same\n"
     "                    keys, config and non-LoRA tensors) as a PEFT folder that PEFT and vLLM\n"
     "                    load unchanged; never into the input's folder\n"
+    "  --export-packed FILE.lqa.h5  write the packed adapter (HDF5: b-bit codes, scales, zero\n"
+    "                    points; its size is the true bit count; docs/FORMAT.md); LoRAQuant only\n"
     "\n"
     "Files are written atomically (temporary file, then rename); the input is never changed.\n"
     "Exit status 0 on success, 1 with the error on stderr, 2 for a wrong call.\n";
@@ -135,7 +138,8 @@ int runQuantize(const std::vector<std::string>& args)
                                      {"baseline", true},
                                      {"paper-exact", false},
                                      {"report", true},
-                                     {"export-peft", true}});
+                                     {"export-peft", true},
+                                     {"export-packed", true}});
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
     const bool paperExact = arguments.has("paper-exact");
 
@@ -180,6 +184,9 @@ int runQuantize(const std::vector<std::string>& args)
         throw Error(*report, "refusing to overwrite the input adapter with a report");
     if (exportFolder && isInputFile(*exportFolder, adapter))
         throw Error(*exportFolder, "refusing to overwrite the input adapter");
+    const auto packedFile = arguments.value("export-packed");
+    if (packedFile)
+        checkPackedExport(*packedFile, adapter, baseline.has_value());
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 
@@ -200,6 +207,8 @@ int runQuantize(const std::vector<std::string>& args)
         std::cout << "exported   " << *exportFolder
                   << " (dequantized PEFT adapter, stored dtype of the input)\n";
     }
+    if (packedFile)
+        writePackedExport(*packedFile, adapter, result);
     return 0;
 }
 
