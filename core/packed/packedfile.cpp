@@ -372,7 +372,11 @@ void writeFile(const std::string& path, const std::string& file, const PackedAda
     // Version 2 object headers (compact, HDF5 1.8 and later read them).
     h5::checkStatus(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), file,
                     "cannot set properties");
-    const Handle f(h5::check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), file,
+    // No timestamps on the root group either: the same adapter gives the same bytes.
+    const Handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), file, "cannot create properties"),
+                      H5Pclose);
+    h5::checkStatus(H5Pset_obj_track_times(fcpl, false), file, "cannot set properties");
+    const Handle f(h5::check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl), file,
                              "cannot create the file"),
                    H5Fclose);
 
