@@ -1,0 +1,222 @@
+#include "errorbarplot.h"
+
+#include "plotstyle.h"
+
+#include <QHelpEvent>
+#include <QMouseEvent>
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <qcustomplot.h>
+
+namespace lq::widgets {
+
+struct ErrorBarPlot::Items
+{
+    QCPTextElement* title = nullptr;
+    QCPBars* bars = nullptr;
+    QCPBars* selectedBar = nullptr;
+    std::map<QString, QCPGraph*> references;
+};
+
+ErrorBarPlot::ErrorBarPlot(QWidget* parent) : PlotWidget(parent), m_items(std::make_unique<Items>())
+{
+    QCustomPlot* p = plot();
+    Items& it = *m_items;
+    p->plotLayout()->insertRow(0);
+    it.title = new QCPTextElement(p, QString(), QFont(font().family(), 11, QFont::Bold));
+    p->plotLayout()->addElement(0, 0, it.title);
+
+    p->xAxis->setLabel(tr("module (file order; ticks mark layers)"));
+    p->yAxis->setLabel(tr("relative error ‖ΔW − ΔŴ‖_F / ‖ΔW‖_F"));
+
+    it.bars = new QCPBars(p->xAxis, p->yAxis);
+    it.bars->setName(tr("LoRAQuant (current settings)"));
+    it.bars->setBrush(style::bars());
+    it.bars->setPen(Qt::NoPen);
+    it.bars->setWidth(0.8);
+    it.selectedBar = new QCPBars(p->xAxis, p->yAxis);
+    it.selectedBar->setName(tr("selected module"));
+    it.selectedBar->setBrush(style::selected());
+    it.selectedBar->setPen(QPen(style::marker(), 1));
+    it.selectedBar->setWidth(0.8);
+
+    p->legend->setVisible(true);
+    p->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    p->legend->setWrap(2);
+    p->legend->setBorderPen(Qt::NoPen);
+    auto* legendRow = new QCPLayoutGrid;
+    p->plotLayout()->addElement(2, 0, legendRow);
+    legendRow->addElement(0, 0, p->legend);
+    legendRow->setMargins(QMargins(0, 0, 0, 4));
+    p->plotLayout()->setRowStretchFactor(2, 0.001);
+
+    canvas()->installEventFilter(this);
+    canvas()->setMouseTracking(true);
+    setModules(QString(), {}, {});
+}
+
+ErrorBarPlot::~ErrorBarPlot() = default;
+
+void ErrorBarPlot::setModules(const QString& title, const QStringList& names,
+                              const std::vector<double>& errors,
+                              const std::vector<std::pair<int, QString>>& groups)
+{
+    QCustomPlot* p = plot();
+    Items& it = *m_items;
+    m_names = names;
+    m_errors = errors;
+    it.title->setText(title.isEmpty() ? tr("Relative error per module") : title);
+
+    QVector<double> keys, values;
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+        keys.push_back(double(i));
+        values.push_back(errors[i]);
+    }
+    it.bars->setData(keys, values, true);
+
+    auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+    // At most ~40 labels fit across a 1280-pixel window; thin them out beyond that.
+    const std::size_t every = std::max<std::size_t>(1, (groups.size() + 39) / 40);
+    for (std::size_t g = 0; g < groups.size(); g += every) {
+        // The label sits in the middle of its group's bars.
+        const int end = g + 1 < groups.size() ? groups[g + 1].first : int(errors.size());
+        ticker->addTick(0.5 * (groups[g].first + end - 1), groups[g].second);
+    }
+    p->xAxis->setTicker(ticker);
+    p->xAxis->setRange(-0.7, std::max<double>(double(errors.size()) - 0.3, 1.0));
+
+    for (auto entry = it.references.begin(); entry != it.references.end();) {
+        if (entry->second->dataCount() != int(errors.size())) {
+            p->removePlottable(entry->second);
+            entry = it.references.erase(entry);
+        } else {
+            ++entry;
+        }
+    }
+    if (m_selected >= int(errors.size()))
+        m_selected = -1;
+    updateSelection();
+    updateRange();
+}
+
+void ErrorBarPlot::setSelected(int index)
+{
+    m_selected = index >= 0 && index < int(m_errors.size()) ? index : -1;
+    updateSelection();
+}
+
+void ErrorBarPlot::updateSelection()
+{
+    Items& it = *m_items;
+    QVector<double> keys, values;
+    if (m_selected >= 0) {
+        keys.push_back(m_selected);
+        values.push_back(m_errors[m_selected]);
+    }
+    it.selectedBar->setData(keys, values, true);
+    it.selectedBar->setName(m_selected >= 0 && m_selected < m_names.size()
+                                ? tr("selected: %1").arg(m_names[m_selected])
+                                : tr("selected module"));
+    scheduleReplot();
+}
+
+void ErrorBarPlot::setReference(const QString& name, const std::vector<double>& perModule,
+                                QColor color)
+{
+    QCustomPlot* p = plot();
+    Items& it = *m_items;
+    auto found = it.references.find(name);
+    if (perModule.empty()) {
+        if (found != it.references.end()) {
+            p->removePlottable(found->second);
+            it.references.erase(found);
+        }
+        updateRange();
+        return;
+    }
+    QCPGraph* graph = found != it.references.end() ? found->second : nullptr;
+    if (!graph) {
+        graph = new QCPGraph(p->xAxis, p->yAxis);
+        graph->setName(name);
+        graph->setLineStyle(QCPGraph::lsStepCenter);
+        it.references[name] = graph;
+    }
+    graph->setPen(QPen(color, 1.6, it.references.size() % 2 ? Qt::DashLine : Qt::DotLine));
+    QVector<double> keys, values;
+    for (std::size_t i = 0; i < perModule.size(); ++i) {
+        keys.push_back(double(i));
+        values.push_back(perModule[i]);
+    }
+    graph->setData(keys, values, true);
+    updateRange();
+}
+
+void ErrorBarPlot::clearReferences()
+{
+    for (auto& entry : m_items->references)
+        plot()->removePlottable(entry.second);
+    m_items->references.clear();
+    updateRange();
+}
+
+void ErrorBarPlot::updateRange()
+{
+    double top = 0;
+    for (double e : m_errors)
+        top = std::max(top, e);
+    for (const auto& entry : m_items->references)
+        for (auto point = entry.second->data()->constBegin();
+             point != entry.second->data()->constEnd(); ++point)
+            top = std::max(top, point->value);
+    plot()->yAxis->setRange(0, top > 0 ? top * 1.08 : 1.0);
+    scheduleReplot();
+}
+
+QPoint ErrorBarPlot::barPosition(int index) const
+{
+    const double value = index >= 0 && index < int(m_errors.size()) ? m_errors[index] : 0.0;
+    return QPoint(int(std::lround(plot()->xAxis->coordToPixel(index))),
+                  int(std::lround(plot()->yAxis->coordToPixel(value / 2))));
+}
+
+bool ErrorBarPlot::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched != canvas() || m_errors.empty())
+        return PlotWidget::eventFilter(watched, event);
+    const auto moduleAt = [this](double x) {
+        const int index = int(std::lround(plot()->xAxis->pixelToCoord(x)));
+        return index >= 0 && index < int(m_errors.size()) ? index : -1;
+    };
+    if (event->type() == QEvent::MouseButtonRelease) {
+        auto* mouse = static_cast<QMouseEvent*>(event);
+        if (mouse->button() == Qt::LeftButton &&
+            plot()->axisRect()->rect().contains(mouse->position().toPoint())) {
+            const int index = moduleAt(mouse->position().x());
+            if (index >= 0)
+                emit moduleClicked(index);
+            return true;
+        }
+    } else if (event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        const int index = moduleAt(help->pos().x());
+        if (index >= 0 && plot()->axisRect()->rect().contains(help->pos())) {
+            QString text = tr("%1\nrelative error %2")
+                               .arg(index < m_names.size() ? m_names[index] : QString())
+                               .arg(m_errors[index], 0, 'f', 4);
+            for (const auto& [name, graph] : m_items->references) {
+                auto point = graph->data()->findBegin(index, false);
+                if (point != graph->data()->constEnd())
+                    text += tr("\n%1: %2").arg(name).arg(point->value, 0, 'f', 4);
+            }
+            QToolTip::showText(help->globalPos(), text, canvas());
+        } else {
+            QToolTip::hideText();
+        }
+        return true;
+    }
+    return PlotWidget::eventFilter(watched, event);
+}
+
+} // namespace lq::widgets

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "plotwidget.h"
+
+#include <QColor>
+#include <QStringList>
+#include <utility>
+#include <vector>
+
+namespace lq::widgets {
+
+// Per-module relative error ||dW - dW_hat||_F / ||dW||_F as bars across an adapter, modules in
+// file order, the selected one highlighted, and reference curves (for example whole-adapter RTN
+// 2-bit and binary, per module) drawn as step lines over the bars. A click on a bar reports the
+// module.
+class ErrorBarPlot : public PlotWidget
+{
+    Q_OBJECT
+
+public:
+    explicit ErrorBarPlot(QWidget* parent = nullptr);
+    ~ErrorBarPlot() override;
+
+    // `names` label the bars (tool tips), `errors` are their heights; `groups` are the x-axis
+    // ticks: (first module index, label), e.g. one per layer. Keeps references whose length
+    // still matches.
+    void setModules(const QString& title, const QStringList& names,
+                    const std::vector<double>& errors,
+                    const std::vector<std::pair<int, QString>>& groups = {});
+    // -1 for none.
+    void setSelected(int index);
+    // A reference curve, one value per module; replaces one of the same name. An empty vector
+    // removes it.
+    void setReference(const QString& name, const std::vector<double>& perModule, QColor color);
+    void clearReferences();
+
+    int selected() const { return m_selected; }
+    int moduleCount() const { return int(m_errors.size()); }
+    // Canvas position of the top centre of bar `index` (for tests).
+    QPoint barPosition(int index) const;
+
+    QString exportName() const override { return QStringLiteral("errors"); }
+
+signals:
+    void moduleClicked(int index);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+private:
+    void updateRange();
+    void updateSelection();
+
+    struct Items;
+    std::unique_ptr<Items> m_items;
+    QStringList m_names;
+    std::vector<double> m_errors;
+    int m_selected = -1;
+};
+
+} // namespace lq::widgets

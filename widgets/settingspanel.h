@@ -1,0 +1,75 @@
+#pragma once
+
+#include "core/engine/quantsettings.h"
+
+#include <QWidget>
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
+class QSlider;
+class QSpinBox;
+
+namespace lq::widgets {
+
+// The quantization controls. Three groups:
+// - Split and bits (split rule, rho, fixed h, bits of the high part): edited freely, then applied
+//   to the selected module or to all modules with a button;
+// - Adapter-wide (group size, refinement): take effect as soon as they change;
+// - Bit budget: a slider for the target average bits per weight (paper count) that sets every
+//   module's h to meet it; it reports only when released (or moved by keyboard).
+// The panel holds no state of its own beyond what it shows: setSettings() / setBudget() show a
+// document's values without emitting anything.
+class SettingsPanel : public QWidget
+{
+    Q_OBJECT
+
+public:
+    explicit SettingsPanel(QWidget* parent = nullptr);
+
+    void setSettings(const lq::QuantSettings& settings);
+    // The settings as shown: the given settings' overrides and other fields with the panel's
+    // split rule, rho, fixed h, bits, group size and refinement.
+    lq::QuantSettings settings(const lq::QuantSettings& base = {}) const;
+
+    // The slider's range and value in bits per weight (paper count).
+    void setBudgetRange(double minBits, double maxBits);
+    void setBudget(double bits);
+    double budget() const;
+
+    // Name of the module "Apply to selected" applies to; empty disables it.
+    void setSelectedModule(const QString& name);
+    // Enables everything (a document is open) or nothing.
+    void setDocumentOpen(bool open);
+
+    // Budget slider resolution: one step is this many bits per weight.
+    static constexpr double kBudgetStep = 0.01;
+
+signals:
+    void applyToSelectedRequested();
+    void applyToAllRequested();
+    void adapterWideChanged();
+    void budgetChosen(double bitsPerWeight);
+
+private:
+    void updateEnabled();
+    void showBudgetLabel(int sliderValue);
+
+    QComboBox* m_split = nullptr;
+    QDoubleSpinBox* m_rho = nullptr;
+    QSpinBox* m_fixedH = nullptr;
+    QSpinBox* m_bitsHigh = nullptr;
+    QPushButton* m_applySelected = nullptr;
+    QPushButton* m_applyAll = nullptr;
+    QComboBox* m_groupSize = nullptr;
+    QComboBox* m_refine = nullptr;
+    QSlider* m_budget = nullptr;
+    QLabel* m_budgetLabel = nullptr;
+    double m_budgetMin = 1.0;
+    bool m_open = false;
+    bool m_showing = false; // true while setSettings()/setBudget() fill the controls
+    QString m_selected;
+};
+
+} // namespace lq::widgets
