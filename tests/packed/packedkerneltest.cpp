@@ -1,0 +1,260 @@
+// The packed kernels against the scalar reference (kernelvalidation.h's tolerance), and the
+// reference against the engine's own dequantized factors: on random shapes that hit every
+// leftover path (m or n not a multiple of the group size or of the 512-value tile, r = 1, h = 0,
+// h = r, group size 1, flattened groups, f32 scales, T = 1 .. 256, every bit width) and on the
+// three shared adapters. A decoding mistake (wrong code, scale, zero point or group boundary)
+// moves outputs by a sizeable fraction of a scale, far above the tolerance.
+
+#include "core/packed/packedkernel.h"
+
+#include "core/engine/adapterquantizer.h"
+#include "core/io/error.h"
+#include "core/packed/kernelvalidation.h"
+#include "packedtestdata.h"
+#include "shareddata.h"
+
+#include <QTest>
+#include <cstring>
+#include <omp.h>
+
+Q_DECLARE_METATYPE(lq::GroupLayout)
+Q_DECLARE_METATYPE(lq::ScaleFormat)
+
+namespace {
+
+// The reference rounds its double result to float32 once (u = 6e-8); the engine's B_hat A_hat
+// product evaluated in double differs from it by that rounding only. 1e-6 norm-wise leaves room
+// for the product's own double rounding and guards that the reference reads the codes as the
+// engine dequantizes them (a wrong value would show as 1e-2 or more).
+constexpr double kReferenceTolerance = 1e-6;
+
+double normwise(const Eigen::MatrixXf& got, const Eigen::MatrixXd& exact)
+{
+    const double scale = exact.cwiseAbs().maxCoeff();
+    const double error = (got.cast<double>() - exact).cwiseAbs().maxCoeff();
+    return scale > 0 ? error / scale : error;
+}
+
+// Y = s B_hat (A_hat X) in double from the engine's dequantized factors.
+Eigen::MatrixXd engineProduct(const lq::ModuleResult& module, double scale,
+                              const Eigen::MatrixXf& x)
+{
+    const Eigen::MatrixXd t = module.Ahat.cast<double>() * x.cast<double>();
+    return scale * (module.Bhat.cast<double>() * t);
+}
+
+struct Packed
+{
+    lq::QuantResult result;
+    lq::PackedAdapter adapter;
+};
+
+Packed quantizeAndPack(const lq::Adapter& source, const lq::QuantSettings& settings)
+{
+    Packed p;
+    p.result = lq::quantizeAdapter(source, settings);
+    p.adapter = lq::packAdapter(source, p.result);
+    return p;
+}
+
+} // namespace
+
+class PackedKernelTest : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void randomShapes_data()
+    {
+        QTest::addColumn<int>("m");
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("r");
+        QTest::addColumn<int>("h"); // -1: the reference's ratio rule
+        QTest::addColumn<int>("bits");
+        QTest::addColumn<int>("groupSize");
+        QTest::addColumn<lq::GroupLayout>("layout");
+        QTest::addColumn<lq::ScaleFormat>("scales");
+        QTest::addColumn<int>("tokens");
+        const auto pc = lq::GroupLayout::PerComponent;
+        const auto flat = lq::GroupLayout::Flattened;
+        const auto f16 = lq::ScaleFormat::F16;
+        const auto f32 = lq::ScaleFormat::F32;
+        // clang-format off
+        QTest::newRow("smaller than a group, b1")      << 64   << 96   << 4  << -1 << 1 << 128 << pc   << f16 << 1;
+        QTest::newRow("m, n not multiples of g, b2")   << 300  << 1000 << 8  << -1 << 2 << 128 << pc   << f16 << 3;
+        QTest::newRow("r = 1, m = 1, n = tile + 1, b3") << 1   << 513  << 1  << -1 << 3 << 128 << pc   << f16 << 5;
+        QTest::newRow("flattened, g = 100, f32, b4")   << 777  << 1025 << 5  << -1 << 4 << 100 << flat << f32 << 7;
+        QTest::newRow("T = 256, b5")                   << 512  << 512  << 16 << -1 << 5 << 128 << pc   << f16 << 256;
+        QTest::newRow("groups of one, b6")             << 129  << 130  << 3  << -1 << 6 << 1   << pc   << f32 << 2;
+        QTest::newRow("flattened, odd n, b7")          << 1030 << 33   << 2  << -1 << 7 << 64  << flat << f16 << 9;
+        QTest::newRow("h = 0 (all binary), b8")        << 200  << 300  << 4  << 0  << 8 << 128 << pc   << f16 << 4;
+        QTest::newRow("h = r (no binary), b3")         << 200  << 300  << 4  << 4  << 3 << 128 << pc   << f16 << 4;
+        QTest::newRow("parallel, T = 1, b2")           << 4096 << 4096 << 16 << -1 << 2 << 128 << pc   << f16 << 1;
+        QTest::newRow("parallel, T = 8, odd, b3")      << 2001 << 3003 << 16 << -1 << 3 << 128 << pc   << f16 << 8;
+        // clang-format on
+    }
+
+    void randomShapes()
+    {
+        QFETCH(int, m);
+        QFETCH(int, n);
+        QFETCH(int, r);
+        QFETCH(int, h);
+        QFETCH(int, bits);
+        QFETCH(int, groupSize);
+        QFETCH(lq::GroupLayout, layout);
+        QFETCH(lq::ScaleFormat, scales);
+        QFETCH(int, tokens);
+        const lq::Adapter source =
+            packedtest::randomAdapter({{m, n, r}}, std::uint64_t(m * 131 + n * 7 + r));
+        lq::QuantSettings settings = packedtest::settingsFor(bits, groupSize, layout, scales);
+        if (h >= 0) {
+            settings.split = lq::SplitRule::Fixed;
+            settings.fixedH = h;
+        }
+        const Packed packed = quantizeAndPack(source, settings);
+        const lq::PackedModule& module = packed.adapter.modules[0];
+        if (h >= 0)
+            QCOMPARE(module.h, h);
+
+        lq::KernelValidationSettings check;
+        check.tokens = tokens;
+        check.timingRuns = 1;
+        const lq::KernelValidationResult result = lq::validateKernels(packed.adapter, check);
+        QVERIFY(result.passed);
+        QCOMPARE(result.modules.size(), std::size_t(1));
+        QVERIFY2(result.modules[0].relError <= lq::kKernelRelTolerance,
+                 qPrintable(QStringLiteral("relative error %1").arg(result.modules[0].relError)));
+        QVERIFY(result.modules[0].maxAbsOutput > 0);
+
+        // The reference is the engine's dequantized product.
+        const Eigen::MatrixXf x = lq::randomActivations(n, tokens, 99);
+        Eigen::MatrixXf reference(m, tokens), kernel(m, tokens);
+        lq::applyReference(module, x, reference);
+        const Eigen::MatrixXd exact = engineProduct(packed.result.modules[0], module.loraScale, x);
+        QVERIFY2(normwise(reference, exact) <= kReferenceTolerance,
+                 qPrintable(QStringLiteral("%1").arg(normwise(reference, exact))));
+        lq::applyPacked(module, x, kernel);
+        QVERIFY(normwise(kernel, exact) <= lq::kKernelRelTolerance);
+    }
+
+    // Fixed tiles and summation order: one thread and two give the same bits.
+    void independentOfThreads()
+    {
+        const lq::Adapter source = packedtest::randomAdapter({{3000, 2500, 16}}, 21);
+        const Packed packed =
+            quantizeAndPack(source, packedtest::settingsFor(2, 128, lq::GroupLayout::PerComponent,
+                                                            lq::ScaleFormat::F16));
+        const lq::PackedModule& module = packed.adapter.modules[0];
+        const Eigen::MatrixXf x = lq::randomActivations(module.n, 8, 5);
+        Eigen::MatrixXf one(module.m, 8), two(module.m, 8);
+        const int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        lq::applyPacked(module, x, one);
+        omp_set_num_threads(2);
+        lq::applyPacked(module, x, two);
+        omp_set_num_threads(threads);
+        QVERIFY(std::memcmp(one.data(), two.data(), sizeof(float) * std::size_t(one.size())) == 0);
+    }
+
+    // Y may be a block of a larger matrix (a batch laid out by the caller) and X a mapped buffer.
+    void stridedOperands()
+    {
+        const lq::Adapter source = packedtest::randomAdapter({{70, 90, 3}}, 8);
+        const Packed packed = quantizeAndPack(source, lq::QuantSettings());
+        const lq::PackedModule& module = packed.adapter.modules[0];
+        Eigen::MatrixXf big = Eigen::MatrixXf::Constant(100, 5, 7.0f);
+        const Eigen::MatrixXf x = lq::randomActivations(90, 3, 1);
+        lq::applyPacked(module, x, big.block(10, 1, 70, 3));
+        Eigen::MatrixXf alone(70, 3);
+        lq::applyPacked(module, x, alone);
+        QVERIFY(big.block(10, 1, 70, 3) == alone);
+        QCOMPARE(big(9, 1), 7.0f); // untouched around the block
+        QCOMPARE(big(80, 1), 7.0f);
+        QCOMPARE(big(10, 0), 7.0f);
+    }
+
+    void sharedAdapters_data()
+    {
+        QTest::addColumn<QString>("adapter");
+        QTest::addColumn<bool>("paperExact");
+        if (!lqtest::haveShared())
+            QTest::addRow("no shared data") << QString() << false;
+        for (const QString& name : lqtest::sharedAdapterNames()) {
+            QTest::addRow("%s default", qPrintable(name)) << name << false;
+            QTest::addRow("%s paper-exact", qPrintable(name)) << name << true;
+        }
+    }
+
+    // Every module of the real adapters within tolerance, and the kernel's output close to the
+    // engine's dequantized product.
+    void sharedAdapters()
+    {
+        LQ_REQUIRE_SHARED();
+        QFETCH(QString, adapter);
+        QFETCH(bool, paperExact);
+        const lq::Adapter source =
+            lq::Adapter::load((lqtest::adaptersDir() + "/" + adapter).toStdString());
+        lq::QuantSettings settings;
+        if (paperExact)
+            settings = lq::QuantSettings::paperExact(0.9, 3, false);
+        else
+            settings.rho = 0.9;
+        const Packed packed = quantizeAndPack(source, settings);
+        lq::KernelValidationSettings check;
+        check.tokens = 4;
+        check.timingRuns = 1;
+        const lq::KernelValidationResult result = lq::validateKernels(packed.adapter, check);
+        QCOMPARE(result.modules.size(), source.modules().size());
+        QVERIFY2(result.passed, result.warnings.empty() ? "" : result.warnings[0].c_str());
+        qInfo("%s: largest relative error %.2e over %zu modules (tolerance %.0e)",
+              qPrintable(adapter), result.maxRelError, result.modules.size(),
+              lq::kKernelRelTolerance);
+        for (std::size_t i = 0; i < packed.adapter.modules.size(); i += 7) {
+            const lq::PackedModule& module = packed.adapter.modules[i];
+            const Eigen::MatrixXf x = lq::randomActivations(module.n, 2, i);
+            Eigen::MatrixXf y(module.m, 2);
+            lq::applyPacked(module, x, y);
+            QVERIFY(normwise(y, engineProduct(packed.result.modules[i], module.loraScale, x)) <=
+                    lq::kKernelRelTolerance);
+        }
+    }
+
+    void progressAndCancel()
+    {
+        const lq::Adapter source =
+            packedtest::randomAdapter({{40, 50, 2}, {60, 30, 3}, {20, 20, 1}}, 2);
+        const Packed packed = quantizeAndPack(source, lq::QuantSettings());
+        std::vector<std::pair<int, int>> calls;
+        lq::KernelValidationSettings check;
+        check.timingRuns = 1;
+        const auto all = lq::validateKernels(packed.adapter, check, [&](int done, int total) {
+            calls.emplace_back(done, total);
+            return true;
+        });
+        QVERIFY(all.passed && !all.cancelled);
+        QCOMPARE(calls, (std::vector<std::pair<int, int>>{{1, 3}, {2, 3}, {3, 3}}));
+
+        const auto stopped =
+            lq::validateKernels(packed.adapter, check, [](int, int) { return false; });
+        QVERIFY(stopped.cancelled);
+        QVERIFY(!stopped.passed); // a cancelled run never reports success
+        QCOMPARE(stopped.modules.size(), std::size_t(1));
+    }
+
+    void rejectsBadCalls()
+    {
+        const lq::Adapter source = packedtest::randomAdapter({{40, 50, 2}}, 2);
+        const Packed packed = quantizeAndPack(source, lq::QuantSettings());
+        const lq::PackedModule& module = packed.adapter.modules[0];
+        Eigen::MatrixXf y(40, 2);
+        QVERIFY_THROWS_EXCEPTION(lq::Error, lq::applyPacked(module, Eigen::MatrixXf(49, 2), y));
+        QVERIFY_THROWS_EXCEPTION(lq::Error, lq::applyPacked(module, Eigen::MatrixXf(50, 3), y));
+        lq::KernelValidationSettings check;
+        check.tokens = 0;
+        QVERIFY_THROWS_EXCEPTION(lq::Error, lq::validateKernels(packed.adapter, check));
+    }
+};
+
+QTEST_GUILESS_MAIN(PackedKernelTest)
+#include "packedkerneltest.moc"
