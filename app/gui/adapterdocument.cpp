@@ -1,0 +1,267 @@
+#include "adapterdocument.h"
+
+#include "core/engine/adapterquantizer.h"
+#include "core/engine/reparameterize.h"
+#include "core/engine/splitrule.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QUndoStack>
+#include <algorithm>
+
+namespace lq::gui {
+
+namespace {
+
+Eigen::VectorXf toVector(const std::vector<double>& values)
+{
+    Eigen::VectorXf vector(Eigen::Index(values.size()));
+    for (std::size_t i = 0; i < values.size(); ++i)
+        vector[Eigen::Index(i)] = float(values[i]);
+    return vector;
+}
+
+} // namespace
+
+AdapterDocument::AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
+                                 std::vector<std::vector<double>> singularValues,
+                                 const lq::QuantSettings& settings, QObject* parent)
+    : QObject(parent), m_adapter(std::move(adapter)), m_singularValues(std::move(singularValues)),
+      m_settings(settings), m_result(std::make_shared<lq::QuantResult>()),
+      m_undoStack(new QUndoStack(this))
+{
+    m_singularValues.resize(m_adapter->modules().size());
+    // Overrides name modules of another adapter; they do not carry over.
+    m_settings.hOverride.clear();
+    m_settings.bitsHighOverride.clear();
+}
+
+AdapterDocument::~AdapterDocument()
+{
+    // Jobs are children: QObject's destructor deletes them, and each one waits for its work.
+    if (m_job)
+        m_job->cancel();
+}
+
+QString AdapterDocument::path() const
+{
+    return QString::fromStdString(m_adapter->path());
+}
+
+QString AdapterDocument::displayName() const
+{
+    const QFileInfo info(path());
+    if (info.isDir())
+        return info.fileName().isEmpty() ? info.absoluteFilePath() : info.fileName();
+    // A .safetensors file given directly: its folder names the adapter better than
+    // "adapter_model.safetensors".
+    return info.absoluteDir().dirName() + QLatin1Char('/') + info.fileName();
+}
+
+const lq::LoraModule& AdapterDocument::module(int index) const
+{
+    return m_adapter->modules().at(std::size_t(index));
+}
+
+QString AdapterDocument::moduleName(int index) const
+{
+    return QString::fromStdString(module(index).name);
+}
+
+QString AdapterDocument::moduleLabel(int index) const
+{
+    const lq::LoraModule& m = module(index);
+    if (m.layer < 0)
+        return QString::fromStdString(m.name);
+    return tr("layer %1 · %2").arg(m.layer).arg(QString::fromStdString(m.kind));
+}
+
+const std::vector<double>& AdapterDocument::singularValues(int index) const
+{
+    return m_singularValues.at(std::size_t(index));
+}
+
+std::optional<int> AdapterDocument::hOverride(int index) const
+{
+    const auto found = m_settings.hOverride.find(module(index).name);
+    return found == m_settings.hOverride.end() ? std::nullopt : std::optional<int>(found->second);
+}
+
+std::optional<int> AdapterDocument::bitsHighOverride(int index) const
+{
+    const auto found = m_settings.bitsHighOverride.find(module(index).name);
+    return found == m_settings.bitsHighOverride.end() ? std::nullopt
+                                                      : std::optional<int>(found->second);
+}
+
+int AdapterDocument::effectiveH(int index) const
+{
+    return lq::chooseH(toVector(singularValues(index)), m_settings, module(index).name);
+}
+
+int AdapterDocument::effectiveBitsHigh(int index) const
+{
+    return lq::chooseBitsHigh(m_settings, module(index).name);
+}
+
+const lq::ModuleResult* AdapterDocument::moduleResult(int index) const
+{
+    if (index < 0 || std::size_t(index) >= m_result->modules.size())
+        return nullptr;
+    return &m_result->modules[std::size_t(index)];
+}
+
+lq::ModuleFactors AdapterDocument::factors(int index) const
+{
+    return m_adapter->factors(std::size_t(index));
+}
+
+const lq::ModuleReparam& AdapterDocument::reparam(int index)
+{
+    auto found = std::find_if(m_reparams.begin(), m_reparams.end(),
+                              [index](const auto& entry) { return entry.first == index; });
+    if (found != m_reparams.end()) {
+        m_reparams.splice(m_reparams.begin(), m_reparams, found);
+        return m_reparams.front().second;
+    }
+    const lq::ModuleFactors f = factors(index);
+    m_reparams.emplace_front(index, lq::reparameterize(f.B, f.A));
+    if (m_reparams.size() > kReparamCacheSize)
+        m_reparams.pop_back();
+    return m_reparams.front().second;
+}
+
+lq::ModuleResult AdapterDocument::preview(int index, int h)
+{
+    lq::QuantSettings fast = m_settings;
+    fast.refine = lq::Refinement::None;
+    const lq::ModuleReparam& r = reparam(index);
+    return lq::quantizeModule(module(index), factors(index), r, h, effectiveBitsHigh(index), fast);
+}
+
+void AdapterDocument::setSettings(const lq::QuantSettings& settings)
+{
+    m_settings = settings;
+    emit settingsChanged();
+    recompute({});
+}
+
+void AdapterDocument::setModuleOverride(int index, std::optional<int> h,
+                                        std::optional<int> bitsHigh)
+{
+    const std::string& name = module(index).name;
+    if (h)
+        m_settings.hOverride[name] = *h;
+    else
+        m_settings.hOverride.erase(name);
+    if (bitsHigh)
+        m_settings.bitsHighOverride[name] = *bitsHigh;
+    else
+        m_settings.bitsHighOverride.erase(name);
+    emit settingsChanged();
+    recompute({index});
+}
+
+void AdapterDocument::quantize()
+{
+    recompute({});
+}
+
+void AdapterDocument::cancelJob()
+{
+    if (m_job)
+        m_job->cancel();
+}
+
+lq::QuantResult& AdapterDocument::mutableResult()
+{
+    // Copy on write: an export may be reading the current result on a worker thread.
+    if (m_result.use_count() > 1)
+        m_result = std::make_shared<lq::QuantResult>(*m_result);
+    return *m_result;
+}
+
+void AdapterDocument::recompute(std::vector<int> modules)
+{
+    const bool oneFastModule =
+        modules.size() == 1 && m_settings.refine == lq::Refinement::None && !m_job && hasResult();
+    if (oneFastModule) {
+        const int index = modules.front();
+        const lq::ModuleReparam& r = reparam(index);
+        lq::ModuleResult updated =
+            lq::quantizeModule(module(index), factors(index), r, effectiveH(index),
+                               effectiveBitsHigh(index), m_settings);
+        lq::QuantResult& result = mutableResult();
+        result.modules[std::size_t(index)] = std::move(updated);
+        result.settings = m_settings;
+        result.updateTotals();
+        emit moduleChanged(index);
+        emit changed();
+        return;
+    }
+    if (m_job) {
+        // The running job works from older settings: fold what it covers into the new job.
+        if (m_job->isWholeAdapter() || modules.empty())
+            modules.clear();
+        else
+            modules.insert(modules.end(), m_job->modules().begin(), m_job->modules().end());
+        m_job->cancel();
+        m_job = nullptr; // its finished() is ignored; it deletes itself
+    }
+    if (!hasResult())
+        modules.clear();
+    std::sort(modules.begin(), modules.end());
+    modules.erase(std::unique(modules.begin(), modules.end()), modules.end());
+    const bool baselines = !m_rtn2 || m_rtn2->groupSize != m_settings.groupSize;
+    startJob(std::move(modules), baselines);
+}
+
+void AdapterDocument::startJob(std::vector<int> modules, bool baselines)
+{
+    QuantizeJob::Input input;
+    input.adapter = m_adapter;
+    input.settings = m_settings;
+    input.modules = std::move(modules);
+    input.baselines = baselines;
+    auto* job = new QuantizeJob(std::move(input), this);
+    m_job = job;
+    connect(job, &Job::finished, this,
+            [this, job](Job::Outcome outcome) { onJobFinished(job, outcome); });
+    m_state = ResultState::Computing;
+    job->start();
+    emit jobStarted(job);
+    emit resultChanged();
+    emit changed();
+}
+
+void AdapterDocument::onJobFinished(QuantizeJob* job, Job::Outcome outcome)
+{
+    job->deleteLater();
+    if (job != m_job)
+        return; // superseded by a newer job
+    m_job = nullptr;
+    if (outcome == Job::Outcome::Succeeded) {
+        if (job->isWholeAdapter()) {
+            m_result = std::make_shared<lq::QuantResult>(job->takeResult());
+        } else {
+            std::vector<lq::ModuleResult> updated = job->takeModuleResults();
+            lq::QuantResult& result = mutableResult();
+            for (std::size_t i = 0; i < updated.size(); ++i)
+                result.modules[std::size_t(job->modules()[i])] = std::move(updated[i]);
+            result.settings = job->settings();
+            result.updateTotals();
+        }
+        if (job->rtn2())
+            m_rtn2 = job->rtn2();
+        if (job->binary())
+            m_binary = job->binary();
+        m_state = ResultState::Current;
+    } else {
+        m_state = ResultState::Stale;
+    }
+    emit resultChanged();
+    emit changed();
+    emit jobFinished(outcome, job->errorMessage());
+}
+
+} // namespace lq::gui

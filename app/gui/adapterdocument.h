@@ -1,0 +1,127 @@
+#pragma once
+
+#include "core/engine/quantresult.h"
+#include "core/io/adapter.h"
+#include "job.h"
+#include "quantizejob.h"
+
+#include <QObject>
+#include <QString>
+#include <list>
+#include <memory>
+#include <optional>
+#include <vector>
+
+class QUndoStack;
+
+namespace lq::gui {
+
+// One open adapter: the loaded lq::Adapter, its quantization settings (with per-module
+// overrides of h and the high bit width), the current lq::QuantResult, the whole-adapter
+// baselines' errors, cached SVD reparameterizations, and the undo stack of its edits.
+//
+// Edits (setSettings, setModuleOverride) are made by undo commands only; each one brings the
+// result up to date: one module without refinement synchronously (it takes a few ms, see
+// tests/benchmarks/dragbenchmark.cpp), anything else with a QuantizeJob in the background. An
+// edit made while a job runs cancels it and starts one that covers both.
+//
+// Threads: lives on the UI thread. Jobs get a shared_ptr to the immutable adapter and copies of
+// the settings; exports get a shared_ptr to the result, which the document copies before
+// changing it while anyone else holds it (copy on write), so a running export never sees a change.
+class AdapterDocument : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class ResultState
+    {
+        Current,   // the result matches the settings
+        Computing, // a job is bringing it up to date
+        Stale,     // the last job was cancelled or failed: quantize again
+    };
+
+    AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
+                    std::vector<std::vector<double>> singularValues,
+                    const lq::QuantSettings& settings, QObject* parent = nullptr);
+    ~AdapterDocument() override;
+
+    const lq::Adapter& adapter() const { return *m_adapter; }
+    std::shared_ptr<const lq::Adapter> sharedAdapter() const { return m_adapter; }
+    QString path() const;
+    QString displayName() const;
+
+    int moduleCount() const { return int(m_adapter->modules().size()); }
+    const lq::LoraModule& module(int index) const;
+    // "layer 3 · q_proj" or the full name for a module outside any layer.
+    QString moduleLabel(int index) const;
+    QString moduleName(int index) const;
+    const std::vector<double>& singularValues(int index) const;
+
+    QUndoStack* undoStack() const { return m_undoStack; }
+
+    const lq::QuantSettings& settings() const { return m_settings; }
+    // h and the high bit width module `index` gets under the current settings.
+    int effectiveH(int index) const;
+    int effectiveBitsHigh(int index) const;
+    std::optional<int> hOverride(int index) const;
+    std::optional<int> bitsHighOverride(int index) const;
+
+    // Empty (no modules) until the first job has finished.
+    const lq::QuantResult& result() const { return *m_result; }
+    std::shared_ptr<const lq::QuantResult> sharedResult() const { return m_result; }
+    bool hasResult() const { return !m_result->modules.empty(); }
+    const lq::ModuleResult* moduleResult(int index) const;
+    ResultState resultState() const { return m_state; }
+    const std::optional<BaselineErrors>& rtn2Baseline() const { return m_rtn2; }
+    const std::optional<BaselineErrors>& binaryBaseline() const { return m_binary; }
+
+    // Module `index`'s factors as stored, and B' = U S^(1/2), A' = S^(1/2) V^T (cached).
+    lq::ModuleFactors factors(int index) const;
+    const lq::ModuleReparam& reparam(int index);
+
+    // What module `index` would become at split h (its current bit width, no refinement):
+    // for the live display while the person drags. Not an edit.
+    lq::ModuleResult preview(int index, int h);
+
+    // Edits: for undo commands.
+    void setSettings(const lq::QuantSettings& settings);
+    void setModuleOverride(int index, std::optional<int> h, std::optional<int> bitsHigh);
+
+    // Quantizes every module again in the background (and the baselines when they are missing).
+    void quantize();
+    Job* activeJob() const { return m_job; }
+    void cancelJob();
+
+    // The most cached reparameterizations kept (least recently used go first).
+    static constexpr std::size_t kReparamCacheSize = 64;
+
+signals:
+    void changed();
+    void settingsChanged();
+    // The override or the result of one module changed.
+    void moduleChanged(int index);
+    // The whole result was replaced, or its state changed.
+    void resultChanged();
+    void jobStarted(lq::gui::Job* job);
+    // After every job; `message` holds the reason of a failure.
+    void jobFinished(lq::gui::Job::Outcome outcome, const QString& message);
+
+private:
+    void recompute(std::vector<int> modules); // empty = all
+    void startJob(std::vector<int> modules, bool baselines);
+    void onJobFinished(QuantizeJob* job, Job::Outcome outcome);
+    lq::QuantResult& mutableResult();
+
+    std::shared_ptr<const lq::Adapter> m_adapter;
+    std::vector<std::vector<double>> m_singularValues;
+    lq::QuantSettings m_settings;
+    std::shared_ptr<lq::QuantResult> m_result;
+    ResultState m_state = ResultState::Computing;
+    std::optional<BaselineErrors> m_rtn2;
+    std::optional<BaselineErrors> m_binary;
+    QUndoStack* m_undoStack = nullptr;
+    QuantizeJob* m_job = nullptr;
+    std::list<std::pair<int, lq::ModuleReparam>> m_reparams; // most recently used first
+};
+
+} // namespace lq::gui

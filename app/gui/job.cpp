@@ -1,0 +1,71 @@
+#include "job.h"
+
+#include <QtConcurrent/QtConcurrentRun>
+#include <exception>
+
+namespace lq::gui {
+
+Job::Job(QString title, Work work, QObject* parent)
+    : QObject(parent), m_title(std::move(title)), m_work(std::move(work))
+{
+    connect(&m_watcher, &QFutureWatcher<void>::finished, this, [this] {
+        m_running = false;
+        if (!m_error.isEmpty())
+            m_outcome = Outcome::Failed;
+        else if (!m_completed || m_cancel.load())
+            m_outcome = Outcome::Cancelled;
+        else
+            m_outcome = Outcome::Succeeded;
+        emit finished(m_outcome);
+    });
+}
+
+Job::~Job()
+{
+    m_cancel.store(true);
+    m_watcher.disconnect(this);
+    m_watcher.waitForFinished();
+}
+
+void Job::start()
+{
+    if (m_running)
+        return;
+    m_running = true;
+    m_error.clear();
+    m_completed = false;
+    // The lambda uses only the job's atomics and its own result fields, which outlive the work
+    // (the destructor waits for it).
+    m_watcher.setFuture(QtConcurrent::run([this] {
+        try {
+            m_completed =
+                m_work([this](int done, int total) { return reportProgress(done, total); });
+        } catch (const std::exception& error) {
+            m_error = QString::fromStdString(error.what());
+        } catch (...) {
+            m_error = tr("unknown error");
+        }
+    }));
+}
+
+void Job::cancel()
+{
+    m_cancel.store(true);
+}
+
+bool Job::reportProgress(int done, int total)
+{
+    m_done.store(done);
+    m_total.store(total);
+    if (!m_progressQueued.exchange(true))
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                m_progressQueued.store(false);
+                emit progressed(m_done.load(), m_total.load());
+            },
+            Qt::QueuedConnection);
+    return !m_cancel.load();
+}
+
+} // namespace lq::gui

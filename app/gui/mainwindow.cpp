@@ -1,0 +1,894 @@
+#include "mainwindow.h"
+
+#include "adapterdocument.h"
+#include "adaptertreemodel.h"
+#include "applybudgetcommand.h"
+#include "appsettings.h"
+#include "changesettingscommand.h"
+#include "core/engine/splitrule.h"
+#include "errorreporter.h"
+#include "exportjob.h"
+#include "filechooser.h"
+#include "helpbrowser.h"
+#include "setmodulesplitcommand.h"
+#include "statuspanel.h"
+#include "viewdata.h"
+#include "widgets/errorbarplot.h"
+#include "widgets/heatmapview.h"
+#include "widgets/plotstyle.h"
+#include "widgets/settingspanel.h"
+#include "widgets/spectrumplot.h"
+#include "workspace.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QScrollArea>
+#include <QSettings>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTabWidget>
+#include <QToolBar>
+#include <QTreeView>
+#include <QUndoGroup>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+namespace lq::gui {
+
+namespace {
+
+Eigen::VectorXf toVector(const std::vector<double>& values)
+{
+    Eigen::VectorXf vector(Eigen::Index(values.size()));
+    for (std::size_t i = 0; i < values.size(); ++i)
+        vector[Eigen::Index(i)] = float(values[i]);
+    return vector;
+}
+
+} // namespace
+
+MainWindow::MainWindow(QSettings* settings, QWidget* parent)
+    : QMainWindow(parent), m_settings(std::make_unique<AppSettings>(settings)),
+      m_chooser(std::make_unique<DialogFileChooser>()),
+      m_reporter(std::make_unique<MessageBoxReporter>()), m_workspace(new Workspace(this))
+{
+    setObjectName(QStringLiteral("MainWindow"));
+    setWindowTitle(tr("LoRAQuant Workbench"));
+    setWindowIcon(QIcon(QStringLiteral(":/icons/loraquant-workbench.svg")));
+    setAcceptDrops(true);
+    setDockNestingEnabled(true);
+
+    createActions();
+    createViews();
+    createMenus();
+
+    connect(m_workspace, &Workspace::loadStarted, m_status, &StatusPanel::track);
+    connect(m_workspace, &Workspace::documentOpened, this, [this](AdapterDocument* document) {
+        connectDocument(document);
+        m_settings->addRecentFile(document->path());
+        m_tree->expand(m_treeModel->indexOf(document));
+        for (const std::string& warning : document->adapter().warnings())
+            statusBar()->showMessage(QString::fromStdString(warning), 8000);
+    });
+    connect(m_workspace, &Workspace::openFailed, this,
+            [this](const QString& path, const QString& message) {
+                if (!QFileInfo::exists(path))
+                    m_settings->removeRecentFile(path);
+                reportError(tr("Cannot open adapter"), message);
+            });
+    connect(m_workspace, &Workspace::currentChanged, this, &MainWindow::onCurrentDocumentChanged);
+
+    resize(1280, 800);
+    m_layoutRestored =
+        restoreGeometry(m_settings->geometry()) && restoreState(m_settings->windowState());
+    onCurrentDocumentChanged(nullptr);
+}
+
+MainWindow::~MainWindow()
+{
+    // Views first: documents (and their jobs) go with the workspace, a child of this window.
+    m_shownSpectrum = m_shownLearn = nullptr;
+}
+
+void MainWindow::setFileChooser(std::unique_ptr<FileChooser> chooser)
+{
+    m_chooser = std::move(chooser);
+}
+
+void MainWindow::setErrorReporter(std::unique_ptr<ErrorReporter> reporter)
+{
+    m_reporter = std::move(reporter);
+}
+
+void MainWindow::reportError(const QString& title, const QString& message)
+{
+    m_reporter->error(this, title, message);
+}
+
+AdapterDocument* MainWindow::currentDocument() const
+{
+    return m_workspace->current();
+}
+
+ExportJob* MainWindow::activeExport() const
+{
+    return m_export;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+
+void MainWindow::createActions()
+{
+    const auto make = [this](const QString& text, const QString& name,
+                             const QKeySequence& shortcut = {}, const QIcon& icon = {}) {
+        auto* action = new QAction(icon, text, this);
+        action->setObjectName(name);
+        if (!shortcut.isEmpty())
+            action->setShortcut(shortcut);
+        return action;
+    };
+    QStyle* s = style();
+    m_openAction = make(tr("&Open Adapter…"), QStringLiteral("actionOpen"), QKeySequence::Open,
+                        s->standardIcon(QStyle::SP_DialogOpenButton));
+    m_openAction->setStatusTip(tr("Open a PEFT adapter (.safetensors or adapter_config.json)"));
+    connect(m_openAction, &QAction::triggered, this, &MainWindow::openAdapter);
+    m_openFolderAction = make(tr("Open Adapter &Folder…"), QStringLiteral("actionOpenFolder"),
+                              QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O),
+                              s->standardIcon(QStyle::SP_DirOpenIcon));
+    connect(m_openFolderAction, &QAction::triggered, this, &MainWindow::openAdapterFolder);
+    m_closeAction = make(tr("&Close Adapter"), QStringLiteral("actionClose"), QKeySequence::Close);
+    connect(m_closeAction, &QAction::triggered, this, &MainWindow::closeAdapter);
+    m_exportPackedAction =
+        make(tr("Export &Quantized (.lqa.h5)…"), QStringLiteral("actionExportPacked"),
+             QKeySequence(Qt::CTRL | Qt::Key_E), s->standardIcon(QStyle::SP_DialogSaveButton));
+    m_exportPackedAction->setStatusTip(tr("Write the packed low-bit adapter"));
+    connect(m_exportPackedAction, &QAction::triggered, this, &MainWindow::exportPacked);
+    m_exportPeftAction =
+        make(tr("Export &Dequantized PEFT Adapter…"), QStringLiteral("actionExportPeft"),
+             QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    m_exportPeftAction->setStatusTip(tr("Write B̂ and Â as a PEFT adapter that PEFT and vLLM "
+                                        "load unchanged"));
+    connect(m_exportPeftAction, &QAction::triggered, this, &MainWindow::exportPeft);
+    m_exportReportAction =
+        make(tr("Export &Report (JSON/CSV)…"), QStringLiteral("actionExportReport"),
+             QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_E));
+    connect(m_exportReportAction, &QAction::triggered, this, &MainWindow::exportReport);
+    m_exportPlotAction = make(tr("Export &Plot (PNG/PDF/SVG)…"), QStringLiteral("actionExportPlot"),
+                              QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+    connect(m_exportPlotAction, &QAction::triggered, this, &MainWindow::exportPlot);
+    m_quitAction = make(tr("&Quit"), QStringLiteral("actionQuit"), QKeySequence::Quit);
+    m_quitAction->setMenuRole(QAction::QuitRole);
+    connect(m_quitAction, &QAction::triggered, this, &QWidget::close);
+
+    m_undoAction = m_workspace->undoGroup()->createUndoAction(this, tr("&Undo"));
+    m_undoAction->setObjectName(QStringLiteral("actionUndo"));
+    m_undoAction->setShortcut(QKeySequence::Undo);
+    m_undoAction->setIcon(s->standardIcon(QStyle::SP_ArrowBack));
+    m_redoAction = m_workspace->undoGroup()->createRedoAction(this, tr("&Redo"));
+    m_redoAction->setObjectName(QStringLiteral("actionRedo"));
+    m_redoAction->setShortcuts(
+        {QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    m_redoAction->setIcon(s->standardIcon(QStyle::SP_ArrowForward));
+
+    m_quantizeAction =
+        make(tr("&Quantize && Validate"), QStringLiteral("actionQuantize"),
+             QKeySequence(Qt::CTRL | Qt::Key_R), s->standardIcon(QStyle::SP_MediaPlay));
+    m_quantizeAction->setStatusTip(tr("Quantize every module again in the background (with "
+                                      "refinement if chosen) and validate the CPU kernels"));
+    connect(m_quantizeAction, &QAction::triggered, this, &MainWindow::quantize);
+    m_cancelAction =
+        make(tr("&Cancel Background Job"), QStringLiteral("actionCancel"),
+             QKeySequence(Qt::CTRL | Qt::Key_Period), s->standardIcon(QStyle::SP_BrowserStop));
+    connect(m_cancelAction, &QAction::triggered, this, [this] {
+        if (Job* job = m_status->shownJob())
+            job->cancel();
+    });
+
+    const QString viewNames[3] = {tr("&Spectrum"), tr("&Error"), tr("&Learn: what SVD does")};
+    for (int i = 0; i < 3; ++i) {
+        m_viewActions[i] = make(viewNames[i], QStringLiteral("actionView%1").arg(i),
+                                QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+        connect(m_viewActions[i], &QAction::triggered, this, [this, i] { showView(View(i)); });
+    }
+    m_svdHelpAction = make(tr("How SVD &Concentrates Information"), QStringLiteral("actionSvdHelp"),
+                           QKeySequence::HelpContents);
+    connect(m_svdHelpAction, &QAction::triggered, this, &MainWindow::showSvdHelp);
+    m_aboutAction = make(tr("&About LoRAQuant Workbench"), QStringLiteral("actionAbout"));
+    m_aboutAction->setMenuRole(QAction::AboutRole);
+    connect(m_aboutAction, &QAction::triggered, this, &MainWindow::showAbout);
+}
+
+void MainWindow::createMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_openAction);
+    file->addAction(m_openFolderAction);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::updateRecentMenu);
+    file->addAction(m_closeAction);
+    file->addSeparator();
+    file->addAction(m_exportPackedAction);
+    file->addAction(m_exportPeftAction);
+    file->addAction(m_exportReportAction);
+    file->addAction(m_exportPlotAction);
+    file->addSeparator();
+    file->addAction(m_quitAction);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(m_undoAction);
+    edit->addAction(m_redoAction);
+
+    m_viewMenu = menuBar()->addMenu(tr("&View"));
+    for (QAction* action : m_viewActions)
+        m_viewMenu->addAction(action);
+    m_viewMenu->addSeparator();
+    for (QDockWidget* dock : findChildren<QDockWidget*>())
+        m_viewMenu->addAction(dock->toggleViewAction());
+
+    QMenu* adapter = menuBar()->addMenu(tr("&Adapter"));
+    adapter->addAction(m_quantizeAction);
+    adapter->addAction(m_cancelAction);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(m_svdHelpAction);
+    help->addSeparator();
+    help->addAction(m_aboutAction);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+
+    QToolBar* tools = addToolBar(tr("Main"));
+    tools->setObjectName(QStringLiteral("mainToolBar"));
+    tools->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    tools->addAction(m_openAction);
+    tools->addSeparator();
+    tools->addAction(m_undoAction);
+    tools->addAction(m_redoAction);
+    tools->addSeparator();
+    tools->addAction(m_quantizeAction);
+    tools->addAction(m_exportPackedAction);
+    m_viewMenu->addAction(tools->toggleViewAction());
+}
+
+void MainWindow::createViews()
+{
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("views"));
+    m_tabs->setDocumentMode(true);
+
+    auto* spectrumPage = new QWidget(m_tabs);
+    auto* spectrumLayout = new QVBoxLayout(spectrumPage);
+    spectrumLayout->setContentsMargins(6, 6, 6, 0);
+    m_summary = new QLabel(spectrumPage);
+    m_summary->setObjectName(QStringLiteral("moduleSummary"));
+    m_summary->setTextFormat(Qt::RichText);
+    m_summary->setWordWrap(true);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    spectrumLayout->addWidget(m_summary);
+    m_spectrum = new widgets::SpectrumPlot(spectrumPage);
+    m_spectrum->setObjectName(QStringLiteral("spectrumPlot"));
+    spectrumLayout->addWidget(m_spectrum, 1);
+    m_tabs->addTab(spectrumPage, tr("Spectrum"));
+    m_errors = new widgets::ErrorBarPlot(m_tabs);
+    m_errors->setObjectName(QStringLiteral("errorPlot"));
+    m_tabs->addTab(m_errors, tr("Error"));
+    m_learn = new widgets::HeatMapView(m_tabs);
+    m_learn->setObjectName(QStringLiteral("learnView"));
+    m_tabs->addTab(m_learn, tr("Learn: what SVD does"));
+    setCentralWidget(m_tabs);
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] {
+        if (currentView() == View::Learn)
+            updateLearnView();
+    });
+
+    m_treeModel = new AdapterTreeModel(m_workspace, this);
+    m_tree = new QTreeView(this);
+    m_tree->setObjectName(QStringLiteral("adapterTree"));
+    m_tree->setModel(m_treeModel);
+    m_tree->setUniformRowHeights(true);
+    m_tree->setAlternatingRowColors(false);
+    m_tree->setIndentation(14);
+    m_tree->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_tree->header()->setStretchLastSection(false);
+    m_tree->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_tree->header()->setSectionResizeMode(AdapterTreeModel::NameColumn, QHeaderView::Stretch);
+    connect(m_tree->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            &MainWindow::onTreeSelection);
+    auto* treeDock = new QDockWidget(tr("Adapters"), this);
+    treeDock->setObjectName(QStringLiteral("adaptersDock"));
+    treeDock->setWidget(m_tree);
+    addDockWidget(Qt::LeftDockWidgetArea, treeDock);
+
+    m_panel = new widgets::SettingsPanel(this);
+    m_panel->setObjectName(QStringLiteral("settingsPanel"));
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(m_panel);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+
+    auto* panelDock = new QDockWidget(tr("Quantization"), this);
+    panelDock->setObjectName(QStringLiteral("settingsDock"));
+    panelDock->setWidget(scroll);
+    // Both docks share the left column, so that at 1280 pixels the views keep ~800 of them.
+    splitDockWidget(treeDock, panelDock, Qt::Vertical);
+    connect(m_panel, &widgets::SettingsPanel::applyToSelectedRequested, this,
+            &MainWindow::applyToSelected);
+    connect(m_panel, &widgets::SettingsPanel::applyToAllRequested, this, &MainWindow::applyToAll);
+    connect(m_panel, &widgets::SettingsPanel::adapterWideChanged, this,
+            &MainWindow::applyAdapterWide);
+    connect(m_panel, &widgets::SettingsPanel::budgetChosen, this, &MainWindow::applyBudget);
+
+    connect(m_spectrum, &widgets::SpectrumPlot::splitDragged, this, &MainWindow::onSplitDragged);
+    connect(m_spectrum, &widgets::SpectrumPlot::splitChosen, this, &MainWindow::onSplitChosen);
+    connect(m_errors, &widgets::ErrorBarPlot::moduleClicked, this,
+            [this](int module) { selectModule(currentDocument(), module); });
+
+    m_status = new StatusPanel(this);
+    statusBar()->addPermanentWidget(m_status, 1);
+}
+
+void MainWindow::connectDocument(AdapterDocument* document)
+{
+    connect(document, &AdapterDocument::jobStarted, m_status, &StatusPanel::track);
+    connect(document, &AdapterDocument::moduleChanged, this, [this, document](int module) {
+        if (document != currentDocument())
+            return;
+        if (module == m_module) {
+            m_shownLearn = nullptr; // h changed: redraw the learn view when it is shown
+            updateModuleViews();
+        }
+        updateErrorView();
+        updateTotals();
+    });
+    connect(document, &AdapterDocument::resultChanged, this, [this, document] {
+        if (document != currentDocument())
+            return;
+        updateModuleViews();
+        updateErrorView();
+        updateTotals();
+        updatePanel();
+    });
+    connect(document, &AdapterDocument::settingsChanged, this, [this, document] {
+        if (document != currentDocument())
+            return;
+        m_settings->setLastParameters(document->settings());
+        updatePanel();
+        updateModuleViews();
+    });
+    connect(document, &AdapterDocument::jobFinished, this,
+            [this, document](Job::Outcome outcome, const QString& message) {
+                if (outcome == Job::Outcome::Failed)
+                    reportError(tr("Quantization failed"),
+                                tr("%1:\n%2").arg(document->displayName(), message));
+                else if (outcome == Job::Outcome::Cancelled)
+                    statusBar()->showMessage(
+                        tr("Cancelled: the previous result stays, marked out of date"), 6000);
+            });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selection and views
+
+void MainWindow::onCurrentDocumentChanged(AdapterDocument* document)
+{
+    setWindowTitle(document ? tr("%1 — LoRAQuant Workbench").arg(document->displayName())
+                            : tr("LoRAQuant Workbench"));
+    m_panel->setDocumentOpen(document);
+    if (!document) {
+        m_module = -1;
+    } else if (m_treeModel->documentOf(m_tree->currentIndex()) != document) {
+        // Opened or switched to from elsewhere: show its first module.
+        m_module = document->moduleCount() > 0 ? 0 : -1;
+        selectModule(document, m_module);
+    }
+    updatePanel();
+    updateModuleViews();
+    updateErrorView();
+    updateTotals();
+    updateActions();
+}
+
+void MainWindow::selectModule(AdapterDocument* document, int module)
+{
+    const QModelIndex index = m_treeModel->indexOf(document, module);
+    if (!index.isValid())
+        return;
+    m_tree->expand(index.parent());
+    m_tree->setCurrentIndex(index);
+    m_tree->scrollTo(index);
+}
+
+void MainWindow::onTreeSelection()
+{
+    const QModelIndex index = m_tree->currentIndex();
+    AdapterDocument* document = m_treeModel->documentOf(index);
+    const int module = m_treeModel->moduleOf(index);
+    const bool documentChanged = document != currentDocument();
+    if (module >= 0)
+        m_module = module;
+    else if (documentChanged)
+        m_module = document && document->moduleCount() > 0 ? 0 : -1;
+    if (documentChanged)
+        m_workspace->setCurrent(document); // updates everything through currentChanged
+    else
+        updateModuleViews();
+}
+
+void MainWindow::showView(View view)
+{
+    m_tabs->setCurrentIndex(int(view));
+}
+
+MainWindow::View MainWindow::currentView() const
+{
+    return View(m_tabs->currentIndex());
+}
+
+widgets::PlotWidget* MainWindow::plotOf(View view) const
+{
+    switch (view) {
+    case View::Spectrum:
+        return m_spectrum;
+    case View::Error:
+        return m_errors;
+    case View::Learn:
+        return m_learn;
+    }
+    return nullptr;
+}
+
+void MainWindow::updateModuleViews()
+{
+    AdapterDocument* document = currentDocument();
+    const int module = m_module;
+    const bool valid = document && module >= 0 && module < document->moduleCount();
+    m_panel->setSelectedModule(valid ? document->moduleLabel(module) : QString());
+    m_errors->setSelected(valid ? module : -1);
+    if (!valid) {
+        m_spectrum->clear();
+        m_summary->setText(document ? tr("Select a module in the tree.")
+                                    : tr("Open an adapter: File › Open Adapter, or drop a "
+                                         "folder or .safetensors file here."));
+        m_learn->clear();
+        m_shownSpectrum = m_shownLearn = nullptr;
+        return;
+    }
+    updateSpectrum(document, module);
+    const lq::ModuleResult* result = document->moduleResult(module);
+    QString summary = result ? moduleSummary(*document, module, *result, false)
+                             : tr("<b>%1</b>: quantizing…").arg(document->moduleLabel(module));
+    if (result && document->resultState() == AdapterDocument::ResultState::Computing)
+        summary += tr(" &nbsp;<i>(updating…)</i>");
+    m_summary->setText(summary);
+    if (currentView() == View::Learn)
+        updateLearnView();
+}
+
+void MainWindow::updateSpectrum(AdapterDocument* document, int module)
+{
+    if (m_spectrum->isDragging())
+        return;
+    if (m_shownSpectrum != document || m_shownSpectrumModule != module) {
+        m_spectrum->setSpectrum(document->moduleLabel(module), document->singularValues(module));
+        m_shownSpectrum = document;
+        m_shownSpectrumModule = module;
+    }
+    const lq::QuantSettings& settings = document->settings();
+    const bool ruleUsesRho = settings.split != lq::SplitRule::Fixed;
+    m_spectrum->setRho(ruleUsesRho ? settings.rho : -1.0);
+    m_spectrum->setBitsHigh(document->effectiveBitsHigh(module));
+    m_spectrum->setSplit(document->effectiveH(module));
+}
+
+void MainWindow::updateLearnView()
+{
+    AdapterDocument* document = currentDocument();
+    const int module = m_module;
+    if (!document || module < 0) {
+        m_learn->clear();
+        return;
+    }
+    if (m_shownLearn == document && m_shownLearnModule == module)
+        return;
+    try {
+        const lq::ModuleFactors factors = document->factors(module);
+        const lq::ModuleReparam& reparam = document->reparam(module);
+        const ComponentEnergies energies =
+            componentEnergies(factors, document->singularValues(module));
+        m_learn->setModule(document->moduleLabel(module), factors.B, factors.A, reparam.Bp,
+                           reparam.Ap, energies.before, energies.after);
+        m_shownLearn = document;
+        m_shownLearnModule = module;
+    } catch (const std::exception& error) {
+        reportError(tr("Cannot show the module"), QString::fromStdString(error.what()));
+    }
+}
+
+void MainWindow::updateErrorView()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document || !document->hasResult()) {
+        m_errors->setModules(QString(), {}, {});
+        m_errors->clearReferences();
+        return;
+    }
+    const lq::QuantResult& result = document->result();
+    QStringList names;
+    std::vector<double> errors;
+    for (int i = 0; i < document->moduleCount(); ++i) {
+        names.append(document->moduleLabel(i));
+        errors.push_back(result.modules[std::size_t(i)].relErr);
+    }
+    m_errors->setModules(
+        tr("Relative error per module: %1 bits/weight (paper), %2 (true); total error %3")
+            .arg(result.avgBitsPaper, 0, 'f', 2)
+            .arg(result.avgBitsTrue, 0, 'f', 2)
+            .arg(result.relErrTotal, 0, 'f', 4),
+        names, errors, layerGroups(*document));
+    m_errors->clearReferences();
+    if (const auto& rtn = document->rtn2Baseline())
+        m_errors->setReference(
+            tr("whole adapter, RTN 2-bit, no SVD (total %1)").arg(rtn->total, 0, 'f', 3),
+            rtn->perModule, widgets::style::reference1());
+    if (const auto& binary = document->binaryBaseline())
+        m_errors->setReference(
+            tr("whole adapter, binary 1-bit, no SVD (total %1)").arg(binary->total, 0, 'f', 3),
+            binary->perModule, widgets::style::reference2());
+    m_errors->setSelected(m_module);
+}
+
+void MainWindow::updateTotals()
+{
+    AdapterDocument* document = currentDocument();
+    m_status->setTotals(document ? adapterTotals(*document) : tr("No adapter open"));
+}
+
+void MainWindow::updatePanel()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    const lq::QuantSettings& settings = document->settings();
+    m_panel->setSettings(settings);
+    m_panel->setBudgetRange(1.0, settings.bitsHigh);
+    // The slider shows the budget last applied, or else what the adapter spends now.
+    const QUndoStack* stack = document->undoStack();
+    const auto* budget =
+        stack->index() > 0
+            ? dynamic_cast<const ApplyBudgetCommand*>(stack->command(stack->index() - 1))
+            : nullptr;
+    if (budget)
+        m_panel->setBudget(budget->budget());
+    else if (document->hasResult())
+        m_panel->setBudget(document->result().avgBitsPaper);
+}
+
+void MainWindow::updateActions()
+{
+    const bool open = currentDocument();
+    for (QAction* action : {m_closeAction, m_exportPackedAction, m_exportPeftAction,
+                            m_exportReportAction, m_exportPlotAction, m_quantizeAction})
+        action->setEnabled(open);
+}
+
+void MainWindow::updateRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList files = m_settings->recentFiles();
+    for (const QString& file : files) {
+        QAction* action = m_recentMenu->addAction(file);
+        connect(action, &QAction::triggered, this, [this, file] { openPath(file); });
+    }
+    if (files.isEmpty())
+        m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edits
+
+void MainWindow::onSplitDragged(int h)
+{
+    AdapterDocument* document = currentDocument();
+    if (!document || m_module < 0)
+        return;
+    try {
+        const lq::ModuleResult preview = document->preview(m_module, h);
+        m_summary->setText(moduleSummary(*document, m_module, preview, true));
+    } catch (const std::exception& error) {
+        reportError(tr("Cannot quantize the module"), QString::fromStdString(error.what()));
+    }
+}
+
+void MainWindow::onSplitChosen(int h)
+{
+    AdapterDocument* document = currentDocument();
+    if (!document || m_module < 0)
+        return;
+    if (h == document->effectiveH(m_module)) {
+        updateModuleViews(); // back where it started: drop the preview
+        return;
+    }
+    document->undoStack()->push(
+        new SetModuleSplitCommand(document, m_module, h, document->bitsHighOverride(m_module)));
+}
+
+void MainWindow::applyToSelected()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document || m_module < 0)
+        return;
+    lq::QuantSettings rule = m_panel->settings(document->settings());
+    rule.hOverride.clear();
+    rule.bitsHighOverride.clear();
+    const int h = lq::chooseH(toVector(document->singularValues(m_module)), rule,
+                              document->module(m_module).name);
+    document->undoStack()->push(new SetModuleSplitCommand(document, m_module, h, rule.bitsHigh));
+}
+
+void MainWindow::applyToAll()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    lq::QuantSettings settings = m_panel->settings(document->settings());
+    settings.hOverride.clear();
+    settings.bitsHighOverride.clear();
+    const QString rule = settings.split == lq::SplitRule::Fixed ? tr("h = %1").arg(settings.fixedH)
+                                                                : tr("ρ = %1").arg(settings.rho);
+    document->undoStack()->push(new ChangeSettingsCommand(
+        document, settings,
+        tr("Apply %1, %2 bits to all modules").arg(rule).arg(settings.bitsHigh)));
+}
+
+void MainWindow::applyAdapterWide()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    lq::QuantSettings settings = document->settings();
+    const lq::QuantSettings shown = m_panel->settings(settings);
+    QString text;
+    if (shown.groupSize != settings.groupSize)
+        text = tr("Set group size to %1").arg(shown.groupSize);
+    else if (shown.refine != settings.refine)
+        text = tr("Set refinement to %1").arg(QString::fromStdString(toString(shown.refine)));
+    else
+        return;
+    settings.groupSize = shown.groupSize;
+    settings.refine = shown.refine;
+    document->undoStack()->push(new ChangeSettingsCommand(document, settings, text));
+}
+
+void MainWindow::applyBudget(double bits)
+{
+    if (AdapterDocument* document = currentDocument())
+        document->undoStack()->push(new ApplyBudgetCommand(document, bits));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+void MainWindow::openPath(const QString& path)
+{
+    if (path.isEmpty())
+        return;
+    m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    m_workspace->open(path, m_settings->lastParameters());
+}
+
+void MainWindow::openAdapter()
+{
+    openPath(m_chooser->adapterToOpen(this, m_settings->lastFolder()));
+}
+
+void MainWindow::openAdapterFolder()
+{
+    openPath(m_chooser->adapterFolderToOpen(this, m_settings->lastFolder()));
+}
+
+void MainWindow::closeAdapter()
+{
+    if (AdapterDocument* document = currentDocument()) {
+        m_shownSpectrum = m_shownLearn = nullptr;
+        m_workspace->close(document);
+    }
+}
+
+void MainWindow::exportPacked()
+{
+    m_reporter->information(this, tr("Export Quantized"),
+                            tr("Not available yet: the packed .lqa.h5 format (issue 4) has not "
+                               "landed. Export the dequantized PEFT adapter or the report "
+                               "meanwhile."));
+}
+
+void MainWindow::exportPeft()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
+                              QFileInfo(document->path()).completeBaseName() +
+                              QStringLiteral("-loraquant");
+    const QString folder =
+        m_chooser->folderToSave(this, tr("Export Dequantized PEFT Adapter"), suggested);
+    if (!folder.isEmpty())
+        startExport(int(ExportJob::Kind::PeftAdapter), folder);
+}
+
+void MainWindow::exportReport()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
+                              QFileInfo(document->path()).completeBaseName() +
+                              QStringLiteral("-report.json");
+    QString path = m_chooser->fileToSave(this, tr("Export Report"), suggested,
+                                         tr("JSON report (*.json);;CSV table (*.csv)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".json");
+    startExport(int(ExportJob::Kind::Report), path);
+}
+
+void MainWindow::startExport(int kind, const QString& path)
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    if (m_export) {
+        reportError(tr("Export"), tr("Another export is still running; wait for it or cancel "
+                                     "it first."));
+        return;
+    }
+    ExportJob::Input input;
+    input.kind = ExportJob::Kind(kind);
+    input.path = path;
+    input.adapter = document->sharedAdapter();
+    input.settings = document->settings();
+    if (document->resultState() == AdapterDocument::ResultState::Current)
+        input.result = document->sharedResult();
+    auto* job = new ExportJob(std::move(input), this);
+    m_export = job;
+    m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    connect(job, &Job::finished, this, [this, job](Job::Outcome outcome) {
+        m_export = nullptr;
+        job->deleteLater();
+        switch (outcome) {
+        case Job::Outcome::Succeeded:
+            statusBar()->showMessage(
+                tr("Exported %1 to %2").arg(ExportJob::kindName(job->kind()), job->path()), 8000);
+            break;
+        case Job::Outcome::Cancelled:
+            statusBar()->showMessage(tr("Export cancelled; nothing was written"), 8000);
+            break;
+        case Job::Outcome::Failed:
+            reportError(tr("Export failed"), job->errorMessage());
+            break;
+        }
+        emit exportFinished(outcome == Job::Outcome::Succeeded, job->errorMessage());
+    });
+    job->start();
+    m_status->track(job);
+}
+
+void MainWindow::exportPlot()
+{
+    AdapterDocument* document = currentDocument();
+    widgets::PlotWidget* plot = plotOf(currentView());
+    if (!document || !plot)
+        return;
+    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
+                              QFileInfo(document->path()).completeBaseName() + QLatin1Char('-') +
+                              plot->exportName() + QStringLiteral(".png");
+    QString path =
+        m_chooser->fileToSave(this, tr("Export Plot"), suggested,
+                              tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"));
+    if (path.isEmpty())
+        return;
+    auto format = widgets::PlotWidget::formatForPath(path);
+    if (!format) {
+        path += QStringLiteral(".png");
+        format = widgets::PlotFormat::Png;
+    }
+    m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    const QString error = plot->exportTo(path, *format);
+    if (!error.isEmpty()) {
+        reportError(tr("Export failed"), error);
+        emit exportFinished(false, error);
+        return;
+    }
+    statusBar()->showMessage(tr("Exported the plot to %1").arg(path), 8000);
+    emit exportFinished(true, QString());
+}
+
+void MainWindow::quantize()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    document->quantize();
+    statusBar()->showMessage(tr("Quantizing in the background. Kernel validation is not "
+                                "available yet (packed format, issue 4)."),
+                             8000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Help, window events
+
+void MainWindow::showSvdHelp()
+{
+    auto* browser = findChild<HelpBrowser*>();
+    if (!browser)
+        browser = new HelpBrowser(this);
+    browser->show();
+    browser->raise();
+}
+
+void MainWindow::showAbout()
+{
+    m_reporter->information(
+        this, tr("About LoRAQuant Workbench"),
+        tr("LoRAQuant Workbench %1\n\nCompresses LoRA adapters to ultra-low bit widths with "
+           "LoRAQuant (arXiv 2510.26690): an SVD reparameterization puts the important "
+           "information into the first components, which keep 2-3 bits, while the rest get "
+           "1 bit.\n\nQt %2, QCustomPlot, Eigen, HDF5.")
+            .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion())));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    m_settings->setWindowLayout(saveGeometry(), saveState());
+    // Running jobs are cancelled and joined when the documents go; nothing is half-written.
+    m_workspace->cancelLoading();
+    for (AdapterDocument* document : m_workspace->documents())
+        document->cancelJob();
+    if (m_export)
+        m_export->cancel();
+    event->accept();
+}
+
+void MainWindow::showEvent(QShowEvent* event)
+{
+    QMainWindow::showEvent(event);
+    if (!m_layoutRestored) {
+        // First run: share the width between the tree, the views and the controls. Dock sizes
+        // only take once the window has its own.
+        m_layoutRestored = true;
+        auto* tree = findChild<QDockWidget*>(QStringLiteral("adaptersDock"));
+        auto* panel = findChild<QDockWidget*>(QStringLiteral("settingsDock"));
+        resizeDocks({tree}, {470}, Qt::Horizontal);
+        resizeDocks({tree, panel}, {height() - 480, 440}, Qt::Vertical);
+    }
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (event->mimeData()->hasUrls())
+        for (const QUrl& url : event->mimeData()->urls())
+            if (url.isLocalFile()) {
+                event->acceptProposedAction();
+                return;
+            }
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    for (const QUrl& url : event->mimeData()->urls())
+        if (url.isLocalFile())
+            openPath(url.toLocalFile());
+    event->acceptProposedAction();
+}
+
+} // namespace lq::gui

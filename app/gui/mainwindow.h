@@ -1,0 +1,176 @@
+#pragma once
+
+#include <QMainWindow>
+#include <memory>
+
+class QAction;
+class QLabel;
+class QMenu;
+class QSettings;
+class QTabWidget;
+class QTreeView;
+
+namespace lq::widgets {
+class ErrorBarPlot;
+class HeatMapView;
+class PlotWidget;
+class SettingsPanel;
+class SpectrumPlot;
+} // namespace lq::widgets
+
+namespace lq::gui {
+
+class AdapterDocument;
+class AdapterTreeModel;
+class AppSettings;
+class ErrorReporter;
+class ExportJob;
+class FileChooser;
+class Job;
+class StatusPanel;
+class Workspace;
+
+// The workbench window: wires the workspace (documents, jobs) to the views and the actions. It
+// holds no quantization logic: edits become undo commands on the current document, exports and
+// whole-adapter work run as jobs, and the views show what the document holds.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    enum class View
+    {
+        Spectrum,
+        Error,
+        Learn
+    };
+
+    // `settings` must outlive the window.
+    explicit MainWindow(QSettings* settings, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Replace how the window asks for paths and reports errors (tests).
+    void setFileChooser(std::unique_ptr<FileChooser> chooser);
+    void setErrorReporter(std::unique_ptr<ErrorReporter> reporter);
+
+    // Opens an adapter as File > Open does after its dialog.
+    void openPath(const QString& path);
+
+    Workspace* workspace() const { return m_workspace; }
+    AdapterTreeModel* treeModel() const { return m_treeModel; }
+    QTreeView* tree() const { return m_tree; }
+    AdapterDocument* currentDocument() const;
+    int currentModule() const { return m_module; }
+    void selectModule(AdapterDocument* document, int module);
+
+    void showView(View view);
+    View currentView() const;
+    widgets::PlotWidget* plotOf(View view) const;
+    widgets::SpectrumPlot* spectrumPlot() const { return m_spectrum; }
+    widgets::ErrorBarPlot* errorPlot() const { return m_errors; }
+    widgets::HeatMapView* learnView() const { return m_learn; }
+    widgets::SettingsPanel* settingsPanel() const { return m_panel; }
+    QLabel* moduleSummaryLabel() const { return m_summary; }
+    StatusPanel* statusPanel() const { return m_status; }
+    // The export running or last started, until it finishes.
+    ExportJob* activeExport() const;
+
+    // Actions, for menus, tool bars and tests.
+    QAction* openAction() const { return m_openAction; }
+    QAction* exportPackedAction() const { return m_exportPackedAction; }
+    QAction* exportPeftAction() const { return m_exportPeftAction; }
+    QAction* exportReportAction() const { return m_exportReportAction; }
+    QAction* exportPlotAction() const { return m_exportPlotAction; }
+    QAction* quantizeAction() const { return m_quantizeAction; }
+    QAction* undoAction() const { return m_undoAction; }
+    QAction* redoAction() const { return m_redoAction; }
+
+signals:
+    // An export job finished (successfully or not); `message` is the reason of a failure.
+    void exportFinished(bool succeeded, const QString& message);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void showEvent(QShowEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    void createViews();
+    void connectDocument(AdapterDocument* document);
+    void onCurrentDocumentChanged(AdapterDocument* document);
+    void onTreeSelection();
+    void updateModuleViews();
+    void updateSpectrum(AdapterDocument* document, int module);
+    void updateErrorView();
+    void updateLearnView();
+    void updateTotals();
+    void updatePanel();
+    void updateActions();
+    void updateRecentMenu();
+
+    void openAdapter();
+    void openAdapterFolder();
+    void closeAdapter();
+    void exportPacked();
+    void exportPeft();
+    void exportReport();
+    void exportPlot();
+    void quantize();
+    void startExport(int kind, const QString& path);
+    void showAbout();
+    void showSvdHelp();
+
+    void onSplitDragged(int h);
+    void onSplitChosen(int h);
+    void applyToSelected();
+    void applyToAll();
+    void applyAdapterWide();
+    void applyBudget(double bits);
+
+    void reportError(const QString& title, const QString& message);
+
+    std::unique_ptr<AppSettings> m_settings;
+    std::unique_ptr<FileChooser> m_chooser;
+    std::unique_ptr<ErrorReporter> m_reporter;
+    Workspace* m_workspace = nullptr;
+    AdapterTreeModel* m_treeModel = nullptr;
+    QTreeView* m_tree = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    QLabel* m_summary = nullptr;
+    widgets::SpectrumPlot* m_spectrum = nullptr;
+    widgets::ErrorBarPlot* m_errors = nullptr;
+    widgets::HeatMapView* m_learn = nullptr;
+    widgets::SettingsPanel* m_panel = nullptr;
+    StatusPanel* m_status = nullptr;
+    ExportJob* m_export = nullptr;
+    int m_module = -1;
+    bool m_layoutRestored = false;
+    // What the views currently show, so that updates only redraw what changed.
+    const AdapterDocument* m_shownSpectrum = nullptr;
+    int m_shownSpectrumModule = -1;
+    const AdapterDocument* m_shownLearn = nullptr;
+    int m_shownLearnModule = -1;
+
+    QAction* m_openAction = nullptr;
+    QAction* m_openFolderAction = nullptr;
+    QAction* m_closeAction = nullptr;
+    QAction* m_exportPackedAction = nullptr;
+    QAction* m_exportPeftAction = nullptr;
+    QAction* m_exportReportAction = nullptr;
+    QAction* m_exportPlotAction = nullptr;
+    QAction* m_quitAction = nullptr;
+    QAction* m_undoAction = nullptr;
+    QAction* m_redoAction = nullptr;
+    QAction* m_quantizeAction = nullptr;
+    QAction* m_cancelAction = nullptr;
+    QAction* m_viewActions[3] = {};
+    QAction* m_svdHelpAction = nullptr;
+    QAction* m_aboutAction = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QMenu* m_viewMenu = nullptr;
+};
+
+} // namespace lq::gui

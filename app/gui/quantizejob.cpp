@@ -1,0 +1,106 @@
+#include "quantizejob.h"
+
+#include "core/engine/adapterquantizer.h"
+#include "core/engine/baseline.h"
+
+namespace lq::gui {
+
+struct QuantizeJob::Output
+{
+    lq::QuantResult result;
+    std::vector<lq::ModuleResult> moduleResults;
+    std::optional<BaselineErrors> rtn2;
+    std::optional<BaselineErrors> binary;
+};
+
+namespace {
+
+BaselineErrors errorsOf(const lq::QuantResult& result, int groupSize)
+{
+    BaselineErrors errors;
+    errors.groupSize = groupSize;
+    errors.total = result.relErrTotal;
+    for (const lq::ModuleResult& module : result.modules)
+        errors.perModule.push_back(module.relErr);
+    return errors;
+}
+
+} // namespace
+
+QuantizeJob::QuantizeJob(Input input, QObject* parent)
+    : QuantizeJob(input, std::make_shared<Output>(), parent)
+{}
+
+QuantizeJob::QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* parent)
+    : Job(
+          input.modules.empty() ? tr("Quantizing")
+                                : tr("Quantizing %n module(s)", nullptr, int(input.modules.size())),
+          [input, output](const lq::ProgressFn& progress) {
+              const lq::Adapter& adapter = *input.adapter;
+              const int count =
+                  input.modules.empty() ? int(adapter.modules().size()) : int(input.modules.size());
+              const int passes = 1 + (input.baselines ? 2 : 0);
+              const int total = count * passes;
+              // Each pass reports its own modules; offset them so the bar runs once over all.
+              const auto pass = [&](int index) -> lq::ProgressFn {
+                  return [&progress, index, count, total](int done, int) {
+                      return progress(index * count + done, total);
+                  };
+              };
+              if (input.modules.empty()) {
+                  output->result = lq::quantizeAdapter(adapter, input.settings, pass(0));
+                  if (output->result.cancelled)
+                      return false;
+              } else {
+                  for (int i = 0; i < count; ++i) {
+                      const std::size_t module = std::size_t(input.modules[std::size_t(i)]);
+                      output->moduleResults.push_back(lq::quantizeModule(
+                          adapter.modules()[module], adapter.factors(module), input.settings));
+                      if (!progress(i + 1, total))
+                          return false;
+                  }
+              }
+              if (input.baselines) {
+                  lq::BaselineSettings rtn;
+                  rtn.method = lq::BaselineMethod::Rtn;
+                  rtn.bits = 2;
+                  rtn.groupSize = input.settings.groupSize;
+                  rtn.scaleFormat = input.settings.scaleFormat;
+                  const lq::QuantResult r2 = lq::quantizeBaseline(adapter, rtn, pass(1));
+                  if (r2.cancelled)
+                      return false;
+                  output->rtn2 = errorsOf(r2, rtn.groupSize);
+                  lq::BaselineSettings binary = rtn;
+                  binary.method = lq::BaselineMethod::Binary;
+                  const lq::QuantResult b = lq::quantizeBaseline(adapter, binary, pass(2));
+                  if (b.cancelled)
+                      return false;
+                  output->binary = errorsOf(b, binary.groupSize);
+              }
+              return true;
+          },
+          parent),
+      m_modules(input.modules), m_settings(input.settings), m_output(std::move(output))
+{}
+
+lq::QuantResult QuantizeJob::takeResult()
+{
+    return std::move(m_output->result);
+}
+
+std::vector<lq::ModuleResult> QuantizeJob::takeModuleResults()
+{
+    return std::move(m_output->moduleResults);
+}
+
+std::optional<BaselineErrors> QuantizeJob::rtn2() const
+{
+    return m_output->rtn2;
+}
+
+std::optional<BaselineErrors> QuantizeJob::binary() const
+{
+    return m_output->binary;
+}
+
+} // namespace lq::gui

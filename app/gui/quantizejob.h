@@ -1,0 +1,64 @@
+#pragma once
+
+#include "core/engine/quantresult.h"
+#include "core/io/adapter.h"
+#include "job.h"
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace lq::gui {
+
+// Per-module relative errors of a whole-adapter baseline (no SVD, row-wise groups on B and A).
+struct BaselineErrors
+{
+    std::vector<double> perModule;
+    double total = 0; // energy-weighted, sqrt(sum errSq / sum normSq)
+    int groupSize = 0;
+};
+
+// Quantizes an adapter (or some of its modules) off the UI thread with the engine. Optionally
+// also the whole-adapter baselines the error view compares against (RTN 2-bit and binary).
+//
+// Progress counts modules over every pass (LoRAQuant, then each baseline). Cancelling stops at
+// the next module; a cancelled job hands back nothing, so a caller never sees a partial result.
+class QuantizeJob : public Job
+{
+    Q_OBJECT
+
+public:
+    struct Input
+    {
+        std::shared_ptr<const lq::Adapter> adapter;
+        lq::QuantSettings settings;
+        // Empty: every module, with lq::quantizeAdapter. Else only these modules, each with
+        // lq::quantizeModule (h and bits as the settings choose them).
+        std::vector<int> modules;
+        bool baselines = false;
+    };
+
+    explicit QuantizeJob(Input input, QObject* parent = nullptr);
+
+    bool isWholeAdapter() const { return m_modules.empty(); }
+    const std::vector<int>& modules() const { return m_modules; }
+    const lq::QuantSettings& settings() const { return m_settings; }
+
+    // After a successful finish: the whole result (isWholeAdapter()) or the modules' results in
+    // the order of modules().
+    lq::QuantResult takeResult();
+    std::vector<lq::ModuleResult> takeModuleResults();
+    // Empty unless baselines were asked for.
+    std::optional<BaselineErrors> rtn2() const;
+    std::optional<BaselineErrors> binary() const;
+
+private:
+    struct Output;
+    QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* parent);
+
+    std::vector<int> m_modules;
+    lq::QuantSettings m_settings;
+    std::shared_ptr<Output> m_output;
+};
+
+} // namespace lq::gui

@@ -1,0 +1,79 @@
+#include "screenshotter.h"
+
+#include "adapterdocument.h"
+#include "mainwindow.h"
+#include "widgets/plotwidget.h"
+#include "workspace.h"
+
+#include <QDir>
+#include <QPixmap>
+#include <QTimer>
+#include <cstdio>
+
+namespace lq::gui {
+
+namespace {
+
+// Time for layouts and the plots' batched replots to settle after a view is shown.
+constexpr int kSettleMs = 150;
+
+const char* const kViewNames[] = {"spectrum", "error", "learn"};
+
+} // namespace
+
+Screenshotter::Screenshotter(MainWindow* window, QString folder, QObject* parent)
+    : QObject(parent), m_window(window), m_folder(std::move(folder))
+{
+    Workspace* workspace = window->workspace();
+    connect(workspace, &Workspace::documentOpened, this, &Screenshotter::onDocument);
+    connect(workspace, &Workspace::openFailed, this, [this](const QString&, const QString& why) {
+        std::fprintf(stderr, "loraquant-workbench: %s\n", qPrintable(why));
+        emit done(1);
+    });
+}
+
+void Screenshotter::onDocument(AdapterDocument* document)
+{
+    const auto startWhenCurrent = [this, document] {
+        if (m_started || document->resultState() != AdapterDocument::ResultState::Current)
+            return;
+        m_started = true;
+        QTimer::singleShot(kSettleMs, this, &Screenshotter::takeNext);
+    };
+    connect(document, &AdapterDocument::resultChanged, this, startWhenCurrent);
+    connect(document, &AdapterDocument::jobFinished, this,
+            [this](Job::Outcome outcome, const QString& message) {
+                if (outcome == Job::Outcome::Failed) {
+                    std::fprintf(stderr, "loraquant-workbench: %s\n", qPrintable(message));
+                    emit done(1);
+                }
+            });
+    startWhenCurrent();
+}
+
+void Screenshotter::takeNext()
+{
+    if (m_next > 0) {
+        // The view shown kSettleMs ago: grab it now.
+        const int view = m_next - 1;
+        m_window->plotOf(MainWindow::View(view))->replotNow();
+        const QString file =
+            QDir(m_folder).filePath(QStringLiteral("workbench-%1.png").arg(kViewNames[view]));
+        if (!m_window->grab().save(file)) {
+            std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
+            emit done(1);
+            return;
+        }
+        std::printf("%s\n", qPrintable(file));
+    }
+    if (m_next == 3) {
+        std::fflush(stdout);
+        emit done(0);
+        return;
+    }
+    m_window->showView(MainWindow::View(m_next));
+    ++m_next;
+    QTimer::singleShot(kSettleMs, this, &Screenshotter::takeNext);
+}
+
+} // namespace lq::gui

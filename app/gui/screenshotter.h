@@ -1,0 +1,35 @@
+#pragma once
+
+#include <QObject>
+#include <QString>
+
+namespace lq::gui {
+
+class AdapterDocument;
+class MainWindow;
+
+// `loraquant-workbench --screenshot DIR`: waits until the first adapter has opened and its
+// result is current, then shows each view in turn and writes the whole window as
+// DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so), then reports done.
+class Screenshotter : public QObject
+{
+    Q_OBJECT
+
+public:
+    Screenshotter(MainWindow* window, QString folder, QObject* parent = nullptr);
+
+signals:
+    // 0 when every picture was written; a message went to stderr otherwise.
+    void done(int exitCode);
+
+private:
+    void onDocument(AdapterDocument* document);
+    void takeNext();
+
+    MainWindow* m_window;
+    QString m_folder;
+    int m_next = 0;
+    bool m_started = false;
+};
+
+} // namespace lq::gui

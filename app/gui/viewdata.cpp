@@ -1,0 +1,119 @@
+#include "viewdata.h"
+
+#include "adapterdocument.h"
+
+#include <QCoreApplication>
+#include <QLocale>
+
+namespace lq::gui {
+
+namespace {
+
+QString tr(const char* text)
+{
+    return QCoreApplication::translate("ViewData", text);
+}
+
+QString megabytes(double bytes)
+{
+    return QStringLiteral("%1 MB").arg(bytes / 1e6, 0, 'f', bytes < 1e7 ? 2 : 1);
+}
+
+QString parameters(std::int64_t count)
+{
+    if (count >= 1000000)
+        return QStringLiteral("%1 M").arg(double(count) / 1e6, 0, 'f', 2);
+    if (count >= 1000)
+        return QStringLiteral("%1 k").arg(double(count) / 1e3, 0, 'f', 1);
+    return QString::number(count);
+}
+
+} // namespace
+
+ComponentEnergies componentEnergies(const lq::ModuleFactors& factors,
+                                    const std::vector<double>& singularValues)
+{
+    ComponentEnergies energies;
+    double total = 0;
+    for (double s : singularValues)
+        total += s * s;
+    const Eigen::Index r = factors.B.cols();
+    for (Eigen::Index i = 0; i < r; ++i) {
+        const double component = double(factors.B.col(i).cast<double>().squaredNorm()) *
+                                 double(factors.A.row(i).cast<double>().squaredNorm());
+        energies.before.push_back(total > 0 ? component / total : 0.0);
+    }
+    for (double s : singularValues)
+        energies.after.push_back(total > 0 ? s * s / total : 0.0);
+    return energies;
+}
+
+std::vector<std::pair<int, QString>> layerGroups(const AdapterDocument& document)
+{
+    std::vector<std::pair<int, QString>> groups;
+    int previous = -2;
+    for (int i = 0; i < document.moduleCount(); ++i) {
+        const int layer = document.module(i).layer;
+        if (layer != previous)
+            groups.emplace_back(i, layer >= 0 ? QStringLiteral("L%1").arg(layer)
+                                              : QStringLiteral("–"));
+        previous = layer;
+    }
+    return groups;
+}
+
+QString moduleSummary(const AdapterDocument& document, int module, const lq::ModuleResult& result,
+                      bool preview)
+{
+    const lq::LoraModule& m = document.module(module);
+    const double weights = double(m.parameterCount());
+    QString text =
+        tr("<b>%1</b> &nbsp; %2 × %3, rank %4 &nbsp;|&nbsp; <b>h = %5</b> of %4, high part "
+           "%6 bits &nbsp;|&nbsp; bits per weight: <b>%7 paper</b>, %8 true &nbsp;|&nbsp; "
+           "relative error <b>%9</b>")
+            .arg(document.moduleLabel(module).toHtmlEscaped())
+            .arg(m.m)
+            .arg(m.n)
+            .arg(m.r)
+            .arg(result.h)
+            .arg(result.bitsHigh)
+            .arg(result.bitsPaper / weights, 0, 'f', 3)
+            .arg(result.bitsTrue / weights, 0, 'f', 3)
+            .arg(result.relErr, 0, 'f', 4);
+    if (preview)
+        text += document.settings().refine == lq::Refinement::None
+                    ? tr(" &nbsp;<i>(while dragging)</i>")
+                    : tr(" &nbsp;<i>(while dragging, without refinement)</i>");
+    return text;
+}
+
+QString adapterTotals(const AdapterDocument& document)
+{
+    const lq::Adapter& adapter = document.adapter();
+    QString text = tr("%1 modules · %2 parameters · %3")
+                       .arg(document.moduleCount())
+                       .arg(parameters(adapter.parameterCount()))
+                       .arg(megabytes(double(adapter.storedBytes())));
+    if (!document.hasResult())
+        return text + tr(" → … (quantizing)");
+    const lq::QuantResult& result = document.result();
+    const double bytesAfter = result.avgBitsTrue * double(result.parameterCount) / 8.0;
+    text += tr(" → %1 · avg bits/weight: %2 paper, %3 true · error %4 (energy-weighted)")
+                .arg(megabytes(bytesAfter))
+                .arg(result.avgBitsPaper, 0, 'f', 3)
+                .arg(result.avgBitsTrue, 0, 'f', 3)
+                .arg(result.relErrTotal, 0, 'f', 4);
+    switch (document.resultState()) {
+    case AdapterDocument::ResultState::Current:
+        break;
+    case AdapterDocument::ResultState::Computing:
+        text += tr(" (updating)");
+        break;
+    case AdapterDocument::ResultState::Stale:
+        text += tr(" (out of date: Quantize to update)");
+        break;
+    }
+    return text;
+}
+
+} // namespace lq::gui
