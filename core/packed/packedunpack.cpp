@@ -3,7 +3,6 @@
 #include "../io/atomicfile.h"
 #include "../io/error.h"
 
-#include <algorithm>
 #include <filesystem>
 
 namespace lq {
@@ -61,9 +60,8 @@ void writeUnpackedAdapter(const std::string& folder, const PackedAdapter& adapte
         tensors.push_back({module.keyA, typeA, {r, n}, storedBytes(dequantizedA(module), typeA)});
         tensors.push_back({module.keyB, typeB, {m, r}, storedBytes(dequantizedB(module), typeB)});
     }
+    // Module order (the source's, as the module table keeps it), then the other tensors.
     tensors.insert(tensors.end(), adapter.otherTensors.begin(), adapter.otherTensors.end());
-    std::sort(tensors.begin(), tensors.end(),
-              [](const TensorData& a, const TensorData& b) { return a.name < b.name; });
     writeSafetensors((out / kTensorFile).string(), tensors, adapter.source.metadata);
     if (adapter.source.configJson)
         writeFileAtomically((out / kConfigFile).string(), *adapter.source.configJson);

@@ -14,7 +14,9 @@ enum class UnpackType
 };
 
 // Writes the dequantized PEFT adapter of a packed file: `folder`/adapter_model.safetensors with
-// lora_A = A_hat and lora_B = B_hat under the source's tensor names plus every non-LoRA tensor
+// lora_A = A_hat and lora_B = B_hat under the source's tensor names, module by module in the
+// source's module order (A before B; the source's exact tensor order is not kept), then every
+// non-LoRA tensor
 // and the source's __metadata__ unchanged, and adapter_config.json as its original text (not at
 // all when the source had none). Each file is written atomically; the folder is created. Refuses
 // (lq::Error) to write where a file it would replace is `packedPath` itself or into the folder
