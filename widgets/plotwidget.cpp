@@ -84,6 +84,9 @@ std::optional<PlotFormat> PlotWidget::formatForPath(const QString& path)
 
 QString PlotWidget::exportTo(const QString& path, PlotFormat format, QSize size, double scale)
 {
+    // A widget that was never shown has had no layout pass: the canvas would still have its
+    // initial size.
+    d->layout->activate();
     replotNow();
     if (size.isEmpty())
         size = d->plot->size();

@@ -89,7 +89,7 @@ SpectrumPlot::SpectrumPlot(QWidget* parent) : PlotWidget(parent), m_items(std::m
     // The legend sits below the plot area, where it never hides bars or the curve.
     p->legend->setVisible(true);
     p->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    p->legend->setWrap(4);
+    p->legend->setWrap(2);
     p->legend->setBorderPen(Qt::NoPen);
     auto* legendRow = new QCPLayoutGrid;
     p->plotLayout()->addElement(2, 0, legendRow);

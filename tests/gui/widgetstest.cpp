@@ -1,0 +1,351 @@
+// The workbench's widgets on their own: what a person does with the mouse and keyboard reaches
+// the signals, and exports produce files that read back. Plus the simple bit-budget allocation.
+#include "budgetallocation.h"
+#include "widgets/errorbarplot.h"
+#include "widgets/settingspanel.h"
+#include "widgets/spectrumplot.h"
+
+#include <QFile>
+#include <QImage>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSvgRenderer>
+#include <QTemporaryDir>
+#include <QTest>
+#include <random>
+
+using lq::gui::BudgetModule;
+using lq::widgets::ErrorBarPlot;
+using lq::widgets::PlotFormat;
+using lq::widgets::PlotWidget;
+using lq::widgets::SettingsPanel;
+using lq::widgets::SpectrumPlot;
+
+namespace {
+
+// A spectrum that decays like a real adapter's (s_i ~ i^-2), rank 8.
+const std::vector<double> kSpectrum = {1.0, 0.25, 0.11, 0.0625, 0.04, 0.028, 0.02, 0.0156};
+
+// The canvas position halfway between the markers for h and h + 1: the drag snaps to the nearer.
+QPoint between(const SpectrumPlot& plot, int h, double fraction)
+{
+    const QPoint a = plot.positionForSplit(h), b = plot.positionForSplit(h + 1);
+    return QPoint(a.x() + int(fraction * (b.x() - a.x())), a.y());
+}
+
+std::vector<BudgetModule> randomModules(std::uint64_t seed, int count)
+{
+    std::mt19937_64 random(seed);
+    std::uniform_int_distribution<int> size(64, 1024), rank(1, 16);
+    std::uniform_real_distribution<double> decay(0.5, 3.0), scale(0.1, 10.0);
+    std::vector<BudgetModule> modules;
+    for (int i = 0; i < count; ++i) {
+        BudgetModule module{size(random), size(random), {}};
+        const int r = rank(random);
+        const double p = decay(random), s1 = scale(random);
+        for (int k = 1; k <= r; ++k)
+            module.singularValues.push_back(s1 * std::pow(k, -p));
+        if (i % 7 == 3) // rank-deficient modules carry zero components
+            module.singularValues.back() = 0.0;
+        modules.push_back(module);
+    }
+    return modules;
+}
+
+} // namespace
+
+class WidgetsTest : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void dragSnapsToWholeComponents_data();
+    void dragSnapsToWholeComponents();
+    void pressOutsidePlotAreaDoesNothing();
+    void keysMoveTheSplit();
+    void clickOnErrorBarSelectsModule();
+    void plotExportReadsBack_data();
+    void plotExportReadsBack();
+    void plotExportToMissingFolderFails();
+    void settingsPanelShowsWithoutEmitting();
+    void budgetSliderReportsOnRelease();
+    void budgetNeverExceeded_data();
+    void budgetNeverExceeded();
+    void budgetExtremes();
+    void budgetSpendsOnEnergyFirst();
+};
+
+void WidgetsTest::dragSnapsToWholeComponents_data()
+{
+    QTest::addColumn<int>("from");
+    QTest::addColumn<int>("toward");      // drag to between the markers for toward and toward + 1
+    QTest::addColumn<double>("fraction"); // how far toward the next marker
+    QTest::addColumn<int>("expected");
+    QTest::newRow("right, just past a marker") << 2 << 5 << 0.3 << 5;
+    QTest::newRow("right, nearer the next") << 2 << 5 << 0.7 << 6;
+    QTest::newRow("left to h = 0") << 3 << 0 << 0.2 << 0;
+    QTest::newRow("to the last component") << 1 << 8 << 0.0 << 8;
+    QTest::newRow("past the right edge clamps to r") << 1 << 10 << 0.0 << 8;
+}
+
+void WidgetsTest::dragSnapsToWholeComponents()
+{
+    QFETCH(int, from);
+    QFETCH(int, toward);
+    QFETCH(double, fraction);
+    QFETCH(int, expected);
+
+    SpectrumPlot plot;
+    plot.resize(800, 500);
+    plot.setSpectrum(QStringLiteral("test module"), kSpectrum);
+    plot.setRho(0.8);
+    plot.setSplit(from);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.replotNow();
+
+    QSignalSpy dragged(&plot, &SpectrumPlot::splitDragged);
+    QSignalSpy chosen(&plot, &SpectrumPlot::splitChosen);
+    QWidget* canvas = plot.canvas();
+    QTest::mousePress(canvas, Qt::LeftButton, {}, plot.positionForSplit(from));
+    QVERIFY(plot.isDragging());
+    // Move in small steps as a hand would; past the right edge the position leaves the plot.
+    const QPoint target = between(plot, toward, fraction);
+    const QPoint start = plot.positionForSplit(from);
+    for (int step = 1; step <= 10; ++step)
+        QTest::mouseMove(canvas, start + (target - start) * step / 10);
+    QCOMPARE(plot.split(), expected);
+    QVERIFY(chosen.isEmpty()); // nothing is chosen before the release
+    QVERIFY(!dragged.isEmpty());
+    QCOMPARE(dragged.last().at(0).toInt(), expected);
+    // h changes one whole component at a time, never twice to the same value in a row.
+    for (int i = 1; i < dragged.size(); ++i)
+        QVERIFY(dragged.at(i).at(0).toInt() != dragged.at(i - 1).at(0).toInt());
+    QTest::mouseRelease(canvas, Qt::LeftButton, {}, target);
+    QVERIFY(!plot.isDragging());
+    QCOMPARE(chosen.size(), 1);
+    QCOMPARE(chosen.at(0).at(0).toInt(), expected);
+}
+
+void WidgetsTest::pressOutsidePlotAreaDoesNothing()
+{
+    // Guards against a click on the axis labels moving the split.
+    SpectrumPlot plot;
+    plot.resize(800, 500);
+    plot.setSpectrum(QStringLiteral("test module"), kSpectrum);
+    plot.setSplit(2);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.replotNow();
+    QSignalSpy dragged(&plot, &SpectrumPlot::splitDragged);
+    QSignalSpy chosen(&plot, &SpectrumPlot::splitChosen);
+    const QPoint onAxisLabels(3, plot.canvas()->height() / 2);
+    QTest::mousePress(plot.canvas(), Qt::LeftButton, {}, onAxisLabels);
+    QTest::mouseMove(plot.canvas(), plot.positionForSplit(6));
+    QTest::mouseRelease(plot.canvas(), Qt::LeftButton, {}, plot.positionForSplit(6));
+    QCOMPARE(plot.split(), 2);
+    QVERIFY(dragged.isEmpty());
+    QVERIFY(chosen.isEmpty());
+}
+
+void WidgetsTest::keysMoveTheSplit()
+{
+    SpectrumPlot plot;
+    plot.setSpectrum(QStringLiteral("test module"), kSpectrum);
+    plot.setSplit(7);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QSignalSpy chosen(&plot, &SpectrumPlot::splitChosen);
+    QTest::keyClick(plot.canvas(), Qt::Key_Right);
+    QTest::keyClick(plot.canvas(), Qt::Key_Right); // already at r: no signal
+    QTest::keyClick(plot.canvas(), Qt::Key_Left);
+    QCOMPARE(chosen.size(), 2);
+    QCOMPARE(chosen.at(0).at(0).toInt(), 8);
+    QCOMPARE(chosen.at(1).at(0).toInt(), 7);
+}
+
+void WidgetsTest::clickOnErrorBarSelectsModule()
+{
+    ErrorBarPlot plot;
+    plot.resize(800, 500);
+    plot.setModules(QStringLiteral("errors"), {"a", "b", "c", "d", "e"}, {0.5, 0.4, 0.7, 0.2, 0.6},
+                    {{0, "L0"}, {3, "L1"}});
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.replotNow();
+    QSignalSpy clicked(&plot, &ErrorBarPlot::moduleClicked);
+    QTest::mouseClick(plot.canvas(), Qt::LeftButton, {}, plot.barPosition(3));
+    QCOMPARE(clicked.size(), 1);
+    QCOMPARE(clicked.at(0).at(0).toInt(), 3);
+}
+
+void WidgetsTest::plotExportReadsBack_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::newRow("png") << QStringLiteral("spectrum.png");
+    QTest::newRow("pdf") << QStringLiteral("spectrum.pdf");
+    QTest::newRow("svg") << QStringLiteral("spectrum.svg");
+}
+
+void WidgetsTest::plotExportReadsBack()
+{
+    QFETCH(QString, file);
+    QTemporaryDir dir;
+    SpectrumPlot plot;
+    plot.resize(640, 400);
+    plot.setSpectrum(QStringLiteral("test module"), kSpectrum);
+    plot.setSplit(2);
+    const QString path = dir.filePath(file);
+    const auto format = PlotWidget::formatForPath(path);
+    QVERIFY(format);
+    QCOMPARE(plot.exportTo(path, *format), QString());
+    QFile written(path);
+    QVERIFY(written.open(QIODevice::ReadOnly));
+    const QByteArray bytes = written.readAll();
+    switch (*format) {
+    case PlotFormat::Png: {
+        const QImage image = QImage::fromData(bytes, "PNG");
+        QCOMPARE(image.size(), QSize(640, 400));
+        // A blank image would mean nothing was drawn: the bars' orange must be there.
+        bool orange = false;
+        for (int y = 0; y < image.height() && !orange; y += 2)
+            for (int x = 0; x < image.width() && !orange; x += 2)
+                orange = image.pixelColor(x, y) == QColor(0xd9, 0x5f, 0x02);
+        QVERIFY(orange);
+        break;
+    }
+    case PlotFormat::Pdf:
+        QVERIFY(bytes.startsWith("%PDF-"));
+        QVERIFY(bytes.trimmed().endsWith("%%EOF"));
+        break;
+    case PlotFormat::Svg: {
+        QSvgRenderer renderer(bytes);
+        QVERIFY(renderer.isValid());
+        QCOMPARE(renderer.viewBox(), QRect(0, 0, 640, 400));
+        break;
+    }
+    }
+    // Only the file itself: no temporary left beside it.
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{file});
+}
+
+void WidgetsTest::plotExportToMissingFolderFails()
+{
+    QTemporaryDir dir;
+    SpectrumPlot plot;
+    plot.setSpectrum(QStringLiteral("test module"), kSpectrum);
+    const QString path = dir.filePath(QStringLiteral("missing/spectrum.png"));
+    const QString error = plot.exportTo(path, PlotFormat::Png);
+    QVERIFY(!error.isEmpty());
+    QVERIFY2(error.contains(path), qPrintable(error));
+    QVERIFY(QDir(dir.path()).entryList(QDir::NoDotAndDotDot | QDir::AllEntries).isEmpty());
+}
+
+void WidgetsTest::settingsPanelShowsWithoutEmitting()
+{
+    SettingsPanel panel;
+    panel.setDocumentOpen(true);
+    QSignalSpy wide(&panel, &SettingsPanel::adapterWideChanged);
+    QSignalSpy budget(&panel, &SettingsPanel::budgetChosen);
+    lq::QuantSettings settings;
+    settings.rho = 0.9;
+    settings.split = lq::SplitRule::RatioCount;
+    settings.bitsHigh = 3;
+    settings.groupSize = 64;
+    settings.refine = lq::Refinement::Paper;
+    settings.hOverride["x"] = 3;
+    panel.setSettings(settings);
+    panel.setBudgetRange(1.0, 3.0);
+    panel.setBudget(1.7);
+    QVERIFY(wide.isEmpty());
+    QVERIFY(budget.isEmpty());
+    const lq::QuantSettings shown = panel.settings(settings);
+    QCOMPARE(shown.rho, 0.9);
+    QVERIFY(shown.split == lq::SplitRule::RatioCount);
+    QCOMPARE(shown.bitsHigh, 3);
+    QCOMPARE(shown.groupSize, 64);
+    QVERIFY(shown.refine == lq::Refinement::Paper);
+    QCOMPARE(shown.hOverride.at("x"), 3); // the base's overrides pass through
+    QCOMPARE(panel.budget(), 1.7);
+}
+
+void WidgetsTest::budgetSliderReportsOnRelease()
+{
+    SettingsPanel panel;
+    panel.setDocumentOpen(true);
+    panel.setBudgetRange(1.0, 2.0);
+    panel.setBudget(1.2);
+    auto* slider = panel.findChild<QSlider*>(QStringLiteral("budgetSlider"));
+    QVERIFY(slider);
+    QSignalSpy budget(&panel, &SettingsPanel::budgetChosen);
+    // A drag: positions while the slider is down report nothing; the release reports once.
+    slider->setSliderDown(true);
+    for (int value = 20; value <= 55; value += 5)
+        slider->setSliderPosition(value);
+    QVERIFY(budget.isEmpty());
+    slider->setSliderDown(false);
+    QCOMPARE(budget.size(), 1);
+    QCOMPARE(budget.at(0).at(0).toDouble(), 1.55);
+}
+
+void WidgetsTest::budgetNeverExceeded_data()
+{
+    QTest::addColumn<double>("budget");
+    QTest::addColumn<int>("bitsHigh");
+    for (int bits : {2, 3})
+        for (double budget : {1.05, 1.3, 1.5, 1.9, 2.4})
+            QTest::addRow("%.2f bits, b_h %d", budget, bits) << budget << bits;
+}
+
+void WidgetsTest::budgetNeverExceeded()
+{
+    QFETCH(double, budget);
+    QFETCH(int, bitsHigh);
+    const std::vector<BudgetModule> modules = randomModules(42, 60);
+    const std::vector<int> h = lq::gui::allocateBudget(modules, bitsHigh, budget);
+    const double average = lq::gui::paperAverageBits(modules, h, bitsHigh);
+    // The budget is a ceiling (summing in double: allow rounding of the sum only).
+    constexpr double kSumRounding = 1e-12;
+    QVERIFY2(average <= budget + kSumRounding, qPrintable(QString::number(average)));
+    // And it is used: no component with energy left out would still fit.
+    double weights = 0;
+    for (const BudgetModule& module : modules)
+        weights += double(module.singularValues.size()) * (module.m + module.n);
+    const double left = (budget - average) * weights;
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        QVERIFY(h[i] >= 0 && h[i] <= int(modules[i].singularValues.size()));
+        if (h[i] < int(modules[i].singularValues.size()) && modules[i].singularValues[h[i]] > 0)
+            QVERIFY2(double(modules[i].m + modules[i].n) * (bitsHigh - 1) > left,
+                     "a component that fits was left out");
+    }
+}
+
+void WidgetsTest::budgetExtremes()
+{
+    const std::vector<BudgetModule> modules = randomModules(7, 20);
+    for (int h : lq::gui::allocateBudget(modules, 2, 0.5)) // below 1 bit: nothing is high
+        QCOMPARE(h, 0);
+    const std::vector<int> all = lq::gui::allocateBudget(modules, 2, 9.0);
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        int nonZero = 0;
+        for (double s : modules[i].singularValues)
+            nonZero += s > 0;
+        QCOMPARE(all[i], nonZero); // everything with energy, nothing without
+    }
+}
+
+void WidgetsTest::budgetSpendsOnEnergyFirst()
+{
+    // Two modules of the same shape; the budget pays for exactly one extra component: it goes
+    // to the module whose next component carries more energy.
+    const std::vector<BudgetModule> modules = {{100, 100, {1.0, 0.5}}, {100, 100, {3.0, 0.1}}};
+    const double weights = 2 * 2 * 200.0;
+    const double oneComponent = 1.0 + 200.0 / weights; // b_h = 2: one extra bit per value
+    const std::vector<int> h = lq::gui::allocateBudget(modules, 2, oneComponent);
+    QCOMPARE(h, (std::vector<int>{0, 1}));
+    const std::vector<int> h3 = lq::gui::allocateBudget(modules, 2, 1.0 + 3 * 200.0 / weights);
+    QCOMPARE(h3, (std::vector<int>{2, 1})); // 0.5^2 = 0.25 beats 0.1^2
+}
+
+QTEST_MAIN(WidgetsTest)
+#include "widgetstest.moc"

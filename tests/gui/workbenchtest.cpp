@@ -1,0 +1,727 @@
+// The workbench window driven as a person drives it (offscreen): File > Open through the menu
+// action, a module chosen in the tree, the split marker dragged with the mouse, the bit-budget
+// slider moved, background jobs run and cancelled, every export through its action with a path
+// the test gives instead of a file dialog, and bad files met with an error dialog.
+#include "../io/filesnapshot.h"
+#include "adapterdocument.h"
+#include "adaptertreemodel.h"
+#include "core/engine/adapterquantizer.h"
+#include "core/io/synthesizer.h"
+#include "errorreporter.h"
+#include "exampleadapter.h"
+#include "exportjob.h"
+#include "filechooser.h"
+#include "mainwindow.h"
+#include "shareddata.h"
+#include "statuspanel.h"
+#include "widgets/errorbarplot.h"
+#include "widgets/settingspanel.h"
+#include "widgets/spectrumplot.h"
+#include "workspace.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSvgRenderer>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTreeView>
+#include <QUndoStack>
+
+using lq::gui::AdapterDocument;
+using lq::gui::AdapterTreeModel;
+using lq::gui::Job;
+using lq::gui::MainWindow;
+using lq::gui::Workspace;
+
+namespace {
+
+// Generous bounds for background work on a loaded 2-core machine; a hang fails instead of
+// blocking the suite. Not performance checks (those are in tests/benchmarks).
+constexpr int kJobTimeoutMs = 120000;
+
+// Factors written as F16 come back rounded to half precision: relative rounding 2^-11 per value,
+// measured against the matrix's largest |value| (small values lose relatively more).
+constexpr double kHalfRounding = 1.0 / 2048;
+
+// Answers the window's questions with paths the test chose.
+class TestChooser : public lq::gui::FileChooser
+{
+public:
+    QString next;
+    QString adapterToOpen(QWidget*, const QString&) override { return take(); }
+    QString adapterFolderToOpen(QWidget*, const QString&) override { return take(); }
+    QString fileToSave(QWidget*, const QString&, const QString&, const QString&) override
+    {
+        return take();
+    }
+    QString folderToSave(QWidget*, const QString&, const QString&) override { return take(); }
+
+private:
+    QString take() { return std::exchange(next, QString()); }
+};
+
+// Records what would have been shown, for tests that expect no error.
+class RecordingReporter : public lq::gui::ErrorReporter
+{
+public:
+    QStringList errors;
+    QStringList notes;
+    void error(QWidget*, const QString& title, const QString& message) override
+    {
+        errors << title + QStringLiteral(": ") + message;
+    }
+    void information(QWidget*, const QString& title, const QString& message) override
+    {
+        notes << title + QStringLiteral(": ") + message;
+    }
+};
+
+// One window with its own settings file, shown at the size the issue asks it to work at.
+struct Bench
+{
+    explicit Bench(bool realDialogs = false)
+    {
+        auto testChooser = std::make_unique<TestChooser>();
+        chooser = testChooser.get();
+        window.setFileChooser(std::move(testChooser));
+        if (!realDialogs) {
+            auto recording = std::make_unique<RecordingReporter>();
+            reporter = recording.get();
+            window.setErrorReporter(std::move(recording));
+        }
+        window.resize(1280, 800);
+        window.show();
+    }
+
+    QTemporaryDir dir;
+    QSettings settings{dir.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat};
+    MainWindow window{&settings};
+    TestChooser* chooser = nullptr;
+    RecordingReporter* reporter = nullptr; // null with real dialogs
+};
+
+bool waitCurrent(AdapterDocument* document)
+{
+    return QTest::qWaitFor(
+        [&] { return document->resultState() == AdapterDocument::ResultState::Current; },
+        kJobTimeoutMs);
+}
+
+// File > Open Adapter… with the dialog answered by `path`; the document once quantized.
+AdapterDocument* openThroughMenu(Bench& bench, const QString& path)
+{
+    bench.chooser->next = path;
+    QSignalSpy opened(bench.window.workspace(), &Workspace::documentOpened);
+    bench.window.openAction()->trigger();
+    if (!opened.wait(kJobTimeoutMs))
+        return nullptr;
+    auto* document = qvariant_cast<AdapterDocument*>(opened.at(0).at(0));
+    return waitCurrent(document) ? document : nullptr;
+}
+
+// A label's text as a person reads it.
+QString plainText(const QLabel* label)
+{
+    QString text = label->text();
+    text.remove(QRegularExpression(QStringLiteral("<[^>]*>")));
+    return text.replace(QStringLiteral("&nbsp;"), QStringLiteral(" "));
+}
+
+QString treeText(Bench& bench, AdapterDocument* document, int module, int column)
+{
+    return bench.window.treeModel()->indexOf(document, module, column).data().toString();
+}
+
+// Test data rows: the bundled example (always there) and the shared adapters (when present).
+void addAdapterRows(int minimumRank)
+{
+    QTest::addColumn<QString>("path");
+    QTest::newRow("example") << lq::gui::exampleAdapterPath();
+    for (const QString& name : lqtest::sharedAdapterNames()) {
+        // Folder names end in -r<rank>-<dtype>; rank 1 cannot be split.
+        const auto match = QRegularExpression(QStringLiteral("-r(\\d+)-")).match(name);
+        if (match.hasMatch() && match.captured(1).toInt() >= minimumRank)
+            QTest::newRow(qPrintable(name)) << lqtest::adaptersDir() + QLatin1Char('/') + name;
+    }
+}
+
+} // namespace
+
+class WorkbenchTest : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+
+    void opensThroughMenu_data() { addAdapterRows(1); }
+    void opensThroughMenu();
+    void dragSplitUpdatesModule_data() { addAdapterRows(2); }
+    void dragSplitUpdatesModule();
+    void budgetSliderMeetsBudget_data();
+    void budgetSliderMeetsBudget();
+    void applyToAllAndUndo();
+    void quantizeJobFinishes();
+    void cancelQuantizeKeepsPreviousResult();
+    void cancelExportLeavesNothing();
+    void closeWindowMidJob();
+    void exportsReadBack_data();
+    void exportsReadBack();
+    void exportPackedSaysNotAvailable();
+    void unwritableExportShowsError();
+    void corruptFileShowsErrorDialog_data();
+    void corruptFileShowsErrorDialog();
+    void dropOpensAdapter();
+    void settingsRemembered();
+
+private:
+    QTemporaryDir m_scratch;
+    QString m_large; // a synthetic adapter big enough that jobs can be cancelled mid-way
+};
+
+void WorkbenchTest::initTestCase()
+{
+    QVERIFY2(!lq::gui::exampleAdapterPath().isEmpty(), "the bundled example adapter is missing");
+    // 64 modules of 4096 x 4096 at rank 16 (llama2-7b's q and v projections): with the paper
+    // refinement a whole-adapter job takes seconds, so a cancel lands mid-way.
+    m_large = m_scratch.filePath(QStringLiteral("llama2-7b-qv-r16"));
+    lq::SynthSettings synth;
+    synth.preset = "llama2-7b";
+    synth.rank = 16;
+    synth.targets = lq::SynthTargets::QV;
+    synth.seed = 5;
+    lq::writeSyntheticAdapter(m_large.toStdString(), synth);
+}
+
+void WorkbenchTest::opensThroughMenu()
+{
+    QFETCH(QString, path);
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, path);
+    QVERIFY(document);
+    QCOMPARE(bench.window.currentDocument(), document);
+
+    // The tree: adapter > layers > modules, every module exactly once.
+    AdapterTreeModel* model = bench.window.treeModel();
+    const QModelIndex adapter = model->indexOf(document);
+    int modules = 0;
+    for (int layer = 0; layer < model->rowCount(adapter); ++layer)
+        modules += model->rowCount(model->index(layer, 0, adapter));
+    QCOMPARE(modules, document->moduleCount());
+    QCOMPARE(modules, int(document->adapter().modules().size()));
+
+    // What the window shows is what the engine computes for the same settings.
+    const lq::QuantResult direct = lq::quantizeAdapter(document->adapter(), document->settings());
+    const lq::QuantResult& shown = document->result();
+    QCOMPARE(shown.modules.size(), direct.modules.size());
+    QCOMPARE(shown.relErrTotal, direct.relErrTotal); // deterministic, any thread count
+    for (int i = 0; i < document->moduleCount(); ++i) {
+        QCOMPARE(treeText(bench, document, i, AdapterTreeModel::HColumn).toInt(),
+                 direct.modules[std::size_t(i)].h);
+        QCOMPARE(treeText(bench, document, i, AdapterTreeModel::ErrorColumn),
+                 QString::number(direct.modules[std::size_t(i)].relErr, 'f', 4));
+    }
+    // The status bar's totals, labelled.
+    const QString totals = bench.window.statusPanel()->totalsLabel()->text();
+    QVERIFY2(totals.contains(QStringLiteral("%1 paper").arg(direct.avgBitsPaper, 0, 'f', 3)),
+             qPrintable(totals));
+    QVERIFY2(totals.contains(QStringLiteral("%1 true").arg(direct.avgBitsTrue, 0, 'f', 3)),
+             qPrintable(totals));
+    QVERIFY(totals.contains(QStringLiteral("MB")));
+    // The first module is selected and shown; the error view has a bar per module.
+    QCOMPARE(bench.window.currentModule(), 0);
+    QCOMPARE(bench.window.spectrumPlot()->rank(), document->module(0).r);
+    QCOMPARE(bench.window.errorPlot()->moduleCount(), document->moduleCount());
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::dragSplitUpdatesModule()
+{
+    QFETCH(QString, path);
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, path);
+    QVERIFY(document);
+    QVERIFY(QTest::qWaitForWindowExposed(&bench.window));
+
+    // Choose the last module by clicking it in the tree.
+    const int module = document->moduleCount() - 1;
+    QTreeView* tree = bench.window.tree();
+    const QModelIndex index = bench.window.treeModel()->indexOf(document, module);
+    tree->expand(index.parent());
+    tree->scrollTo(index);
+    QTest::mouseClick(tree->viewport(), Qt::LeftButton, {}, tree->visualRect(index).center());
+    QCOMPARE(bench.window.currentModule(), module);
+
+    const lq::LoraModule& m = document->module(module);
+    const int before = document->effectiveH(module);
+    const int after = before + 2 <= m.r ? before + 2 : before - 1;
+    const double errorBefore = document->moduleResult(module)->relErr;
+    QLabel* summary = bench.window.moduleSummaryLabel();
+    QVERIFY(plainText(summary).contains(QStringLiteral("h = %1 of").arg(before)));
+
+    lq::widgets::SpectrumPlot* plot = bench.window.spectrumPlot();
+    plot->replotNow();
+    QWidget* canvas = plot->canvas();
+    QTest::mousePress(canvas, Qt::LeftButton, {}, plot->positionForSplit(before));
+    QTest::mouseMove(canvas, plot->positionForSplit(after));
+    // While dragging: the shown h, bits and error follow; the document is not edited yet.
+    QString live = plainText(summary);
+    QVERIFY2(live.contains(QStringLiteral("h = %1 of").arg(after)), qPrintable(live));
+    QVERIFY2(live.contains(QStringLiteral("while dragging")), qPrintable(live));
+    QCOMPARE(document->effectiveH(module), before);
+    QCOMPARE(document->undoStack()->count(), 0);
+
+    QTest::mouseRelease(canvas, Qt::LeftButton, {}, plot->positionForSplit(after));
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->effectiveH(module), after);
+    QCOMPARE(document->hOverride(module), std::optional<int>(after));
+    QCOMPARE(document->undoStack()->count(), 1);
+    const lq::ModuleResult* result = document->moduleResult(module);
+    QCOMPARE(result->h, after);
+    // Bits: the paper's count per weight is (h b_h + (r - h)) / r, as the label shows.
+    const int bits = document->effectiveBitsHigh(module);
+    const double paperPerWeight = double(after * bits + (m.r - after)) / m.r;
+    const QString shown = plainText(summary);
+    QVERIFY2(shown.contains(QStringLiteral("h = %1 of").arg(after)), qPrintable(shown));
+    QVERIFY2(shown.contains(QStringLiteral("%1 paper").arg(paperPerWeight, 0, 'f', 3)),
+             qPrintable(shown));
+    QVERIFY2(shown.contains(QStringLiteral("%1 true").arg(
+                 result->bitsTrue / double(m.parameterCount()), 0, 'f', 3)),
+             qPrintable(shown));
+    QVERIFY(!shown.contains(QStringLiteral("while dragging")));
+    // More components in high precision lower the error, fewer raise it.
+    if (after > before)
+        QVERIFY2(result->relErr < errorBefore, qPrintable(shown));
+    else
+        QVERIFY2(result->relErr > errorBefore, qPrintable(shown));
+    QVERIFY(shown.contains(QString::number(result->relErr, 'f', 4)));
+    // The tree row says the same.
+    QCOMPARE(treeText(bench, document, module, AdapterTreeModel::HColumn).toInt(), after);
+    QCOMPARE(treeText(bench, document, module, AdapterTreeModel::ErrorColumn),
+             QString::number(result->relErr, 'f', 4));
+
+    // Edit > Undo and Redo.
+    bench.window.undoAction()->trigger();
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->effectiveH(module), before);
+    QCOMPARE(document->hOverride(module), std::nullopt);
+    QCOMPARE(document->moduleResult(module)->relErr, errorBefore);
+    QCOMPARE(plot->split(), before);
+    bench.window.redoAction()->trigger();
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->effectiveH(module), after);
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::budgetSliderMeetsBudget_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<double>("budget");
+    for (double budget : {1.2, 1.5, 1.8}) {
+        QTest::addRow("example, %.1f bits", budget) << lq::gui::exampleAdapterPath() << budget;
+        if (lqtest::haveShared())
+            QTest::addRow("gptneo, %.1f bits", budget)
+                << lqtest::adaptersDir() + QStringLiteral("/gptneo125m-qv-r8-f32") << budget;
+    }
+}
+
+void WorkbenchTest::budgetSliderMeetsBudget()
+{
+    QFETCH(QString, path);
+    QFETCH(double, budget);
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, path);
+    QVERIFY(document);
+    auto* slider = bench.window.findChild<QSlider*>(QStringLiteral("budgetSlider"));
+    QVERIFY(slider);
+    // Drag the slider and let go.
+    const int value = int(std::lround((budget - 1.0) / lq::widgets::SettingsPanel::kBudgetStep));
+    slider->setSliderDown(true);
+    slider->setSliderPosition(value / 2);
+    slider->setSliderPosition(value);
+    slider->setSliderDown(false);
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->undoStack()->count(), 1);
+
+    const lq::QuantResult& result = document->result();
+    // The budget is met from below: never above it, and short of it by less than the cost of
+    // the most expensive single component (else one more would have fitted).
+    constexpr double kSumRounding = 1e-12;
+    QVERIFY2(result.avgBitsPaper <= budget + kSumRounding,
+             qPrintable(QString::number(result.avgBitsPaper)));
+    double weights = 0, largestStep = 0;
+    for (int i = 0; i < document->moduleCount(); ++i) {
+        const lq::LoraModule& m = document->module(i);
+        weights += double(m.parameterCount());
+        largestStep =
+            std::max(largestStep, double(m.m + m.n) * (document->settings().bitsHigh - 1));
+    }
+    QVERIFY2(result.avgBitsPaper > budget - largestStep / weights,
+             qPrintable(QString::number(result.avgBitsPaper)));
+    // Every module now has its h set by the budget, and the status bar shows the new average.
+    for (int i = 0; i < document->moduleCount(); ++i)
+        QVERIFY(document->hOverride(i).has_value());
+    QVERIFY(bench.window.statusPanel()->totalsLabel()->text().contains(
+        QStringLiteral("%1 paper").arg(result.avgBitsPaper, 0, 'f', 3)));
+    // Undo brings the rule back.
+    bench.window.undoAction()->trigger();
+    QVERIFY(waitCurrent(document));
+    QVERIFY(!document->hOverride(0).has_value());
+}
+
+void WorkbenchTest::applyToAllAndUndo()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
+    QVERIFY(document);
+    const double errorBefore = document->result().relErrTotal;
+    auto* rho = bench.window.findChild<QDoubleSpinBox*>(QStringLiteral("rho"));
+    auto* apply = bench.window.findChild<QPushButton*>(QStringLiteral("applyAll"));
+    QVERIFY(rho && apply);
+    rho->setValue(0.97);
+    QTest::mouseClick(apply, Qt::LeftButton);
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->settings().rho, 0.97);
+    // More energy in high precision: more bits, less error.
+    QVERIFY(document->result().relErrTotal < errorBefore);
+    QVERIFY(document->result().avgBitsPaper > 1.125);
+    bench.window.undoAction()->trigger();
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->settings().rho, 0.8);
+    QCOMPARE(document->result().relErrTotal, errorBefore);
+    QCOMPARE(rho->value(), 0.8); // the panel shows the document's settings again
+}
+
+void WorkbenchTest::quantizeJobFinishes()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, m_large);
+    QVERIFY(document);
+    QSignalSpy started(document, &AdapterDocument::jobStarted);
+    QSignalSpy finished(document, &AdapterDocument::jobFinished);
+    bench.window.quantizeAction()->trigger();
+    QCOMPARE(started.size(), 1);
+    auto* job = qvariant_cast<Job*>(started.at(0).at(0));
+    QSignalSpy progressed(job, &Job::progressed);
+    // The status bar shows the job with a Cancel button while it runs.
+    QVERIFY(bench.window.statusPanel()->progressBar()->isVisible());
+    QVERIFY(bench.window.statusPanel()->cancelButton()->isVisible());
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    QCOMPARE(qvariant_cast<Job::Outcome>(finished.at(0).at(0)), Job::Outcome::Succeeded);
+    QVERIFY(!progressed.isEmpty());
+    QCOMPARE(progressed.last().at(0).toInt(), progressed.last().at(1).toInt()); // all done
+    QCOMPARE(document->resultState(), AdapterDocument::ResultState::Current);
+    QVERIFY(!bench.window.statusPanel()->progressBar()->isVisible());
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::cancelQuantizeKeepsPreviousResult()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, m_large);
+    QVERIFY(document);
+    const auto previous = document->sharedResult();
+    std::vector<double> errors;
+    for (const lq::ModuleResult& module : previous->modules)
+        errors.push_back(module.relErr);
+
+    // Choosing the paper refinement starts a whole-adapter job (seconds for this adapter).
+    QSignalSpy started(document, &AdapterDocument::jobStarted);
+    QSignalSpy finished(document, &AdapterDocument::jobFinished);
+    auto* refine = bench.window.findChild<QComboBox*>(QStringLiteral("refinement"));
+    refine->setCurrentIndex(refine->findData(int(lq::Refinement::Paper)));
+    QCOMPARE(started.size(), 1);
+    auto* job = qvariant_cast<Job*>(started.at(0).at(0));
+    QSignalSpy progressed(job, &Job::progressed);
+    QVERIFY(progressed.wait(kJobTimeoutMs));
+    QVERIFY(job->isRunning());
+    QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    QCOMPARE(qvariant_cast<Job::Outcome>(finished.at(0).at(0)), Job::Outcome::Cancelled);
+    QVERIFY2(job->done() < job->total(), "the job ended before the cancel took effect");
+
+    // No partial result: the previous one stays, unchanged, marked out of date.
+    QCOMPARE(document->sharedResult(), previous);
+    for (std::size_t i = 0; i < errors.size(); ++i)
+        QCOMPARE(document->result().modules[i].relErr, errors[i]);
+    QCOMPARE(document->resultState(), AdapterDocument::ResultState::Stale);
+    QVERIFY(
+        bench.window.statusPanel()->totalsLabel()->text().contains(QStringLiteral("out of date")));
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::cancelExportLeavesNothing()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, m_large);
+    QVERIFY(document);
+    // With the refinement chosen but not computed, an export quantizes first (seconds).
+    auto* refine = bench.window.findChild<QComboBox*>(QStringLiteral("refinement"));
+    refine->setCurrentIndex(refine->findData(int(lq::Refinement::Paper)));
+    document->cancelJob();
+    QVERIFY(QTest::qWaitFor([&] { return document->activeJob() == nullptr; }, kJobTimeoutMs));
+    QCOMPARE(document->resultState(), AdapterDocument::ResultState::Stale);
+
+    QTemporaryDir out;
+    const QString folder = out.filePath(QStringLiteral("exported"));
+    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    bench.chooser->next = folder;
+    bench.window.exportPeftAction()->trigger();
+    Job* job = bench.window.activeExport();
+    QVERIFY(job);
+    QSignalSpy progressed(job, &Job::progressed);
+    QVERIFY(progressed.wait(kJobTimeoutMs));
+    QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+    QVERIFY(exported.wait(kJobTimeoutMs));
+    QCOMPARE(exported.at(0).at(0).toBool(), false);
+    QVERIFY(!QFileInfo::exists(folder));
+    QCOMPARE(QDir(out.path()).entryList(QDir::NoDotAndDotDot | QDir::AllEntries), QStringList());
+    QVERIFY(bench.reporter->errors.isEmpty()); // a cancel is not an error
+}
+
+void WorkbenchTest::closeWindowMidJob()
+{
+    // Guards against a crash or a hang when the window closes while a job runs on a worker.
+    auto bench = std::make_unique<Bench>();
+    AdapterDocument* document = openThroughMenu(*bench, m_large);
+    QVERIFY(document);
+    auto* refine = bench->window.findChild<QComboBox*>(QStringLiteral("refinement"));
+    refine->setCurrentIndex(refine->findData(int(lq::Refinement::Paper)));
+    QVERIFY(document->activeJob());
+    QSignalSpy progressed(document->activeJob(), &Job::progressed);
+    QVERIFY(progressed.wait(kJobTimeoutMs));
+    QVERIFY(document->activeJob() && document->activeJob()->isRunning());
+    QVERIFY(bench->window.close());
+    bench.reset(); // destroys the documents: their jobs are cancelled and joined
+    QVERIFY(true);
+}
+
+void WorkbenchTest::exportsReadBack_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QString>("what");
+    const QStringList kinds = {"report.json", "report.csv", "peft",
+                               "plot.png",    "plot.pdf",   "plot.svg"};
+    for (const QString& kind : kinds) {
+        QTest::addRow("example, %s", qPrintable(kind)) << lq::gui::exampleAdapterPath() << kind;
+        if (lqtest::haveShared())
+            QTest::addRow("qwen, %s", qPrintable(kind))
+                << lqtest::adaptersDir() + QStringLiteral("/qwen2.5-3b-qv-r4-f32") << kind;
+    }
+}
+
+void WorkbenchTest::exportsReadBack()
+{
+    QFETCH(QString, path);
+    QFETCH(QString, what);
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, path);
+    QVERIFY(document);
+    const lqtest::FileSnapshot input = lqtest::snapshot(document->path());
+    QTemporaryDir out;
+    const QString target = out.filePath(what);
+    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    bench.chooser->next = target;
+    if (what.startsWith(QLatin1String("report")))
+        bench.window.exportReportAction()->trigger();
+    else if (what == QLatin1String("peft"))
+        bench.window.exportPeftAction()->trigger();
+    else {
+        bench.window.showView(MainWindow::View::Error);
+        bench.window.exportPlotAction()->trigger();
+    }
+    QVERIFY(exported.count() == 1 || exported.wait(kJobTimeoutMs));
+    QVERIFY2(exported.at(0).at(0).toBool(), qPrintable(exported.at(0).at(1).toString()));
+    const lq::QuantResult& result = document->result();
+
+    if (what == QLatin1String("report.json")) {
+        QFile file(target);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonObject report = QJsonDocument::fromJson(file.readAll()).object();
+        QCOMPARE(report.value("modules").toArray().size(), document->moduleCount());
+        QCOMPARE(report.value("avg_bits_paper").toDouble(), result.avgBitsPaper);
+        QCOMPARE(report.value("rel_err_total").toDouble(), result.relErrTotal);
+        const QJsonObject first = report.value("modules").toArray().at(0).toObject();
+        QCOMPARE(first.value("h").toInt(), result.modules[0].h);
+        QCOMPARE(first.value("name").toString(), document->moduleName(0));
+    } else if (what == QLatin1String("report.csv")) {
+        QFile file(target);
+        QVERIFY(file.open(QIODevice::ReadOnly | QIODevice::Text));
+        const QStringList lines =
+            QString::fromUtf8(file.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), document->moduleCount() + 2); // header, modules, totals
+        QVERIFY(lines.at(1).contains(document->moduleName(0)));
+        QVERIFY(lines.last().contains(QStringLiteral("(adapter)")));
+    } else if (what == QLatin1String("peft")) {
+        const lq::Adapter written = lq::Adapter::load(target.toStdString());
+        QCOMPARE(written.modules().size(), result.modules.size());
+        for (std::size_t i = 0; i < result.modules.size(); ++i) {
+            const lq::ModuleFactors factors = written.factors(i);
+            const lq::ModuleResult& expected = result.modules[i];
+            QCOMPARE(factors.B.rows(), expected.Bhat.rows());
+            QCOMPARE(factors.A.cols(), expected.Ahat.cols());
+            const bool half = written.modules()[i].dtype != lq::DType::F32;
+            const double tolerance = half ? kHalfRounding : 0.0;
+            QVERIFY((factors.B - expected.Bhat).cwiseAbs().maxCoeff() <=
+                    tolerance * expected.Bhat.cwiseAbs().maxCoeff());
+            QVERIFY((factors.A - expected.Ahat).cwiseAbs().maxCoeff() <=
+                    tolerance * expected.Ahat.cwiseAbs().maxCoeff());
+        }
+    } else if (what == QLatin1String("plot.png")) {
+        const QImage image(target);
+        QCOMPARE(image.size(), bench.window.errorPlot()->canvas()->size());
+    } else if (what == QLatin1String("plot.pdf")) {
+        QFile file(target);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QVERIFY(file.readAll().startsWith("%PDF-"));
+    } else {
+        QVERIFY(QSvgRenderer(target).isValid());
+    }
+    QCOMPARE(lqtest::snapshot(document->path()), input); // the input is never touched
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::exportPackedSaysNotAvailable()
+{
+    Bench bench;
+    QVERIFY(openThroughMenu(bench, lq::gui::exampleAdapterPath()));
+    QTemporaryDir out;
+    bench.chooser->next = out.filePath(QStringLiteral("adapter.lqa.h5"));
+    bench.window.exportPackedAction()->trigger();
+    QCOMPARE(bench.reporter->notes.size(), 1);
+    QVERIFY(bench.reporter->notes.at(0).contains(QStringLiteral("not available yet"),
+                                                 Qt::CaseInsensitive));
+    QVERIFY(QDir(out.path()).isEmpty());
+}
+
+void WorkbenchTest::unwritableExportShowsError()
+{
+    Bench bench(true);
+    QVERIFY(openThroughMenu(bench, lq::gui::exampleAdapterPath()));
+    // A folder below a regular file cannot exist, not even for root.
+    QTemporaryDir out;
+    QFile blocker(out.filePath(QStringLiteral("file")));
+    QVERIFY(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    const QString target = out.filePath(QStringLiteral("file/report.json"));
+    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    bench.chooser->next = target;
+    bench.window.exportReportAction()->trigger();
+    QVERIFY(exported.wait(kJobTimeoutMs));
+    QCOMPARE(exported.at(0).at(0).toBool(), false);
+    auto* box = bench.window.findChild<QMessageBox*>();
+    QVERIFY(box);
+    QVERIFY(QTest::qWaitFor([&] { return box->isVisible(); }, 5000));
+    QVERIFY2(box->text().contains(target), qPrintable(box->text()));
+    QCOMPARE(QDir(out.path()).entryList(QDir::NoDotAndDotDot | QDir::AllEntries),
+             QStringList{QStringLiteral("file")});
+    box->accept();
+}
+
+void WorkbenchTest::corruptFileShowsErrorDialog_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<QString>("reason"); // a word of the error a person must see
+    const QString bad = lqtest::testDataDir() + QStringLiteral("/bad/");
+    QTest::newRow("truncated") << bad + "truncated.safetensors" << QString();
+    QTest::newRow("empty file") << bad + "empty.safetensors" << QStringLiteral("empty");
+    QTest::newRow("NaN values") << bad + "nan-values" << QStringLiteral("NaN");
+    QTest::newRow("no adapter in folder") << bad + "no-adapter" << QString();
+    QTest::newRow("missing file") << bad + "does-not-exist.safetensors" << QString();
+}
+
+void WorkbenchTest::corruptFileShowsErrorDialog()
+{
+    QFETCH(QString, path);
+    QFETCH(QString, reason);
+    Bench bench(true); // the real message box
+    const lqtest::FileSnapshot before = lqtest::snapshot(path);
+    QSignalSpy failed(bench.window.workspace(), &Workspace::openFailed);
+    bench.chooser->next = path;
+    bench.window.openAction()->trigger();
+    QVERIFY(failed.wait(kJobTimeoutMs));
+    auto* box = bench.window.findChild<QMessageBox*>();
+    QVERIFY2(box, "no error dialog");
+    QVERIFY(QTest::qWaitFor([&] { return box->isVisible(); }, 5000));
+    // The dialog names the file and says what is wrong.
+    QVERIFY2(box->text().contains(QFileInfo(path).fileName()), qPrintable(box->text()));
+    QVERIFY2(reason.isEmpty() || box->text().contains(reason, Qt::CaseInsensitive),
+             qPrintable(box->text()));
+    QVERIFY(bench.window.workspace()->documents().isEmpty());
+    QCOMPARE(lqtest::snapshot(path), before);
+    box->accept();
+    // The window goes on working.
+    QVERIFY(openThroughMenu(bench, lq::gui::exampleAdapterPath()));
+}
+
+void WorkbenchTest::dropOpensAdapter()
+{
+    Bench bench;
+    QSignalSpy opened(bench.window.workspace(), &Workspace::documentOpened);
+    QMimeData data;
+    data.setUrls({QUrl::fromLocalFile(lq::gui::exampleAdapterPath())});
+    QDragEnterEvent enter(QPoint(400, 300), Qt::CopyAction, &data, Qt::LeftButton, {});
+    QCoreApplication::sendEvent(&bench.window, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(400, 300), Qt::CopyAction, &data, Qt::LeftButton, {});
+    QCoreApplication::sendEvent(&bench.window, &drop);
+    QVERIFY(opened.wait(kJobTimeoutMs));
+    QCOMPARE(bench.window.workspace()->documents().size(), 1);
+}
+
+void WorkbenchTest::settingsRemembered()
+{
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("settings.ini"));
+    const QString example = lq::gui::exampleAdapterPath();
+    {
+        Bench bench;
+        QSettings settings(file, QSettings::IniFormat);
+        MainWindow window(&settings);
+        auto chooser = std::make_unique<TestChooser>();
+        chooser->next = example;
+        window.setFileChooser(std::move(chooser));
+        QSignalSpy opened(window.workspace(), &Workspace::documentOpened);
+        window.openAction()->trigger();
+        QVERIFY(opened.wait(kJobTimeoutMs));
+        auto* document = qvariant_cast<AdapterDocument*>(opened.at(0).at(0));
+        QVERIFY(waitCurrent(document));
+        auto* bits = window.findChild<QSpinBox*>(QStringLiteral("bitsHigh"));
+        bits->setValue(3);
+        QTest::mouseClick(window.findChild<QPushButton*>(QStringLiteral("applyAll")),
+                          Qt::LeftButton);
+        QVERIFY(waitCurrent(document));
+        window.close();
+    }
+    QSettings settings(file, QSettings::IniFormat);
+    QCOMPARE(settings.value(QStringLiteral("recentFiles")).toStringList().value(0),
+             QFileInfo(example).absoluteFilePath());
+    QCOMPARE(settings.value(QStringLiteral("parameters/bitsHigh")).toInt(), 3);
+    // A new window starts from them.
+    MainWindow window(&settings);
+    auto chooser = std::make_unique<TestChooser>();
+    chooser->next = example;
+    window.setFileChooser(std::move(chooser));
+    QSignalSpy opened(window.workspace(), &Workspace::documentOpened);
+    window.openAction()->trigger();
+    QVERIFY(opened.wait(kJobTimeoutMs));
+    QCOMPARE(qvariant_cast<AdapterDocument*>(opened.at(0).at(0))->settings().bitsHigh, 3);
+}
+
+QTEST_MAIN(WorkbenchTest)
+#include "workbenchtest.moc"
