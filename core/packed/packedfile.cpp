@@ -58,14 +58,6 @@ Handle halfType(const std::string& file)
     return type;
 }
 
-Handle variableStringType(const std::string& file)
-{
-    Handle type = typeHandle(h5::check(H5Tcopy(H5T_C_S1), file, "cannot create a string type"));
-    h5::checkStatus(H5Tset_size(type, H5T_VARIABLE), file, "cannot create a string type");
-    h5::checkStatus(H5Tset_cset(type, H5T_CSET_UTF8), file, "cannot create a string type");
-    return type;
-}
-
 Handle fixedStringType(std::size_t size, const std::string& file)
 {
     Handle type = typeHandle(h5::check(H5Tcopy(H5T_C_S1), file, "cannot create a string type"));
@@ -111,9 +103,11 @@ void writeString(hid_t object, const char* name, const std::string& value, const
 {
     if (value.find('\0') != std::string::npos)
         throw Error(file, std::string("attribute ") + name + " would contain a NUL character");
-    const Handle type = variableStringType(file);
-    const char* text = value.c_str();
-    writeAttribute(object, name, type, type, &text, file);
+    // Fixed-length: libhdf5 1.10 reads variable-length strings through its global heap, where
+    // a damaged file makes it overrun a buffer or loop forever (found with fuzz_packed), so the
+    // reader refuses them.
+    const Handle type = fixedStringType(value.size(), file);
+    writeAttribute(object, name, type, type, value.c_str(), file);
 }
 
 void writeInt(hid_t object, const char* name, std::int64_t value, const std::string& file)
@@ -147,21 +141,15 @@ public:
         const Handle type = typeHandle(H5Aget_type(attribute));
         if (H5Tget_class(type) != H5T_STRING)
             fail(name, "is not a string");
-        if (H5Tis_variable_str(type) > 0) {
-            const Handle memType = variableStringType(m_file);
-            char* text = nullptr;
-            h5::checkStatus(H5Aread(attribute, memType, &text), m_file,
-                            label(name) + " unreadable");
-            std::string value = text ? text : "";
-            H5free_memory(text);
-            return value;
-        }
+        // Never read: see writeString.
+        if (H5Tis_variable_str(type) > 0)
+            fail(name, "is a variable-length string; packed files hold fixed-length strings");
         const std::size_t size = H5Tget_size(type);
         if (size == 0 || size > (std::size_t(1) << 26))
             fail(name, "has an implausible size");
-        const Handle memType = fixedStringType(size, m_file);
+        // Read the bytes as stored (any padding convention, no conversion), cut at the first NUL.
         std::string value(size, '\0');
-        h5::checkStatus(H5Aread(attribute, memType, value.data()), m_file,
+        h5::checkStatus(H5Aread(attribute, type, value.data()), m_file,
                         label(name) + " unreadable");
         value.resize(std::strlen(value.c_str()));
         return value;

@@ -126,11 +126,11 @@ void editFile(const std::string& path, const std::function<void(hid_t)>& change)
 void replaceStringAttribute(hid_t object, const char* name, const char* value)
 {
     H5Adelete(object, name);
-    const hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, H5T_VARIABLE);
+    const hid_t type = H5Tcopy(H5T_C_S1); // fixed-length, as the writer stores strings
+    H5Tset_size(type, std::strlen(value));
     const hid_t space = H5Screate(H5S_SCALAR);
     const hid_t attribute = H5Acreate2(object, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(attribute, type, &value);
+    H5Awrite(attribute, type, value);
     H5Aclose(attribute);
     H5Sclose(space);
     H5Tclose(type);
