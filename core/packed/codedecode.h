@@ -30,48 +30,52 @@ template <int Bits, bool Binary>
         return (float(q) - zero) * scale;
 }
 
+inline constexpr int kChunkCodes = 32; // codes per chunk: 4 b bytes, whole bytes for every b
+
+// Codes of one 32-code chunk starting at `bytes` (a chunk boundary of the stream), dequantized.
 template <int Bits, bool Binary>
-[[gnu::always_inline]] inline void decodeRun(const std::uint8_t* packed, std::int64_t first,
-                                             int count, float zero, float scale, float* out)
+[[gnu::always_inline]] inline void decodeChunk(const std::uint8_t* bytes, float zero, float scale,
+                                               float* out)
 {
     static_assert(Bits >= kMinCodeBits && Bits <= kMaxCodeBits);
     static_assert(!Binary || Bits == 1, "binary codes are one bit");
     constexpr unsigned mask = (1u << Bits) - 1u;
-    constexpr int chunkCodes = 32;                    // codes per chunk
-    constexpr int chunkBytes = chunkCodes * Bits / 8; // = 4 b, whole bytes for every b
-
-    int k = 0;
-    for (; k < count && (first + k) % chunkCodes != 0; ++k)
-        out[k] = dequantizeCode<Bits, Binary>(codeAt(packed, Bits, first + k), zero, scale);
-
-    const int chunks = (count - k) / chunkCodes;
-    const std::uint8_t* bytes = packed + (first + k) / chunkCodes * chunkBytes;
-    float* dst = out + k;
     if constexpr (32 % Bits == 0) {
         // A code never straddles a 32-bit word: broadcast the word, shift by j b, mask.
         constexpr int perWord = 32 / Bits;
-        const int words = chunks * Bits;
-        for (int w = 0; w < words; ++w) {
+        for (int w = 0; w < Bits; ++w) {
             std::uint32_t word;
             std::memcpy(&word, bytes + 4 * w, 4);
             for (int j = 0; j < perWord; ++j)
-                dst[w * perWord + j] =
+                out[w * perWord + j] =
                     dequantizeCode<Bits, Binary>((word >> (j * Bits)) & mask, zero, scale);
         }
     } else {
         // 8 codes are exactly b bytes: read them with one 64-bit load, which reaches up to
         // 8 - b bytes past them (into the next codes or the stream's padding, kStreamPadding).
-        const int groups8 = chunks * 4;
-        for (int c = 0; c < groups8; ++c) {
+        for (int c = 0; c < 4; ++c) {
             std::uint64_t word;
             std::memcpy(&word, bytes + c * Bits, 8);
             for (int j = 0; j < 8; ++j)
-                dst[c * 8 + j] = dequantizeCode<Bits, Binary>(unsigned((word >> (j * Bits)) & mask),
+                out[c * 8 + j] = dequantizeCode<Bits, Binary>(unsigned((word >> (j * Bits)) & mask),
                                                               zero, scale);
         }
     }
-    k += chunks * chunkCodes;
+}
 
+template <int Bits, bool Binary>
+[[gnu::always_inline]] inline void decodeRun(const std::uint8_t* packed, std::int64_t first,
+                                             int count, float zero, float scale, float* out)
+{
+    constexpr int chunkBytes = kChunkCodes * Bits / 8;
+    int k = 0;
+    for (; k < count && (first + k) % kChunkCodes != 0; ++k)
+        out[k] = dequantizeCode<Bits, Binary>(codeAt(packed, Bits, first + k), zero, scale);
+    const int chunks = (count - k) / kChunkCodes;
+    const std::uint8_t* bytes = packed + (first + k) / kChunkCodes * chunkBytes;
+    for (int c = 0; c < chunks; ++c)
+        decodeChunk<Bits, Binary>(bytes + c * chunkBytes, zero, scale, out + k + c * kChunkCodes);
+    k += chunks * kChunkCodes;
     for (; k < count; ++k)
         out[k] = dequantizeCode<Bits, Binary>(codeAt(packed, Bits, first + k), zero, scale);
 }

@@ -42,38 +42,71 @@ struct Job
     const float* t; // [component][token]: s * A_hat X
 };
 
-// sum a[j] b[j] in kDotLanes fixed lanes (lane k adds j = k, k + kDotLanes, ...), then the lanes
-// pairwise in a fixed order. The lanes are written out, so the compiler vectorizes it without
-// reassociating (no -ffast-math); 64 lanes are four independent AVX-512 accumulators (eight
-// AVX2 ones), enough to hide the latency of the multiply-add.
-constexpr int kDotLanes = 64;
-
+// sum a[j] b[j] in 4 x 16 fixed lanes (lane k of block q adds j = 64 i + 16 q + k), folded in a
+// fixed order at the end. The lanes are written out, so the compiler vectorizes it without
+// reassociating (no -ffast-math): four independent accumulators (one AVX-512 register each, two
+// AVX2 ones) hide the latency of the multiply-add, and the fold costs 3 vector adds and 4 halving
+// steps.
 LQ_INLINE float dot(const float* a, const float* b, int len)
 {
-    constexpr int lanes = kDotLanes;
-    float acc[lanes] = {};
+    constexpr int lanes = 16;
+    float acc0[lanes] = {}, acc1[lanes] = {}, acc2[lanes] = {}, acc3[lanes] = {};
     int j = 0;
+    for (; j + 4 * lanes <= len; j += 4 * lanes)
+        for (int k = 0; k < lanes; ++k) {
+            acc0[k] += a[j + k] * b[j + k];
+            acc1[k] += a[j + lanes + k] * b[j + lanes + k];
+            acc2[k] += a[j + 2 * lanes + k] * b[j + 2 * lanes + k];
+            acc3[k] += a[j + 3 * lanes + k] * b[j + 3 * lanes + k];
+        }
     for (; j + lanes <= len; j += lanes)
         for (int k = 0; k < lanes; ++k)
-            acc[k] += a[j + k] * b[j + k];
+            acc1[k] += a[j + k] * b[j + k];
     for (int k = 0; j < len; ++j, ++k)
-        acc[k] += a[j] * b[j];
-#pragma GCC unroll 8
-    for (int width = lanes / 2; width > 0; width /= 2)
-#pragma GCC unroll 32
-        for (int k = 0; k < width; ++k)
-            acc[k] += acc[k + width];
-    return acc[0];
+        acc2[k] += a[j] * b[j];
+    for (int k = 0; k < lanes; ++k)
+        acc0[k] = (acc0[k] + acc1[k]) + (acc2[k] + acc3[k]);
+    for (int k = 0; k < 8; ++k)
+        acc0[k] += acc0[k + 8];
+    for (int k = 0; k < 4; ++k)
+        acc0[k] += acc0[k + 4];
+    return (acc0[0] + acc0[2]) + (acc0[1] + acc0[3]);
 }
 
 // Values [i0, i1) of vector v of `part`, dequantized into out[0 .. i1 - i0), group by group.
 template <int Bits, bool Binary>
 LQ_INLINE void decodeRange(const PackedVectors& part, int v, int i0, int i1, float* out)
 {
-    const std::int64_t base = std::int64_t(v) * part.length;
-    // One division for the first group; the next group of the vector always starts where one
-    // ends and ends g later or at the vector's end (both layouts).
+    constexpr int chunkBytes = packed_detail::kChunkCodes * Bits / 8;
+    const int g = part.groupSize;
     PackedVectors::Span span = part.spanAt(v, i0);
+    if (g % packed_detail::kChunkCodes == 0 && part.length % packed_detail::kChunkCodes == 0 &&
+        i0 % packed_detail::kChunkCodes == 0) {
+        // Every 32-code chunk starts on a chunk boundary of the stream and lies in one group
+        // (the vector, the group and the tile all start on multiples of 32 codes): one scale
+        // and zero point per chunk, no per-group calls. The usual case (g = 128, m, n % 32 = 0).
+        const int chunks = (i1 - i0) / packed_detail::kChunkCodes;
+        const std::uint8_t* bytes = part.codes.data() + (std::int64_t(v) * part.length + i0) /
+                                                            packed_detail::kChunkCodes * chunkBytes;
+        float scale = part.scale(span.group);
+        float zero = Binary ? 0.0f : float(part.zero(span.group));
+        for (int c = 0; c < chunks; ++c) {
+            const int i = i0 + c * packed_detail::kChunkCodes;
+            if (i >= span.end) {
+                ++span.group;
+                span.end = std::min(span.end + g, part.length);
+                scale = part.scale(span.group);
+                zero = Binary ? 0.0f : float(part.zero(span.group));
+            }
+            packed_detail::decodeChunk<Bits, Binary>(bytes + c * chunkBytes, zero, scale,
+                                                     out + c * packed_detail::kChunkCodes);
+        }
+        return;
+    }
+    // General case: runs of one group each, with unaligned heads and short tails. The next group
+    // of the vector always starts where one ends and ends g later or at the vector's end (both
+    // layouts).
+    const std::int64_t base = std::int64_t(v) * part.length;
     for (int i = i0; i < i1;) {
         const int end = std::min(span.end, i1);
         const float scale = part.scale(span.group);
@@ -81,8 +114,7 @@ LQ_INLINE void decodeRange(const PackedVectors& part, int v, int i0, int i1, flo
         decodeRun<Bits, Binary>(part.codes.data(), base + i, end - i, zero, scale, out + (i - i0));
         i = end;
         ++span.group;
-        span.end =
-            int(std::min<std::int64_t>(std::int64_t(span.end) + part.groupSize, part.length));
+        span.end = int(std::min<std::int64_t>(std::int64_t(span.end) + g, part.length));
     }
 }
 
@@ -114,23 +146,44 @@ LQ_INLINE void tileA(const Job& job, int tile)
     }
 }
 
-// Y(i, token) = sum over c of B_hat(i, c) t(c, token) for the rows i of the tile.
+// Y(i, token) = sum over c of B_hat(i, c) t(c, token) for the rows i of the tile: decode up to
+// kBlock component columns of the tile, then add them up in 16-lane registers and store each
+// output once (instead of a load and a store of Y per component).
 template <int Bits>
 LQ_INLINE void tileB(const Job& job, int tile)
 {
+    constexpr int kBlock = 8; // 8 columns of 512 floats: 16 KiB, in L1 with the rest
+    constexpr int lanes = 16;
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.m, i0 + kKernelTile);
     const int len = i1 - i0;
-    alignas(64) float column[kKernelTile];
-    for (int token = 0; token < job.tokens; ++token)
-        std::fill_n(job.y + token * job.yStride + i0, len, 0.0f);
-    for (int c = 0; c < module.r; ++c) {
-        decodeComponent<Bits>(module.bHigh, module.bLow, module.h, c, i0, i1, column);
+    alignas(64) float columns[kBlock][kKernelTile];
+    for (int c0 = 0; c0 < module.r; c0 += kBlock) {
+        const int block = std::min(kBlock, module.r - c0);
+        for (int c = 0; c < block; ++c)
+            decodeComponent<Bits>(module.bHigh, module.bLow, module.h, c0 + c, i0, i1, columns[c]);
         for (int token = 0; token < job.tokens; ++token) {
-            const float coefficient = job.t[std::int64_t(c) * job.tokens + token];
+            float coefficient[kBlock];
+            for (int c = 0; c < block; ++c)
+                coefficient[c] = job.t[std::int64_t(c0 + c) * job.tokens + token];
             float* y = job.y + token * job.yStride + i0;
-            for (int j = 0; j < len; ++j)
-                y[j] += column[j] * coefficient;
+            int j = 0;
+            for (; j + lanes <= len; j += lanes) {
+                float acc[lanes];
+                for (int k = 0; k < lanes; ++k)
+                    acc[k] = c0 == 0 ? 0.0f : y[j + k];
+                for (int c = 0; c < block; ++c)
+                    for (int k = 0; k < lanes; ++k)
+                        acc[k] += columns[c][j + k] * coefficient[c];
+                for (int k = 0; k < lanes; ++k)
+                    y[j + k] = acc[k];
+            }
+            for (; j < len; ++j) {
+                float acc = c0 == 0 ? 0.0f : y[j];
+                for (int c = 0; c < block; ++c)
+                    acc += columns[c][j] * coefficient[c];
+                y[j] = acc;
+            }
         }
     }
 }
