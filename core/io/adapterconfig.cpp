@@ -103,7 +103,10 @@ AdapterConfig parseAdapterConfig(const std::string& jsonText, const std::string&
         if (!v.is_object())
             wrongType(file, "rank_pattern", v, "an object of module pattern -> rank");
         for (const auto& [pattern, rank] : v.items()) {
-            if (!rank.is_number_integer() || rank.get<std::int64_t>() <= 0)
+            // Above INT_MAX get<int>() would wrap to a negative rank (found with
+            // fuzz_adapterconfig).
+            if (!rank.is_number_integer() || rank.get<std::int64_t>() <= 0 ||
+                rank.get<std::int64_t>() > std::numeric_limits<int>::max())
                 wrongType(file, "rank_pattern." + pattern, rank, "a positive whole number");
             config.rankPattern[pattern] = rank.get<int>();
         }

@@ -13,12 +13,20 @@ namespace lq {
 
 bool modulePatternMatches(const std::string& pattern, const std::string& moduleName)
 {
-    // libstdc++'s regex recurses per character: beyond real module-name lengths fall back to
-    // the literal comparison rather than risk the stack.
-    constexpr std::size_t kMaxRegexInput = 1024;
+    // The pattern comes from a downloaded config, so matching must be bounded. libstdc++'s
+    // default (backtracking) executor is exponential on keys like "(.*.*.*)*x" (found by
+    // with fuzz_adapterconfig: one such key hung Adapter::load) and recurses per character.
+    // __polynomial selects its Thompson-NFA executor instead: O(states x name length), no
+    // recursion per character; it refuses back-references (regex_error -> literal comparison),
+    // and nosubs drops capture bookkeeping we do not need. libstdc++ caps a pattern at 100000
+    // NFA states (regex_error beyond); with names capped at 256 characters (real ones are under
+    // 120) the worst pattern costs about 0.3 s per module, a typical one microseconds.
+    constexpr std::size_t kMaxRegexInput = 256;
+    constexpr auto kFlags =
+        std::regex::ECMAScript | std::regex::nosubs | std::regex_constants::__polynomial;
     try {
         if (moduleName.size() <= kMaxRegexInput && pattern.size() <= kMaxRegexInput)
-            return std::regex_match(moduleName, std::regex("(.*\\.)?(" + pattern + ")"));
+            return std::regex_match(moduleName, std::regex("(.*\\.)?(" + pattern + ")", kFlags));
     } catch (const std::regex_error&) {
     }
     if (moduleName == pattern)

@@ -30,6 +30,7 @@ private slots:
     void everyTruncationIsAnError();
     void randomCorruptionNeverCrashes();
     void hugeTensorName();
+    void hostilePatternKeyLoads();
 };
 
 void BadInputTest::corpus_data()
@@ -97,6 +98,11 @@ void BadInputTest::corpus_data()
     QTest::newRow("config with a wrong type")
         << "bad-config"
         << "'r' must be a positive whole number, got string \"eight\"" << config;
+    // Found with fuzz_adapterconfig (tests/fuzz): a rank_pattern value above INT_MAX wrapped to a
+    // negative rank.
+    QTest::newRow("rank_pattern above INT_MAX (fuzzer)")
+        << "rank-pattern-overflow"
+        << "'rank_pattern.q_proj' must be a positive whole number, got number 2147483648" << config;
 }
 
 void BadInputTest::corpus()
@@ -293,6 +299,25 @@ void BadInputTest::hugeTensorName()
     const Adapter adapter = Adapter::load(dir.path().toStdString());
     QCOMPARE(adapter.modules().size(), std::size_t(1));
     QCOMPARE(adapter.modules()[0].name, name);
+}
+
+void BadInputTest::hostilePatternKeyLoads()
+{
+    // Found with fuzz_adapterconfig: an alpha_pattern key like "(.*.*.*)*x" took exponential time
+    // in a backtracking regex engine, so Adapter::load never returned (this test then hits the
+    // CTest timeout). The key is a valid regex matching no module: it must not apply, while the
+    // regex key "q_pr.j" beside it still does (alpha 8 / r 2 = 4 on q_proj, 4 / 2 = 2 on v_proj).
+    const QString full = lqtest::testDataDir() + "/bad/catastrophic-pattern";
+    const lqtest::FileSnapshot before = lqtest::snapshot(full);
+    const Adapter adapter = Adapter::load(full.toStdString());
+    QCOMPARE(adapter.modules().size(), std::size_t(2));
+    QCOMPARE(adapter.modules()[0].kind, std::string("q_proj"));
+    QVERIFY(adapter.modules()[0].scale);
+    QCOMPARE(*adapter.modules()[0].scale, 4.0);
+    QCOMPARE(adapter.modules()[1].kind, std::string("v_proj"));
+    QVERIFY(adapter.modules()[1].scale);
+    QCOMPARE(*adapter.modules()[1].scale, 2.0);
+    QCOMPARE(lqtest::snapshot(full), before);
 }
 
 QTEST_APPLESS_MAIN(BadInputTest)

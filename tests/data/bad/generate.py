@@ -136,6 +136,15 @@ def main():
     write_folder("bad-config", good, config=json.dumps(dict(CONFIG, r="eight"), indent=2))
     write_folder("missing-config", good, config=False)
 
+    # Findings of the fuzzers (tests/fuzz); each one guards a fix in core/io.
+    # A rank_pattern value above INT_MAX wrapped to a negative rank.
+    write_folder("rank-pattern-overflow", good,
+                 config=json.dumps(dict(CONFIG, rank_pattern={"q_proj": 2**31}), indent=2))
+    # A key that makes a backtracking regex engine take exponential time: loading hung. It is a
+    # valid regex that matches no module, so the adapter loads; the second key still applies.
+    write_folder("catastrophic-pattern", good, config=json.dumps(
+        dict(CONFIG, alpha_pattern={"(.*.*.*.*.*.*.*.*.*.*.*.*)*x": 100, "q_pr.j": 8}), indent=2))
+
 
 if __name__ == "__main__":
     main()
