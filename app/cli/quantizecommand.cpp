@@ -14,7 +14,7 @@ namespace lq::cli {
 
 const char* const kQuantizeUsage =
     "usage: loraquant quantize PATH [--rho 0.8] [--split ratio|ratio-count|fixed:H]\n"
-    "                          [--bits-high 2] [--group-size 128] [--refine none|paper]\n"
+    "                          [--bits-high 2] [--group-size 128] [--refine none|paper|best]\n"
     "                          [--baseline rtn:B|binary] [--paper-exact]\n"
     "                          [--report FILE.json|FILE.csv] [--export-peft DIR]\n"
     "                          [--export-packed FILE.lqa.h5]\n"
@@ -34,8 +34,10 @@ const char* const kQuantizeUsage =
     "                    for every module (clamped to r)\n"
     "  --bits-high B     bits of the high part, 1 to 8 (default 2)\n"
     "  --group-size G    values per quantization group, >= 1 (default 128)\n"
-    "  --refine R        none (default) or paper: the reference's per-component SGD on the\n"
-    "                    group ranges (300 steps, lr 0.01)\n"
+    "  --refine R        none (default); paper: the reference's per-component SGD on the\n"
+    "                    group ranges (300 steps, lr 0.01); best: this project's refinement,\n"
+    "                    which chooses codes, scales and zero points of all four parts to\n"
+    "                    minimise the module's whole error (same storage, so the same bits)\n"
     "  --baseline M      instead of LoRAQuant, quantize the original B and A as a whole, in\n"
     "                    row-major groups, for comparison: rtn:B (B-bit RTN, 1 to 8) or binary\n"
     "  --paper-exact     store scales in float32 and let groups run on across components, as\n"
@@ -151,8 +153,8 @@ int runQuantize(const std::vector<std::string>& args)
     settings.groupSize = arguments.integer("group-size", settings.groupSize);
     if (const auto refine = arguments.value("refine")) {
         const auto parsed = refinementFromString(*refine);
-        if (!parsed || *parsed == Refinement::Best)
-            throw UsageError("--refine must be none or paper, got '" + *refine + "'");
+        if (!parsed)
+            throw UsageError("--refine must be none, paper or best, got '" + *refine + "'");
         settings.refine = *parsed;
     }
     if (paperExact) {

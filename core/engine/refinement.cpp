@@ -1,6 +1,6 @@
 #include "refinement.h"
 
-#include "../io/error.h"
+#include "bestrefinement.h"
 #include "paperrefinement.h"
 #include "quantizer.h"
 
@@ -55,7 +55,7 @@ QuantizedParts quantizeParts(const SplitFactors& split, int bitsHigh, const Quan
         return quantizeSplitPlain(refined, bitsHigh, settings);
     }
     case Refinement::Best:
-        throw Error("refinement 'best'", "not available yet (issue 6); use 'none' or 'paper'");
+        return refineBest(split, bitsHigh, settings);
     }
     return quantizeSplitPlain(split, bitsHigh, settings);
 }

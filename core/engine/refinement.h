@@ -34,7 +34,7 @@ struct QuantizedParts
 //                      then quantize; the low part is never refined;
 //   Refinement::Best   this project's refinement (issue 6); it may choose codes, scales and zero
 //                      points of all four parts jointly, so it returns QuantizedParts rather than
-//                      refined floats. Not available yet: throws lq::Error.
+//                      refined floats (bestrefinement.h).
 // Groups follow settings.groupSize / layout / scaleFormat. The paper refinement refines each
 // component's vectors on their own (groups restarting at each vector), as the reference does; with
 // GroupLayout::Flattened and a length that is not a multiple of the group size the final groups

@@ -534,9 +534,6 @@ void ModuleTest::progressAndCancel()
 void ModuleTest::errors()
 {
     const Adapter adapter = testAdapter(2);
-    QuantSettings best;
-    best.refine = Refinement::Best;
-    QVERIFY_THROWS_EXCEPTION(Error, quantizeAdapter(adapter, best));
     QuantSettings bad;
     bad.bitsHigh = 9;
     QVERIFY_THROWS_EXCEPTION(Error, quantizeAdapter(adapter, bad));

@@ -229,8 +229,8 @@ void QuantizeCliTest::wrongCalls_data()
         << QStringList{"quantize", adapter, "--bits-high", "9"} << 2 << "bit width";
     QTest::newRow("bad split") << QStringList{"quantize", adapter, "--split", "fixed:x"} << 2
                                << "fixed:H";
-    QTest::newRow("best not yet") << QStringList{"quantize", adapter, "--refine", "best"} << 2
-                                  << "--refine";
+    QTest::newRow("bad refinement")
+        << QStringList{"quantize", adapter, "--refine", "sgd"} << 2 << "none, paper or best";
     QTest::newRow("bad baseline") << QStringList{"quantize", adapter, "--baseline", "rtn:9"} << 2
                                   << "--baseline";
     QTest::newRow("baseline with rho")
