@@ -82,6 +82,7 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QWidget(parent)
     m_refine->setObjectName(QStringLiteral("refinement"));
     m_refine->addItem(tr("None"), int(lq::Refinement::None));
     m_refine->addItem(tr("Paper (SGD on group ranges)"), int(lq::Refinement::Paper));
+    m_refine->addItem(tr("Best (joint least squares, same bits)"), int(lq::Refinement::Best));
     m_refine->setToolTip(tr("The reference's 300-step refinement of each high-precision "
                             "component; runs in the background"));
     wideForm->addRow(tr("R&efinement:"), m_refine);
