@@ -180,9 +180,10 @@ HeatMapView::HeatMapView(QWidget* parent) : PlotWidget(parent), m_items(std::mak
     m_text->setFixedWidth(250);
     m_text->setText(
         tr("<h3>What the SVD does</h3>"
-           "<p>A LoRA module changes a weight by ΔW = B A. Training spreads the update over all "
-           "r columns of B and rows of A: in the top row every column looks alike, and the grey "
-           "bars below are of similar height.</p>"
+           "<p>A LoRA module changes a weight by ΔW = B A. Training spreads the update over the "
+           "r columns of B and rows of A in no particular order: the bright columns and rows in "
+           "the top row, and the tall grey bars below (each column–row pair on its own), can be "
+           "anywhere.</p>"
            "<p>The SVD rewrites the same product as ΔW = B′ A′ with B′ = U S<sup>½</sup> and "
            "A′ = S<sup>½</sup> V<sup>T</sup>. Nothing is lost: B′ A′ = B A exactly. But now "
            "component i carries energy s<sub>i</sub><sup>2</sup>, in decreasing order, so the "

@@ -25,15 +25,19 @@ Eigen::VectorXf toVector(const std::vector<double>& values)
 
 AdapterDocument::AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
                                  std::vector<std::vector<double>> singularValues,
-                                 const lq::QuantSettings& settings, QObject* parent)
+                                 const lq::QuantSettings& settings, QObject* parent,
+                                 std::optional<PackedOrigin> packed)
     : QObject(parent), m_adapter(std::move(adapter)), m_singularValues(std::move(singularValues)),
-      m_settings(settings), m_result(std::make_shared<lq::QuantResult>()),
+      m_settings(packed ? packed->settings : settings),
+      m_result(std::make_shared<lq::QuantResult>()), m_packed(std::move(packed)),
       m_undoStack(new QUndoStack(this))
 {
     m_singularValues.resize(m_adapter->modules().size());
-    // Overrides name modules of another adapter; they do not carry over.
-    m_settings.hOverride.clear();
-    m_settings.bitsHighOverride.clear();
+    if (!m_packed) {
+        // Overrides name modules of another adapter; they do not carry over.
+        m_settings.hOverride.clear();
+        m_settings.bitsHighOverride.clear();
+    }
 }
 
 AdapterDocument::~AdapterDocument()
@@ -51,6 +55,8 @@ QString AdapterDocument::path() const
 QString AdapterDocument::displayName() const
 {
     const QFileInfo info(path());
+    if (m_packed)
+        return tr("%1 (packed)").arg(info.fileName());
     if (info.isDir())
         return info.fileName().isEmpty() ? info.absoluteFilePath() : info.fileName();
     // A .safetensors file given directly: its folder names the adapter better than
@@ -162,9 +168,9 @@ void AdapterDocument::setModuleOverride(int index, std::optional<int> h,
     recompute({index});
 }
 
-void AdapterDocument::quantize()
+void AdapterDocument::quantize(bool validate)
 {
-    recompute({});
+    recompute({}, validate);
 }
 
 void AdapterDocument::cancelJob()
@@ -181,10 +187,11 @@ lq::QuantResult& AdapterDocument::mutableResult()
     return *m_result;
 }
 
-void AdapterDocument::recompute(std::vector<int> modules)
+void AdapterDocument::recompute(std::vector<int> modules, bool validate)
 {
-    const bool oneFastModule =
-        modules.size() == 1 && m_settings.refine == lq::Refinement::None && !m_job && hasResult();
+    m_validation.reset(); // it described the result before this change
+    const bool oneFastModule = !validate && modules.size() == 1 &&
+                               m_settings.refine == lq::Refinement::None && !m_job && hasResult();
     if (oneFastModule) {
         const int index = modules.front();
         const lq::ModuleReparam& r = reparam(index);
@@ -213,16 +220,17 @@ void AdapterDocument::recompute(std::vector<int> modules)
     std::sort(modules.begin(), modules.end());
     modules.erase(std::unique(modules.begin(), modules.end()), modules.end());
     const bool baselines = !m_rtn2 || m_rtn2->groupSize != m_settings.groupSize;
-    startJob(std::move(modules), baselines);
+    startJob(std::move(modules), baselines, validate);
 }
 
-void AdapterDocument::startJob(std::vector<int> modules, bool baselines)
+void AdapterDocument::startJob(std::vector<int> modules, bool baselines, bool validate)
 {
     QuantizeJob::Input input;
     input.adapter = m_adapter;
     input.settings = m_settings;
     input.modules = std::move(modules);
     input.baselines = baselines;
+    input.validate = validate;
     auto* job = new QuantizeJob(std::move(input), this);
     m_job = job;
     connect(job, &Job::finished, this,
@@ -255,6 +263,7 @@ void AdapterDocument::onJobFinished(QuantizeJob* job, Job::Outcome outcome)
             m_rtn2 = job->rtn2();
         if (job->binary())
             m_binary = job->binary();
+        m_validation = job->validation();
         m_state = ResultState::Current;
     } else {
         m_state = ResultState::Stale;

@@ -3,6 +3,7 @@
 #include "core/engine/quantresult.h"
 #include "core/io/adapter.h"
 #include "job.h"
+#include "loadjob.h"
 #include "quantizejob.h"
 
 #include <QObject>
@@ -40,15 +41,24 @@ public:
         Stale,     // the last job was cancelled or failed: quantize again
     };
 
+    // `settings` apply without their per-module overrides (those name another adapter's
+    // modules). A document opened from a packed file gets `packed`: it starts from the file's
+    // settings and per-module splits instead.
     AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
                     std::vector<std::vector<double>> singularValues,
-                    const lq::QuantSettings& settings, QObject* parent = nullptr);
+                    const lq::QuantSettings& settings, QObject* parent = nullptr,
+                    std::optional<PackedOrigin> packed = std::nullopt);
     ~AdapterDocument() override;
 
     const lq::Adapter& adapter() const { return *m_adapter; }
     std::shared_ptr<const lq::Adapter> sharedAdapter() const { return m_adapter; }
     QString path() const;
+    // The folder's name, or "folder/file.safetensors"; "file.lqa.h5 (packed)" for a packed file.
     QString displayName() const;
+    // Set when the adapter is the dequantized content of a packed .lqa.h5 file (read-only
+    // source: exports write new files, and the errors shown are against these factors, not the
+    // original adapter's; the file's own errors against the original are here).
+    const std::optional<PackedOrigin>& packedOrigin() const { return m_packed; }
 
     int moduleCount() const { return int(m_adapter->modules().size()); }
     const lq::LoraModule& module(int index) const;
@@ -74,6 +84,9 @@ public:
     ResultState resultState() const { return m_state; }
     const std::optional<BaselineErrors>& rtn2Baseline() const { return m_rtn2; }
     const std::optional<BaselineErrors>& binaryBaseline() const { return m_binary; }
+    // The last kernel validation, while it still describes the current result (an edit clears
+    // it).
+    const std::optional<lq::KernelValidationResult>& validation() const { return m_validation; }
 
     // Module `index`'s factors as stored, and B' = U S^(1/2), A' = S^(1/2) V^T (cached).
     lq::ModuleFactors factors(int index) const;
@@ -87,8 +100,9 @@ public:
     void setSettings(const lq::QuantSettings& settings);
     void setModuleOverride(int index, std::optional<int> h, std::optional<int> bitsHigh);
 
-    // Quantizes every module again in the background (and the baselines when they are missing).
-    void quantize();
+    // Quantizes every module again in the background (and the baselines when they are missing);
+    // with `validate`, then packs the result and validates the CPU kernels on it.
+    void quantize(bool validate = false);
     Job* activeJob() const { return m_job; }
     void cancelJob();
 
@@ -107,8 +121,8 @@ signals:
     void jobFinished(lq::gui::Job::Outcome outcome, const QString& message);
 
 private:
-    void recompute(std::vector<int> modules); // empty = all
-    void startJob(std::vector<int> modules, bool baselines);
+    void recompute(std::vector<int> modules, bool validate = false); // empty = all
+    void startJob(std::vector<int> modules, bool baselines, bool validate);
     void onJobFinished(QuantizeJob* job, Job::Outcome outcome);
     lq::QuantResult& mutableResult();
 
@@ -119,6 +133,8 @@ private:
     ResultState m_state = ResultState::Computing;
     std::optional<BaselineErrors> m_rtn2;
     std::optional<BaselineErrors> m_binary;
+    std::optional<lq::KernelValidationResult> m_validation;
+    std::optional<PackedOrigin> m_packed;
     QUndoStack* m_undoStack = nullptr;
     QuantizeJob* m_job = nullptr;
     std::list<std::pair<int, lq::ModuleReparam>> m_reparams; // most recently used first

@@ -359,6 +359,12 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
             return {};
         }
     case Qt::ToolTipRole:
+        if (kind == Kind::Adapter && document->packedOrigin())
+            return tr("%1\nPacked file, shown dequantized (its stored h and b_h per module); "
+                      "errors are against these factors. Stored: error %2 against %3")
+                .arg(document->path())
+                .arg(document->packedOrigin()->relErrTotal, 0, 'f', 4)
+                .arg(QString::fromStdString(document->packedOrigin()->sourcePath));
         if (kind == Kind::Adapter)
             return tr("%1\nerror: energy-weighted, sqrt(Σ err² / Σ ‖ΔW‖²)").arg(document->path());
         return tr("error: energy-weighted over the layer's modules");
@@ -398,7 +404,9 @@ QVariant AdapterTreeModel::headerData(int section, Qt::Orientation orientation, 
         case BitsColumn:
             return tr("b_h");
         case BitsPerWeightColumn:
-            return tr("Bits/w (paper / true)");
+            // Short, so that the module names keep the width at 1280 pixels; the tool tip says
+            // which count is which.
+            return tr("Bits/w");
         case ErrorColumn:
             return tr("Error");
         default:
@@ -416,8 +424,8 @@ QVariant AdapterTreeModel::headerData(int section, Qt::Orientation orientation, 
         case BitsColumn:
             return tr("b_h: bits of the high-precision components (the others get 1)");
         case BitsPerWeightColumn:
-            return tr("Paper: codes only, as the paper counts. True: every stored bit, with "
-                      "scales, zero points and module headers");
+            return tr("Bits per weight, paper / true. Paper: codes only, as the paper counts. "
+                      "True: every stored bit, with scales, zero points and module headers");
         case ErrorColumn:
             return tr("Relative error of the update, ‖ΔW − ΔŴ‖_F / ‖ΔW‖_F (energy-weighted for "
                       "layers and adapters)");

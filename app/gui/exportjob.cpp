@@ -3,6 +3,7 @@
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/report.h"
 #include "core/io/error.h"
+#include "core/packed/packedfile.h"
 
 #include <filesystem>
 
@@ -76,7 +77,8 @@ ExportJob::ExportJob(Input input, QObject* parent)
                   lq::writeReport(path, *result);
                   break;
               case Kind::Packed:
-                  throw lq::Error(path, "the packed format is not available yet");
+                  lq::exportPackedAdapter(path, adapter, *result);
+                  break;
               }
               return true;
           },

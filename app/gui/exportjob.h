@@ -12,7 +12,8 @@ namespace lq::gui {
 //   PeftAdapter   the dequantized adapter (B_hat, A_hat in the input's dtype, same keys, config
 //                 and non-LoRA tensors) as a PEFT folder, as `loraquant quantize --export-peft`;
 //   Report        JSON or CSV by the file's extension, the CLI's report (core/engine/report.h);
-//   Packed        the packed .lqa.h5 adapter (core/packed).
+//   Packed        the packed .lqa.h5 adapter (core/packed/packedfile.h), as
+//                 `loraquant quantize --export-packed`.
 // When no current result is given the job quantizes first (cancellable between modules); the
 // output is only written once everything is computed, and every writer writes a temporary file
 // and renames it, so a cancelled or failed export leaves nothing behind. Refuses to write over

@@ -8,7 +8,8 @@ QString DialogFileChooser::adapterToOpen(QWidget* parent, const QString& startFo
 {
     return QFileDialog::getOpenFileName(
         parent, QObject::tr("Open Adapter"), startFolder,
-        QObject::tr("LoRA adapters (*.safetensors adapter_config.json);;All files (*)"));
+        QObject::tr("LoRA adapters (*.safetensors adapter_config.json *.lqa.h5);;Packed "
+                    "LoRAQuant adapters (*.lqa.h5);;All files (*)"));
 }
 
 QString DialogFileChooser::adapterFolderToOpen(QWidget* parent, const QString& startFolder)

@@ -1,6 +1,7 @@
 #include "loadjob.h"
 
 #include "core/engine/spectrumsummary.h"
+#include "core/packed/packedfile.h"
 
 namespace lq::gui {
 
@@ -8,7 +9,51 @@ struct LoadJob::Output
 {
     std::shared_ptr<const lq::Adapter> adapter;
     std::vector<std::vector<double>> spectra;
+    std::optional<PackedOrigin> packed;
 };
+
+namespace {
+
+// The dequantized adapter of a packed file, in memory, with the settings and errors it stored.
+// Dequantizing is one pass over the modules (progress `pass`); empty when cancelled.
+std::optional<std::pair<lq::Adapter, PackedOrigin>> loadPacked(const std::string& file,
+                                                               const lq::ProgressFn& pass)
+{
+    const lq::PackedAdapter packed = lq::readPackedAdapter(file);
+    std::optional<lq::AdapterConfig> config;
+    if (packed.source.configJson)
+        config = lq::parseAdapterConfig(*packed.source.configJson, file);
+    PackedOrigin origin;
+    origin.settings = packed.settings;
+    origin.sourcePath = packed.source.path;
+    origin.createdBy = packed.createdBy;
+    origin.relErrTotal = packed.relErrTotal;
+    origin.avgBitsTrue = packed.avgBitsTrue();
+    std::vector<lq::LoraModule> modules;
+    std::vector<lq::ModuleFactors> factors;
+    const int count = int(packed.modules.size());
+    for (int i = 0; i < count; ++i) {
+        const lq::PackedModule& p = packed.modules[std::size_t(i)];
+        lq::LoraModule module;
+        module.name = p.name;
+        module.keyA = p.keyA;
+        module.keyB = p.keyB;
+        module.dtype = p.dtypeB;
+        // The scale comes from the stored config as it did for the source (fromFactors).
+        modules.push_back(std::move(module));
+        factors.push_back({lq::dequantizedB(p), lq::dequantizedA(p)});
+        origin.settings.hOverride[p.name] = p.h;
+        origin.settings.bitsHighOverride[p.name] = p.bitsHigh;
+        origin.relErr.push_back(p.relErr);
+        if (pass && !pass(i + 1, count))
+            return std::nullopt;
+    }
+    return std::pair{
+        lq::Adapter::fromFactors(file, std::move(modules), std::move(factors), std::move(config)),
+        std::move(origin)};
+}
+
+} // namespace
 
 LoadJob::LoadJob(const QString& path, QObject* parent)
     : LoadJob(path, std::make_shared<Output>(), parent)
@@ -18,8 +63,24 @@ LoadJob::LoadJob(const QString& path, std::shared_ptr<Output> output, QObject* p
     : Job(
           tr("Opening %1").arg(path),
           [file = path.toStdString(), output](const lq::ProgressFn& progress) {
-              auto adapter = std::make_shared<const lq::Adapter>(lq::Adapter::load(file));
-              std::vector<lq::SpectrumSummary> spectra = lq::adapterSpectra(*adapter, progress);
+              std::shared_ptr<const lq::Adapter> adapter;
+              lq::ProgressFn spectraProgress = progress;
+              if (lq::isPackedAdapterPath(file)) {
+                  // Two passes over the modules, reported as one: dequantize, then spectra.
+                  auto loaded = loadPacked(
+                      file, [&](int done, int total) { return progress(done, 2 * total); });
+                  if (!loaded)
+                      return false;
+                  adapter = std::make_shared<const lq::Adapter>(std::move(loaded->first));
+                  output->packed = std::move(loaded->second);
+                  spectraProgress = [&](int done, int total) {
+                      return progress(total + done, 2 * total);
+                  };
+              } else {
+                  adapter = std::make_shared<const lq::Adapter>(lq::Adapter::load(file));
+              }
+              std::vector<lq::SpectrumSummary> spectra =
+                  lq::adapterSpectra(*adapter, spectraProgress);
               if (spectra.size() != adapter->modules().size())
                   return false; // cancelled
               output->spectra.reserve(spectra.size());
@@ -40,6 +101,11 @@ std::shared_ptr<const lq::Adapter> LoadJob::adapter() const
 std::vector<std::vector<double>> LoadJob::takeSpectra()
 {
     return std::move(m_output->spectra);
+}
+
+const std::optional<PackedOrigin>& LoadJob::packedOrigin() const
+{
+    return m_output->packed;
 }
 
 } // namespace lq::gui

@@ -38,8 +38,9 @@ int main(int argc, char** argv)
     parser.addOption(screenshot);
     parser.addOption(startupTime);
     parser.addPositionalArgument(QStringLiteral("paths"),
-                                 QStringLiteral("Adapters to open (PEFT folders or .safetensors "
-                                                "files); the bundled example when none."),
+                                 QStringLiteral("Adapters to open (PEFT folders, .safetensors "
+                                                "files or packed .lqa.h5 files); the bundled "
+                                                "example when none."),
                                  QStringLiteral("[paths...]"));
     parser.process(app);
 

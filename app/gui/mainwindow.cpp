@@ -40,6 +40,7 @@
 #include <QUndoGroup>
 #include <QUndoStack>
 #include <QVBoxLayout>
+#include <algorithm>
 
 namespace lq::gui {
 
@@ -372,6 +373,32 @@ void MainWindow::connectDocument(AdapterDocument* document)
                 else if (outcome == Job::Outcome::Cancelled)
                     statusBar()->showMessage(
                         tr("Cancelled: the previous result stays, marked out of date"), 6000);
+                if (outcome != Job::Outcome::Succeeded || !document->validation())
+                    return;
+                const lq::KernelValidationResult& validation = *document->validation();
+                if (validation.passed) {
+                    statusBar()->showMessage(
+                        tr("CPU kernels validated: %1 modules within %2 of the reference "
+                           "(largest relative error %3)")
+                            .arg(validation.modules.size())
+                            .arg(validation.tolerance)
+                            .arg(validation.maxRelError, 0, 'g', 2),
+                        10000);
+                    return;
+                }
+                QStringList failed;
+                for (const lq::ModuleValidation& module : validation.modules)
+                    if (!module.passed)
+                        failed << tr("%1: relative error %2")
+                                      .arg(QString::fromStdString(module.name))
+                                      .arg(module.relError, 0, 'g', 3);
+                reportError(tr("Kernel validation failed"),
+                            tr("%1: %n module(s) differ from the scalar reference by more than "
+                               "%2:\n%3",
+                               nullptr, int(failed.size()))
+                                .arg(document->displayName())
+                                .arg(validation.tolerance)
+                                .arg(failed.join(QLatin1Char('\n'))));
             });
 }
 
@@ -705,10 +732,19 @@ void MainWindow::closeAdapter()
 
 void MainWindow::exportPacked()
 {
-    m_reporter->information(this, tr("Export Quantized"),
-                            tr("Not available yet: the packed .lqa.h5 format (issue 4) has not "
-                               "landed. Export the dequantized PEFT adapter or the report "
-                               "meanwhile."));
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
+                              QFileInfo(document->path()).completeBaseName() +
+                              QStringLiteral(".lqa.h5");
+    QString path = m_chooser->fileToSave(this, tr("Export Quantized Adapter"), suggested,
+                                         tr("Packed LoRAQuant adapter (*.lqa.h5)"));
+    if (path.isEmpty())
+        return;
+    if (!path.endsWith(QLatin1String(".lqa.h5")))
+        path += QStringLiteral(".lqa.h5");
+    startExport(int(ExportJob::Kind::Packed), path);
 }
 
 void MainWindow::exportPeft()
@@ -818,9 +854,8 @@ void MainWindow::quantize()
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    document->quantize();
-    statusBar()->showMessage(tr("Quantizing in the background. Kernel validation is not "
-                                "available yet (packed format, issue 4)."),
+    document->quantize(true);
+    statusBar()->showMessage(tr("Quantizing and validating the CPU kernels in the background"),
                              8000);
 }
 
@@ -869,7 +904,9 @@ void MainWindow::showEvent(QShowEvent* event)
         auto* tree = findChild<QDockWidget*>(QStringLiteral("adaptersDock"));
         auto* panel = findChild<QDockWidget*>(QStringLiteral("settingsDock"));
         resizeDocks({tree}, {470}, Qt::Horizontal);
-        resizeDocks({tree, panel}, {height() - 480, 440}, Qt::Vertical);
+        // The controls get their full height (no scrolling at 800 pixels), the tree the rest.
+        const int controls = m_panel->sizeHint().height() + 30; // + the dock's title bar
+        resizeDocks({tree, panel}, {std::max(200, height() - controls), controls}, Qt::Vertical);
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/baseline.h"
+#include "core/packed/packedformat.h"
 
 namespace lq::gui {
 
@@ -11,6 +12,7 @@ struct QuantizeJob::Output
     std::vector<lq::ModuleResult> moduleResults;
     std::optional<BaselineErrors> rtn2;
     std::optional<BaselineErrors> binary;
+    std::optional<lq::KernelValidationResult> validation;
 };
 
 namespace {
@@ -39,7 +41,8 @@ QuantizeJob::QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* p
               const lq::Adapter& adapter = *input.adapter;
               const int count =
                   input.modules.empty() ? int(adapter.modules().size()) : int(input.modules.size());
-              const int passes = 1 + (input.baselines ? 2 : 0);
+              const bool validate = input.validate && input.modules.empty();
+              const int passes = 1 + (input.baselines ? 2 : 0) + (validate ? 1 : 0);
               const int total = count * passes;
               // Each pass reports its own modules; offset them so the bar runs once over all.
               const auto pass = [&](int index) -> lq::ProgressFn {
@@ -77,6 +80,17 @@ QuantizeJob::QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* p
                       return false;
                   output->binary = errorsOf(b, binary.groupSize);
               }
+              if (validate) {
+                  const lq::PackedAdapter packed = lq::packAdapter(adapter, output->result);
+                  // The window shows the verdict, not the kernel's speed: one timed run is enough.
+                  lq::KernelValidationSettings checks;
+                  checks.timingRuns = 1;
+                  lq::KernelValidationResult checked =
+                      lq::validateKernels(packed, checks, pass(passes - 1));
+                  if (checked.cancelled)
+                      return false;
+                  output->validation = std::move(checked);
+              }
               return true;
           },
           parent),
@@ -101,6 +115,11 @@ std::optional<BaselineErrors> QuantizeJob::rtn2() const
 std::optional<BaselineErrors> QuantizeJob::binary() const
 {
     return m_output->binary;
+}
+
+std::optional<lq::KernelValidationResult> QuantizeJob::validation() const
+{
+    return m_output->validation;
 }
 
 } // namespace lq::gui

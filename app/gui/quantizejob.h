@@ -2,6 +2,7 @@
 
 #include "core/engine/quantresult.h"
 #include "core/io/adapter.h"
+#include "core/packed/kernelvalidation.h"
 #include "job.h"
 
 #include <memory>
@@ -19,10 +20,13 @@ struct BaselineErrors
 };
 
 // Quantizes an adapter (or some of its modules) off the UI thread with the engine. Optionally
-// also the whole-adapter baselines the error view compares against (RTN 2-bit and binary).
+// also the whole-adapter baselines the error view compares against (RTN 2-bit and binary), and
+// for a whole adapter the validation of the packed CPU kernels against their scalar reference
+// (lq::packAdapter, then lq::validateKernels on seeded activations).
 //
-// Progress counts modules over every pass (LoRAQuant, then each baseline). Cancelling stops at
-// the next module; a cancelled job hands back nothing, so a caller never sees a partial result.
+// Progress counts modules over every pass (LoRAQuant, each baseline, validation). Cancelling
+// stops at the next module; a cancelled job hands back nothing, so a caller never sees a partial
+// result.
 class QuantizeJob : public Job
 {
     Q_OBJECT
@@ -36,6 +40,7 @@ public:
         // lq::quantizeModule (h and bits as the settings choose them).
         std::vector<int> modules;
         bool baselines = false;
+        bool validate = false; // whole adapter only
     };
 
     explicit QuantizeJob(Input input, QObject* parent = nullptr);
@@ -51,6 +56,8 @@ public:
     // Empty unless baselines were asked for.
     std::optional<BaselineErrors> rtn2() const;
     std::optional<BaselineErrors> binary() const;
+    // Empty unless validation was asked for.
+    std::optional<lq::KernelValidationResult> validation() const;
 
 private:
     struct Output;

@@ -80,6 +80,9 @@ QString moduleSummary(const AdapterDocument& document, int module, const lq::Mod
             .arg(result.bitsPaper / weights, 0, 'f', 3)
             .arg(result.bitsTrue / weights, 0, 'f', 3)
             .arg(result.relErr, 0, 'f', 4);
+    if (const auto& packed = document.packedOrigin())
+        text += tr(" &nbsp;|&nbsp; as packed: error <b>%1</b> against the original adapter")
+                    .arg(packed->relErr.at(std::size_t(module)), 0, 'f', 4);
     if (preview)
         text += document.settings().refine == lq::Refinement::None
                     ? tr(" &nbsp;<i>(while dragging)</i>")
@@ -90,10 +93,12 @@ QString moduleSummary(const AdapterDocument& document, int module, const lq::Mod
 QString adapterTotals(const AdapterDocument& document)
 {
     const lq::Adapter& adapter = document.adapter();
-    QString text = tr("%1 modules · %2 parameters · %3")
-                       .arg(document.moduleCount())
-                       .arg(parameters(adapter.parameterCount()))
-                       .arg(megabytes(double(adapter.storedBytes())));
+    QString text = document.packedOrigin()
+                       ? tr("Packed file, dequantized: %1 modules · %2 parameters · %3")
+                       : tr("%1 modules · %2 parameters · %3");
+    text = text.arg(document.moduleCount())
+               .arg(parameters(adapter.parameterCount()))
+               .arg(megabytes(double(adapter.storedBytes())));
     if (!document.hasResult())
         return text + tr(" → … (quantizing)");
     const lq::QuantResult& result = document.result();
@@ -105,6 +110,8 @@ QString adapterTotals(const AdapterDocument& document)
                 .arg(result.relErrTotal, 0, 'f', 4);
     switch (document.resultState()) {
     case AdapterDocument::ResultState::Current:
+        if (const auto& validation = document.validation())
+            text += validation->passed ? tr(" · kernels validated") : tr(" · kernels FAILED");
         break;
     case AdapterDocument::ResultState::Computing:
         text += tr(" (updating)");

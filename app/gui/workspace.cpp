@@ -64,7 +64,8 @@ void Workspace::open(const QString& path, const lq::QuantSettings& settings)
             setCurrent(open);
             return;
         }
-        auto* document = new AdapterDocument(job->adapter(), job->takeSpectra(), settings, this);
+        auto* document = new AdapterDocument(job->adapter(), job->takeSpectra(), settings, this,
+                                             job->packedOrigin());
         m_documents.append(document);
         m_undoGroup->addStack(document->undoStack());
         document->quantize();

@@ -31,8 +31,9 @@ public:
     AdapterDocument* find(const QString& path) const;
     QUndoGroup* undoGroup() const { return m_undoGroup; }
 
-    // Opens the adapter at `path` (a PEFT folder, a .safetensors file, or an
-    // adapter_config.json, meaning its folder). An adapter already open becomes current instead.
+    // Opens the adapter at `path` (a PEFT folder, a .safetensors file, an adapter_config.json,
+    // meaning its folder, or a packed .lqa.h5 file, shown dequantized with its stored settings).
+    // An adapter already open becomes current instead.
     void open(const QString& path, const lq::QuantSettings& settings);
     void close(AdapterDocument* document);
     bool isLoading() const { return !m_loading.isEmpty(); }

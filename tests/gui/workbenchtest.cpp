@@ -7,11 +7,13 @@
 #include "adaptertreemodel.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/io/synthesizer.h"
+#include "core/packed/packedfile.h"
 #include "errorreporter.h"
 #include "exampleadapter.h"
 #include "exportjob.h"
 #include "filechooser.h"
 #include "mainwindow.h"
+#include "setmodulesplitcommand.h"
 #include "shareddata.h"
 #include "statuspanel.h"
 #include "widgets/errorbarplot.h"
@@ -36,6 +38,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QStatusBar>
 #include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QTest>
@@ -178,11 +181,16 @@ private slots:
     void applyToAllAndUndo();
     void quantizeJobFinishes();
     void cancelQuantizeKeepsPreviousResult();
+    void cancelValidationLeavesNoResult();
     void cancelExportLeavesNothing();
     void closeWindowMidJob();
     void exportsReadBack_data();
     void exportsReadBack();
-    void exportPackedSaysNotAvailable();
+    void exportPackedReadsBack_data();
+    void exportPackedReadsBack();
+    void opensPackedFile_data();
+    void opensPackedFile();
+    void corruptPackedFileShowsErrorDialog();
     void unwritableExportShowsError();
     void corruptFileShowsErrorDialog_data();
     void corruptFileShowsErrorDialog();
@@ -421,12 +429,73 @@ void WorkbenchTest::quantizeJobFinishes()
     // The status bar shows the job with a Cancel button while it runs.
     QVERIFY(bench.window.statusPanel()->progressBar()->isVisible());
     QVERIFY(bench.window.statusPanel()->cancelButton()->isVisible());
+    QVERIFY(bench.window.statusBar()->currentMessage().contains(QStringLiteral("validating")));
     QVERIFY(finished.wait(kJobTimeoutMs));
     QCOMPARE(qvariant_cast<Job::Outcome>(finished.at(0).at(0)), Job::Outcome::Succeeded);
     QVERIFY(!progressed.isEmpty());
     QCOMPARE(progressed.last().at(0).toInt(), progressed.last().at(1).toInt()); // all done
+    // One bar over both passes: every module quantized, then every module's kernel checked
+    // (the baselines were computed when the adapter opened).
+    QCOMPARE(progressed.last().at(1).toInt(), 2 * document->moduleCount());
     QCOMPARE(document->resultState(), AdapterDocument::ResultState::Current);
     QVERIFY(!bench.window.statusPanel()->progressBar()->isVisible());
+
+    // The kernels were checked on this result, every module, and the person is told so.
+    QVERIFY(document->validation());
+    const lq::KernelValidationResult& validation = *document->validation();
+    QCOMPARE(int(validation.modules.size()), document->moduleCount());
+    QVERIFY(validation.passed);
+    QVERIFY(validation.maxRelError <= validation.tolerance);
+    const QString message = bench.window.statusBar()->currentMessage();
+    QVERIFY2(message.contains(
+                 QStringLiteral("CPU kernels validated: %1 modules").arg(document->moduleCount())),
+             qPrintable(message));
+    QVERIFY(bench.window.statusPanel()->totalsLabel()->text().contains(
+        QStringLiteral("kernels validated")));
+    QVERIFY(bench.reporter->errors.isEmpty());
+
+    // An edit makes it describe an older result: no longer claimed.
+    document->undoStack()->push(new lq::gui::SetModuleSplitCommand(document, 0, 1, std::nullopt));
+    QVERIFY(waitCurrent(document));
+    QVERIFY(!document->validation());
+    QVERIFY(!bench.window.statusPanel()->totalsLabel()->text().contains(
+        QStringLiteral("kernels validated")));
+}
+
+void WorkbenchTest::cancelValidationLeavesNoResult()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, m_large);
+    QVERIFY(document);
+    const auto previous = document->sharedResult();
+    const int modules = document->moduleCount();
+    QSignalSpy started(document, &AdapterDocument::jobStarted);
+    QSignalSpy finished(document, &AdapterDocument::jobFinished);
+    bench.window.quantizeAction()->trigger();
+    QCOMPARE(started.size(), 1);
+    auto* job = qvariant_cast<Job*>(started.at(0).at(0));
+    // Cancel with the Cancel button once the validation pass has begun (past every module's
+    // quantization), so that what is dropped is a half-done validation.
+    bool clicked = false;
+    connect(job, &Job::progressed, this, [&](int done, int total) {
+        if (!clicked && done > modules && done < total) {
+            clicked = true;
+            QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+        }
+    });
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    QVERIFY2(clicked, "the validation pass went by before the test could cancel it");
+    QCOMPARE(qvariant_cast<Job::Outcome>(finished.at(0).at(0)), Job::Outcome::Cancelled);
+
+    // Nothing from the cancelled job: the previous result, unchanged, out of date, and no
+    // claim that the kernels were validated.
+    QCOMPARE(document->sharedResult(), previous);
+    QCOMPARE(document->resultState(), AdapterDocument::ResultState::Stale);
+    QVERIFY(!document->validation());
+    const QString totals = bench.window.statusPanel()->totalsLabel()->text();
+    QVERIFY2(totals.contains(QStringLiteral("out of date")), qPrintable(totals));
+    QVERIFY(!totals.contains(QStringLiteral("validated")));
+    QVERIFY(!bench.window.statusBar()->currentMessage().contains(QStringLiteral("validated")));
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
@@ -596,17 +665,182 @@ void WorkbenchTest::exportsReadBack()
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
-void WorkbenchTest::exportPackedSaysNotAvailable()
+void WorkbenchTest::exportPackedReadsBack_data()
 {
+    addAdapterRows(1);
+}
+
+void WorkbenchTest::exportPackedReadsBack()
+{
+    QFETCH(QString, path);
     Bench bench;
-    QVERIFY(openThroughMenu(bench, lq::gui::exampleAdapterPath()));
+    AdapterDocument* document = openThroughMenu(bench, path);
+    QVERIFY(document);
+    // A split set by hand and a wider high part elsewhere, so that the file must keep per-module
+    // h and b_h rather than one rule for all.
+    const int last = document->moduleCount() - 1;
+    document->undoStack()->push(new lq::gui::SetModuleSplitCommand(document, last, 0, 4));
+    QVERIFY(waitCurrent(document));
+    const lqtest::FileSnapshot input = lqtest::snapshot(document->path());
+
     QTemporaryDir out;
-    bench.chooser->next = out.filePath(QStringLiteral("adapter.lqa.h5"));
+    // Without the extension: the action adds it.
+    const QString target = out.filePath(QStringLiteral("exported.lqa.h5"));
+    bench.chooser->next = out.filePath(QStringLiteral("exported"));
+    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
     bench.window.exportPackedAction()->trigger();
-    QCOMPARE(bench.reporter->notes.size(), 1);
-    QVERIFY(bench.reporter->notes.at(0).contains(QStringLiteral("not available yet"),
-                                                 Qt::CaseInsensitive));
-    QVERIFY(QDir(out.path()).isEmpty());
+    QVERIFY(exported.count() == 1 || exported.wait(kJobTimeoutMs));
+    QVERIFY2(exported.at(0).at(0).toBool(), qPrintable(exported.at(0).at(1).toString()));
+    QCOMPARE(QDir(out.path()).entryList(QDir::NoDotAndDotDot | QDir::AllEntries),
+             QStringList{QStringLiteral("exported.lqa.h5")}); // nothing temporary left
+
+    const lq::PackedAdapter packed = lq::readPackedAdapter(target.toStdString());
+    const lq::QuantResult& result = document->result();
+    QCOMPARE(int(packed.modules.size()), document->moduleCount());
+    for (int i = 0; i < document->moduleCount(); ++i) {
+        const lq::PackedModule& module = packed.modules[std::size_t(i)];
+        const lq::ModuleResult& shown = result.modules[std::size_t(i)];
+        QCOMPARE(QString::fromStdString(module.name), document->moduleName(i));
+        QCOMPARE(module.h, document->effectiveH(i));
+        QCOMPARE(module.bitsHigh, document->effectiveBitsHigh(i));
+        QCOMPARE(module.h, treeText(bench, document, i, AdapterTreeModel::HColumn).toInt());
+        QCOMPARE(module.storedBits(), shown.bitsTrue);
+        // The codes decode to exactly the factors the window computed.
+        QVERIFY(lq::dequantizedB(module) == shown.Bhat);
+        QVERIFY(lq::dequantizedA(module) == shown.Ahat);
+    }
+    QCOMPARE(packed.modules[std::size_t(last)].h, 0);
+    QCOMPARE(packed.modules[std::size_t(last)].bitsHigh, 4);
+    QCOMPARE(packed.avgBitsTrue(), result.avgBitsTrue);
+    QCOMPARE(packed.relErrTotal, result.relErrTotal);
+    QCOMPARE(packed.settings.groupSize, document->settings().groupSize);
+    QCOMPARE(packed.settings.rho, document->settings().rho);
+    QCOMPARE(lqtest::snapshot(document->path()), input);
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::opensPackedFile_data()
+{
+    QTest::addColumn<QString>("how");
+    QTest::newRow("File > Open") << QStringLiteral("menu");
+    QTest::newRow("command line") << QStringLiteral("command line");
+    QTest::newRow("drop") << QStringLiteral("drop");
+}
+
+void WorkbenchTest::opensPackedFile()
+{
+    QFETCH(QString, how);
+    // A packed file written by the library with settings the workbench would not start from:
+    // rho 0.8, 3 high bits, and one module split by hand.
+    const lq::Adapter source = lq::Adapter::load(lq::gui::exampleAdapterPath().toStdString());
+    lq::QuantSettings settings;
+    settings.rho = 0.8;
+    settings.bitsHigh = 3;
+    settings.hOverride[source.modules().front().name] = 1;
+    const lq::QuantResult quantized = lq::quantizeAdapter(source, settings);
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("example.lqa.h5"));
+    lq::exportPackedAdapter(file.toStdString(), source, quantized);
+    const lq::PackedAdapter packed = lq::readPackedAdapter(file.toStdString());
+    const lqtest::FileSnapshot before = lqtest::snapshot(file);
+
+    Bench bench;
+    QSignalSpy opened(bench.window.workspace(), &Workspace::documentOpened);
+    if (how == QLatin1String("menu")) {
+        bench.chooser->next = file;
+        bench.window.openAction()->trigger();
+    } else if (how == QLatin1String("command line")) {
+        bench.window.openPath(file); // what main() does with each path it is given
+    } else {
+        QMimeData data;
+        data.setUrls({QUrl::fromLocalFile(file)});
+        QDragEnterEvent enter(QPoint(400, 300), Qt::CopyAction, &data, Qt::LeftButton, {});
+        QCoreApplication::sendEvent(&bench.window, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(400, 300), Qt::CopyAction, &data, Qt::LeftButton, {});
+        QCoreApplication::sendEvent(&bench.window, &drop);
+    }
+    QVERIFY(opened.wait(kJobTimeoutMs));
+    auto* document = qvariant_cast<AdapterDocument*>(opened.at(0).at(0));
+    QVERIFY(waitCurrent(document));
+    QVERIFY(bench.reporter->errors.isEmpty());
+
+    // Said to come from a packed file: tree, title, status bar.
+    QVERIFY(document->packedOrigin());
+    const QString name = bench.window.treeModel()->indexOf(document).data().toString();
+    QVERIFY2(name.contains(QStringLiteral("example.lqa.h5")) &&
+                 name.contains(QStringLiteral("packed")),
+             qPrintable(name));
+    QVERIFY2(bench.window.windowTitle().contains(QStringLiteral("packed")),
+             qPrintable(bench.window.windowTitle()));
+    QVERIFY(bench.window.statusPanel()->totalsLabel()->text().contains(QStringLiteral("Packed")));
+
+    // The stored settings and per-module splits, and the factors the codes decode to.
+    QCOMPARE(document->moduleCount(), int(packed.modules.size()));
+    QCOMPARE(document->settings().rho, 0.8);
+    QCOMPARE(document->settings().bitsHigh, 3);
+    QCOMPARE(document->settings().groupSize, packed.settings.groupSize);
+    for (int i = 0; i < document->moduleCount(); ++i) {
+        const lq::PackedModule& module = packed.modules[std::size_t(i)];
+        QCOMPARE(document->moduleName(i), QString::fromStdString(module.name));
+        QCOMPARE(document->effectiveH(i), module.h);
+        QCOMPARE(document->effectiveBitsHigh(i), module.bitsHigh);
+        QCOMPARE(treeText(bench, document, i, AdapterTreeModel::HColumn).toInt(), module.h);
+        const lq::ModuleFactors factors = document->factors(i);
+        QVERIFY(factors.B == lq::dequantizedB(module));
+        QVERIFY(factors.A == lq::dequantizedA(module));
+    }
+    QCOMPARE(document->effectiveH(0), 1);
+    // The module summary gives the file's own error against the original adapter.
+    const QString summary = plainText(bench.window.moduleSummaryLabel());
+    QVERIFY2(summary.contains(
+                 QStringLiteral("as packed: error %1").arg(packed.modules[0].relErr, 0, 'f', 4)),
+             qPrintable(summary));
+
+    // Exporting it again gives a file with the same modules and splits; the packed input stays.
+    QTemporaryDir out;
+    const QString again = out.filePath(QStringLiteral("again.lqa.h5"));
+    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    bench.chooser->next = again;
+    bench.window.exportPackedAction()->trigger();
+    QVERIFY(exported.count() == 1 || exported.wait(kJobTimeoutMs));
+    QVERIFY2(exported.at(0).at(0).toBool(), qPrintable(exported.at(0).at(1).toString()));
+    const lq::PackedAdapter rewritten = lq::readPackedAdapter(again.toStdString());
+    QCOMPARE(rewritten.modules.size(), packed.modules.size());
+    for (std::size_t i = 0; i < packed.modules.size(); ++i) {
+        QCOMPARE(rewritten.modules[i].h, packed.modules[i].h);
+        QCOMPARE(rewritten.modules[i].bitsHigh, packed.modules[i].bitsHigh);
+    }
+    // Writing over the packed file it came from is refused, and the file is untouched.
+    bench.chooser->next = file;
+    bench.window.exportPackedAction()->trigger();
+    QVERIFY(exported.count() == 2 || exported.wait(kJobTimeoutMs));
+    QCOMPARE(exported.at(1).at(0).toBool(), false);
+    QVERIFY2(exported.at(1).at(1).toString().contains(QStringLiteral("input")),
+             qPrintable(exported.at(1).at(1).toString()));
+    QCOMPARE(lqtest::snapshot(file), before);
+}
+
+void WorkbenchTest::corruptPackedFileShowsErrorDialog()
+{
+    // A packed file cut short (a copy interrupted mid-way): an error dialog naming it.
+    const lq::Adapter source = lq::Adapter::load(lq::gui::exampleAdapterPath().toStdString());
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("cut.lqa.h5"));
+    lq::exportPackedAdapter(file.toStdString(), source, lq::quantizeAdapter(source, {}));
+    QVERIFY(QFile::resize(file, QFileInfo(file).size() / 2));
+
+    Bench bench(true);
+    QSignalSpy failed(bench.window.workspace(), &Workspace::openFailed);
+    bench.chooser->next = file;
+    bench.window.openAction()->trigger();
+    QVERIFY(failed.wait(kJobTimeoutMs));
+    auto* box = bench.window.findChild<QMessageBox*>();
+    QVERIFY2(box, "no error dialog");
+    QVERIFY(QTest::qWaitFor([&] { return box->isVisible(); }, 5000));
+    QVERIFY2(box->text().contains(QStringLiteral("cut.lqa.h5")), qPrintable(box->text()));
+    QVERIFY(bench.window.workspace()->documents().isEmpty());
+    box->accept();
 }
 
 void WorkbenchTest::unwritableExportShowsError()
