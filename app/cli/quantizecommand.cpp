@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/baseline.h"
+#include "core/engine/bitbudget.h"
 #include "core/engine/report.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
@@ -18,6 +19,7 @@ const char* const kQuantizeUsage =
     "                          [--baseline rtn:B|binary] [--paper-exact]\n"
     "                          [--report FILE.json|FILE.csv] [--export-peft DIR]\n"
     "                          [--export-packed FILE.lqa.h5]\n"
+    "                          [--budget BITS [--budget-count paper|true]]\n"
     "\n"
     "Quantizes a PEFT LoRA adapter (a folder with adapter_model.safetensors, or the\n"
     ".safetensors file itself) with LoRAQuant (arXiv 2510.26690): per module, the SVD of B A\n"
@@ -43,6 +45,13 @@ const char* const kQuantizeUsage =
     "  --paper-exact     store scales in float32 and let groups run on across components, as\n"
     "                    the public reference does (default: fp16 scales, groups inside each\n"
     "                    component)\n"
+    "  --budget BITS     instead of one rho for all, choose each module's h and high bit\n"
+    "                    width to minimise the adapter's total error with at most BITS bits\n"
+    "                    per weight on average (greedy on each module's error curve for every\n"
+    "                    h and width, measured without refinement); widths from 2, 3, 4, or\n"
+    "                    only --bits-high when given. Not with --rho, --split or --baseline\n"
+    "  --budget-count C  the count BITS is in: paper (codes only; default, 1 to 4) or true\n"
+    "                    (with scales, zero points and headers)\n"
     "  --report FILE     also write the full report, JSON or CSV by the extension\n"
     "  --export-peft DIR write the dequantized adapter (B_hat, A_hat in the input's dtype, same\n"
     "                    keys, config and non-LoRA tensors) as a PEFT folder that PEFT and vLLM\n"
@@ -141,7 +150,9 @@ int runQuantize(const std::vector<std::string>& args)
                                      {"paper-exact", false},
                                      {"report", true},
                                      {"export-peft", true},
-                                     {"export-packed", true}});
+                                     {"export-packed", true},
+                                     {"budget", true},
+                                     {"budget-count", true}});
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
     const bool paperExact = arguments.has("paper-exact");
 
@@ -178,6 +189,24 @@ int runQuantize(const std::vector<std::string>& args)
         baseline->scaleFormat = settings.scaleFormat;
     }
 
+    std::optional<double> budget;
+    BitCount budgetCount = BitCount::Paper;
+    if (arguments.has("budget")) {
+        budget = arguments.number("budget", 0);
+        for (const char* option : {"rho", "split", "baseline"})
+            if (arguments.has(option))
+                throw UsageError(std::string("--") + option +
+                                 " does not apply to --budget (the budget chooses every h)");
+    }
+    if (const auto count = arguments.value("budget-count")) {
+        if (!budget)
+            throw UsageError("--budget-count needs --budget");
+        const auto parsed = bitCountFromString(*count);
+        if (!parsed)
+            throw UsageError("--budget-count must be paper or true, got '" + *count + "'");
+        budgetCount = *parsed;
+    }
+
     const Adapter adapter = Adapter::load(path);
     const auto report = arguments.value("report");
     const auto exportFolder = arguments.value("export-peft");
@@ -192,8 +221,26 @@ int runQuantize(const std::vector<std::string>& args)
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 
-    const QuantResult result = baseline ? quantizeBaseline(adapter, *baseline, terminalProgress())
-                                        : quantizeAdapter(adapter, settings, terminalProgress());
+    QuantResult result;
+    if (baseline) {
+        result = quantizeBaseline(adapter, *baseline, terminalProgress());
+    } else if (budget) {
+        const std::vector<int> widths = arguments.has("bits-high")
+                                            ? std::vector<int>{settings.bitsHigh}
+                                            : std::vector<int>{2, 3, 4};
+        const ErrorCurves curves = computeErrorCurves(adapter, settings, widths);
+        const BudgetAllocation allocation = allocateBudget(curves, *budget, budgetCount);
+        result = quantizeAdapter(adapter, settings, allocation, terminalProgress());
+        std::string list;
+        for (int bits : widths)
+            list += (list.empty() ? "" : ", ") + std::to_string(bits);
+        std::cout << "budget     " << *budget << " bits per weight, " << toString(budgetCount)
+                  << " count; h and high width (" << list
+                  << ") per module from error curves without refinement (" << curves.seconds
+                  << " s)\n";
+    } else {
+        result = quantizeAdapter(adapter, settings, terminalProgress());
+    }
     std::cout << reportSummary(result);
 
     if (report) {

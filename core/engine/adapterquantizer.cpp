@@ -1,6 +1,7 @@
 #include "adapterquantizer.h"
 
 #include "../io/error.h"
+#include "bitbudget.h"
 #include "bitcount.h"
 #include "parallelmodules.h"
 #include "refinement.h"
@@ -149,6 +150,21 @@ QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& setting
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
+}
+
+QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& settings,
+                            const BudgetAllocation& allocation, const ProgressFn& progress)
+{
+    const std::vector<LoraModule>& modules = adapter.modules();
+    bool same = modules.size() == allocation.names.size();
+    for (std::size_t i = 0; same && i < modules.size(); ++i)
+        same = modules[i].name == allocation.names[i];
+    if (!same)
+        throw Error(adapter.path(), "the bit-budget allocation was made for another adapter (its "
+                                    "modules differ from this one's)");
+    QuantSettings allocated = settings;
+    allocation.applyTo(allocated);
+    return quantizeAdapter(adapter, allocated, progress);
 }
 
 } // namespace lq

@@ -6,12 +6,21 @@
 
 namespace lq {
 
+struct BudgetAllocation;
+
 // LoRAQuant over a whole adapter: per module reparameterize, choose h (settings.split, unless
 // hOverride names the module), quantize, refine, measure. Modules run in parallel with OpenMP;
 // the result does not depend on the number of threads. Cancelling returns a result with
 // `cancelled` set and no modules.
 QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& settings,
                             const ProgressFn& progress = {});
+
+// LoRAQuant with the per-module h and b_h of a bit-budget allocation (bitbudget.h) in place of
+// settings' split rule and overrides; everything else (refinement included) from `settings`.
+// Throws lq::Error when the allocation was made for another adapter (module names differ) or
+// other group settings (the true bit count would not be the allocated one).
+QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& settings,
+                            const BudgetAllocation& allocation, const ProgressFn& progress = {});
 
 // One module, for interactive use: the workbench caches the reparameterization and calls this
 // after every drag of the split.
