@@ -406,6 +406,25 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
             throw Error(folder, "refusing to write into the folder the adapter was read from; "
                                 "choose another output folder");
     }
+    // The folders this call creates, the deepest first: a failed export removes them again, so
+    // that it leaves no empty output folder behind (only empty ones go; nothing else is touched).
+    std::vector<fs::path> created;
+    fs::path missing(folder);
+    if (!missing.has_filename()) // "out/"
+        missing = missing.parent_path();
+    for (; !missing.empty() && !fs::exists(missing, ec) && !ec; missing = missing.parent_path())
+        created.push_back(missing);
+    struct RemoveCreated
+    {
+        const std::vector<fs::path>& folders;
+        bool keep = false;
+        ~RemoveCreated()
+        {
+            std::error_code ignored;
+            for (std::size_t i = 0; !keep && i < folders.size(); ++i)
+                fs::remove(folders[i], ignored);
+        }
+    } removeCreated{created};
     fs::create_directories(folder, ec);
     if (ec)
         throw Error(folder, "cannot create the output folder: " + ec.message());
@@ -446,10 +465,14 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
             views.push_back({module.keyB, module.dtype, {m, r}, convert(f.B, module.dtype)});
         }
     }
-    writeSafetensorViews((fs::path(folder) / kTensorFileName).string(), views, metadata);
+    // Both files are written before either takes its name: a disk that fills up on the config
+    // must not leave new tensors beside an old config, or tensors without one.
+    StagedFiles files;
+    writeSafetensorViews((fs::path(folder) / kTensorFileName).string(), views, metadata, &files);
     if (source.config())
-        writeFileAtomically((fs::path(folder) / kConfigFileName).string(),
-                            source.config()->rawJson);
+        files.add((fs::path(folder) / kConfigFileName).string(), source.config()->rawJson);
+    files.commit();
+    removeCreated.keep = true;
 }
 
 } // namespace lq

@@ -27,7 +27,10 @@ std::string temporaryPathFor(const std::string& path)
     return (target.parent_path() / name).string();
 }
 
-std::string systemError(int code) { return std::strerror(code); }
+std::string systemError(int code)
+{
+    return std::strerror(code);
+}
 
 void renameOver(const std::string& temporary, const std::string& path)
 {
@@ -38,9 +41,8 @@ void renameOver(const std::string& temporary, const std::string& path)
     }
 }
 
-} // namespace
-
-void writeFileAtomically(const std::string& path, std::span<const std::byte> content)
+// Writes `content` to a new temporary file beside `path`, flushed to the disk; returns its name.
+std::string stageContent(const std::string& path, std::span<const std::byte> content)
 {
     const std::string temporary = temporaryPathFor(path);
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -72,16 +74,11 @@ void writeFileAtomically(const std::string& path, std::span<const std::byte> con
         std::remove(temporary.c_str());
         throw Error(path, "write failed: " + systemError(code));
     }
-    renameOver(temporary, path);
+    return temporary;
 }
 
-void writeFileAtomically(const std::string& path, const std::string& content)
-{
-    writeFileAtomically(path, std::as_bytes(std::span(content.data(), content.size())));
-}
-
-void writeFileAtomically(const std::string& path,
-                         const std::function<void(const std::string& temporaryPath)>& produce)
+std::string stageProduced(const std::string& path,
+                          const std::function<void(const std::string& temporaryPath)>& produce)
 {
     const std::string temporary = temporaryPathFor(path);
     try {
@@ -104,7 +101,59 @@ void writeFileAtomically(const std::string& path,
         std::remove(temporary.c_str());
         throw Error(path, "write failed: " + systemError(code));
     }
-    renameOver(temporary, path);
+    return temporary;
+}
+
+} // namespace
+
+void writeFileAtomically(const std::string& path, std::span<const std::byte> content)
+{
+    renameOver(stageContent(path, content), path);
+}
+
+void writeFileAtomically(const std::string& path, const std::string& content)
+{
+    writeFileAtomically(path, std::as_bytes(std::span(content.data(), content.size())));
+}
+
+void writeFileAtomically(const std::string& path,
+                         const std::function<void(const std::string& temporaryPath)>& produce)
+{
+    renameOver(stageProduced(path, produce), path);
+}
+
+StagedFiles::~StagedFiles()
+{
+    for (const Staged& staged : m_staged)
+        std::remove(staged.temporary.c_str());
+}
+
+void StagedFiles::add(const std::string& path, std::span<const std::byte> content)
+{
+    m_staged.reserve(m_staged.size() + 1); // no throw between staging and recording it
+    m_staged.push_back({stageContent(path, content), path});
+}
+
+void StagedFiles::add(const std::string& path, const std::string& content)
+{
+    add(path, std::as_bytes(std::span(content.data(), content.size())));
+}
+
+void StagedFiles::add(const std::string& path,
+                      const std::function<void(const std::string& temporaryPath)>& produce)
+{
+    m_staged.reserve(m_staged.size() + 1);
+    m_staged.push_back({stageProduced(path, produce), path});
+}
+
+void StagedFiles::commit()
+{
+    // Each rename takes its temporary out of the list, so that a failure removes only the rest.
+    while (!m_staged.empty()) {
+        const Staged staged = m_staged.front();
+        m_staged.erase(m_staged.begin());
+        renameOver(staged.temporary, staged.path);
+    }
 }
 
 } // namespace lq

@@ -231,7 +231,7 @@ void writeSafetensors(const std::string& path, const std::vector<TensorData>& te
 }
 
 void writeSafetensorViews(const std::string& path, const std::vector<TensorView>& tensors,
-                          const std::map<std::string, std::string>& metadata)
+                          const std::map<std::string, std::string>& metadata, StagedFiles* group)
 {
     OrderedJson header = OrderedJson::object();
     if (!metadata.empty()) {
@@ -262,7 +262,7 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
     text.append((8 - text.size() % 8) % 8, ' ');
     const std::uint64_t length = text.size();
 
-    writeFileAtomically(path, [&](const std::string& temporary) {
+    const auto produce = [&](const std::string& temporary) {
         std::FILE* out = std::fopen(temporary.c_str(), "wbx");
         if (!out)
             throw Error(path, std::string("cannot create a file in that folder: ") +
@@ -278,7 +278,11 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
             throw Error(path, std::string("write failed: ") + std::strerror(errno));
         if (!ok)
             throw Error(path, std::string("write failed: ") + std::strerror(code));
-    });
+    };
+    if (group)
+        group->add(path, produce);
+    else
+        writeFileAtomically(path, produce);
 }
 
 } // namespace lq

@@ -13,6 +13,8 @@
 
 namespace lq {
 
+class StagedFiles; // atomicfile.h
+
 class MappedFile;
 
 // One tensor as described in a safetensors header. Offsets are relative to the start of the data
@@ -85,8 +87,10 @@ struct TensorView
 void writeSafetensors(const std::string& path, const std::vector<TensorData>& tensors,
                       const std::map<std::string, std::string>& metadata);
 // The same, for tensors whose bytes live elsewhere (no copy). A separate name keeps brace-list
-// calls of writeSafetensors unambiguous.
+// calls of writeSafetensors unambiguous. With `group`, the file is only staged there and appears
+// when the group commits (a PEFT folder's files together).
 void writeSafetensorViews(const std::string& path, const std::vector<TensorView>& tensors,
-                          const std::map<std::string, std::string>& metadata);
+                          const std::map<std::string, std::string>& metadata,
+                          StagedFiles* group = nullptr);
 
 } // namespace lq

@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
+#include <vector>
 
 #ifndef LQ_VERSION
 #define LQ_VERSION "unknown"
@@ -353,10 +357,80 @@ std::string metadataJson(const std::map<std::string, std::string>& metadata)
     return json.dump();
 }
 
-void writeFile(const std::string& path, const std::string& file, const PackedAdapter& adapter)
+// Bob Jenkins' lookup3 hash (hashlittle, initial value 0): HDF5's checksum of its metadata.
+std::uint32_t metadataChecksum(std::span<const std::byte> bytes)
+{
+    const auto rot = [](std::uint32_t x, int k) { return (x << k) | (x >> (32 - k)); };
+    const auto word = [&](std::size_t at, std::size_t available) {
+        std::uint32_t value = 0;
+        for (std::size_t i = 0; i < 4 && i < available; ++i)
+            value |= std::uint32_t(bytes[at + i]) << (8 * i);
+        return value;
+    };
+    std::size_t left = bytes.size();
+    std::uint32_t a = 0xdeadbeefu + std::uint32_t(left), b = a, c = a;
+    std::size_t at = 0;
+    while (left > 12) {
+        a += word(at, 4);
+        b += word(at + 4, 4);
+        c += word(at + 8, 4);
+        a -= c, a ^= rot(c, 4), c += b;
+        b -= a, b ^= rot(a, 6), a += c;
+        c -= b, c ^= rot(b, 8), b += a;
+        a -= c, a ^= rot(c, 16), c += b;
+        b -= a, b ^= rot(a, 19), a += c;
+        c -= b, c ^= rot(b, 4), b += a;
+        at += 12;
+        left -= 12;
+    }
+    if (left == 0)
+        return c;
+    // The last 1..12 bytes, zero-padded.
+    a += word(at, left);
+    b += left > 4 ? word(at + 4, left - 4) : 0;
+    c += left > 8 ? word(at + 8, left - 8) : 0;
+    c ^= b, c -= rot(b, 14);
+    a ^= c, a -= rot(c, 11);
+    b ^= a, b -= rot(a, 25);
+    c ^= b, c -= rot(b, 16);
+    a ^= c, a -= rot(c, 4);
+    b ^= a, b -= rot(a, 14);
+    c ^= b, c -= rot(b, 24);
+    return c;
+}
+
+// libhdf5 1.10's H5Fget_file_image clears the "open for writing" flags in the image's
+// superblock (version 2 and 3) but leaves the checksum computed with them set, so the image
+// would not open. The superblock is: signature (8 bytes), version, size of offsets, size of
+// lengths, flags, four addresses, checksum. Recomputing is harmless where HDF5 got it right.
+void fixSuperblockChecksum(std::vector<std::byte>& image, const std::string& file)
+{
+    constexpr std::size_t kFixed = 12;
+    if (image.size() < kFixed)
+        throw Error(file, "HDF5 built a file image without a superblock");
+    const auto version = std::to_integer<unsigned>(image[8]);
+    if (version < 2)
+        return; // versions 0 and 1 have no checksum
+    const std::size_t checksummed = kFixed + 4 * std::to_integer<std::size_t>(image[9]);
+    if (image.size() < checksummed + 4)
+        throw Error(file, "HDF5 built a file image with a short superblock");
+    const std::uint32_t checksum =
+        metadataChecksum(std::span<const std::byte>(image.data(), checksummed));
+    for (std::size_t i = 0; i < 4; ++i)
+        image[checksummed + i] = std::byte((checksum >> (8 * i)) & 0xff);
+}
+
+// The file is built in memory (HDF5's core driver, no backing store) and returned as its bytes:
+// the disk is then written by writeFileAtomically, whose failures name the system's reason ("No
+// space left on device", "Read-only file system"). Through HDF5's own POSIX driver they would
+// only read "unable to create file" or "unable to flush", and a half-written temporary file
+// would be HDF5's to close.
+std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& adapter)
 {
     const Handle fapl(h5::check(H5Pcreate(H5P_FILE_ACCESS), file, "cannot create properties"),
                       H5Pclose);
+    constexpr std::size_t kImageIncrement = 1 << 20;
+    h5::checkStatus(H5Pset_fapl_core(fapl, kImageIncrement, false), file, "cannot set properties");
     // Version 2 object headers (compact, HDF5 1.8 and later read them).
     h5::checkStatus(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), file,
                     "cannot set properties");
@@ -364,7 +438,7 @@ void writeFile(const std::string& path, const std::string& file, const PackedAda
     const Handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), file, "cannot create properties"),
                       H5Pclose);
     h5::checkStatus(H5Pset_obj_track_times(fcpl, false), file, "cannot set properties");
-    const Handle f(h5::check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl), file,
+    const Handle f(h5::check(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, fcpl, fapl), file,
                              "cannot create the file"),
                    H5Fclose);
 
@@ -500,6 +574,14 @@ void writeFile(const std::string& path, const std::string& file, const PackedAda
         writeString(dataset, "shape", nlohmann::json(tensor.shape).dump(), file);
     }
     h5::checkStatus(H5Fflush(f, H5F_SCOPE_GLOBAL), file, "cannot flush the file");
+    const ssize_t size = H5Fget_file_image(f, nullptr, 0);
+    if (size <= 0)
+        throw Error(file, "cannot build the file in memory (HDF5: " + h5::lastErrorMessage() + ")");
+    std::vector<std::byte> image(static_cast<std::size_t>(size));
+    if (H5Fget_file_image(f, image.data(), image.size()) != size)
+        throw Error(file, "cannot build the file in memory (HDF5: " + h5::lastErrorMessage() + ")");
+    fixSuperblockChecksum(image, file);
+    return image;
 }
 
 // ---- reading ---------------------------------------------------------------------------------
@@ -917,10 +999,13 @@ bool isPackedAdapterPath(const std::string& path)
 
 void writePackedAdapter(const std::string& path, const PackedAdapter& adapter)
 {
-    const std::lock_guard lock(h5::libraryMutex());
-    h5::silenceErrorPrinting();
-    writeFileAtomically(path,
-                        [&](const std::string& temporary) { writeFile(temporary, path, adapter); });
+    std::vector<std::byte> image;
+    {
+        const std::lock_guard lock(h5::libraryMutex());
+        h5::silenceErrorPrinting();
+        image = fileImage(path, adapter);
+    }
+    writeFileAtomically(path, image);
 }
 
 void exportPackedAdapter(const std::string& path, const Adapter& adapter, const QuantResult& result)
