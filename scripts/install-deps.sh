@@ -5,9 +5,14 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev qt6-qpa-plugins libqt6svg6-dev
+  qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev qt6-qpa-plugins qt6-svg-dev
   libqcustomplot-dev libeigen3-dev libhdf5-dev hdf5-tools nlohmann-json3-dev libomp-dev
   xvfb xauth clang-format
+  # scripts/check-package.sh (dpkg-shlibdeps computes the .deb's Depends; the desktop checks;
+  # python3 reads `loraquant inspect --json`)
+  dpkg-dev desktop-file-utils shared-mime-info python3
+  # scripts/run-fuzzers.sh: clang and its runtime libraries (libFuzzer, ASan, UBSan)
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
