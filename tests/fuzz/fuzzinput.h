@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+
+// The readers take a path and memory-map it; libFuzzer hands out bytes. An anonymous in-memory
+// file (memfd) reached through /proc/self/fd gives the reader a real, mappable file without
+// touching the disk on every input.
+namespace lqfuzz {
+
+class MemoryFile
+{
+public:
+    MemoryFile(const std::uint8_t* data, std::size_t size)
+    {
+        m_fd = ::memfd_create("lq-fuzz-input", MFD_CLOEXEC);
+        if (m_fd < 0)
+            fail("memfd_create");
+        std::size_t done = 0;
+        while (done < size) {
+            const ssize_t n = ::write(m_fd, data + done, size - done);
+            if (n <= 0)
+                fail("write to memfd");
+            done += std::size_t(n);
+        }
+        m_path = "/proc/self/fd/" + std::to_string(m_fd);
+    }
+    ~MemoryFile() { ::close(m_fd); }
+    MemoryFile(const MemoryFile&) = delete;
+    MemoryFile& operator=(const MemoryFile&) = delete;
+
+    const std::string& path() const { return m_path; }
+
+private:
+    // A broken harness must not look like a finding in the code under test.
+    [[noreturn]] static void fail(const char* what)
+    {
+        std::perror(what);
+        std::_Exit(2);
+    }
+
+    int m_fd = -1;
+    std::string m_path;
+};
+
+// For readers that cannot use /proc/self/fd (HDF5 refuses to open a memfd that way): the input
+// as a plain file, on tmpfs when the caller passes a folder there.
+inline void writeInputFile(const std::string& path, const std::uint8_t* data, std::size_t size)
+{
+    std::FILE* out = std::fopen(path.c_str(), "wb");
+    if (!out || (size > 0 && std::fwrite(data, 1, size, out) != size) || std::fclose(out) != 0) {
+        std::perror(path.c_str());
+        std::_Exit(2);
+    }
+}
+
+// A property of the code under test was violated: abort so that libFuzzer keeps the input.
+[[noreturn]] inline void violated(const char* what)
+{
+    std::fprintf(stderr, "lq-fuzz: property violated: %s\n", what);
+    std::abort();
+}
+
+} // namespace lqfuzz
