@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <stdexcept>
 
 namespace lq {
 namespace {
@@ -378,6 +377,94 @@ private:
     bool m_blockDiagonal = true;
 };
 
+// The search of move d (FactorStep::rowSearch) for one row; buffers reused across rows.
+struct RowSearch
+{
+    static constexpr int kSearchLevels = 4;
+    static constexpr int kSearchNodes = 512;
+
+    Eigen::MatrixXd R;                  // G = R^T R, upper triangular
+    Eigen::VectorXd scale, zero, t, x;  // per column: group scale and zero, target, level chosen
+    std::vector<int> maxCode, q, bestQ; // maxCode -1: binary
+    double best = 0;
+    int nodes = 0;
+
+    void resize(Index r)
+    {
+        scale.resize(r);
+        zero.resize(r);
+        t.resize(r);
+        x.resize(r);
+        maxCode.resize(std::size_t(r));
+        q.resize(std::size_t(r));
+    }
+
+    double value(Index c, int code) const
+    {
+        if (maxCode[std::size_t(c)] < 0)
+            return code ? scale[c] : -scale[c];
+        return (double(code) - zero[c]) * scale[c];
+    }
+
+    // From the current codes q (values x); true when bestQ is strictly better.
+    bool run()
+    {
+        const double start = (R.triangularView<Eigen::Upper>() * (t - x)).squaredNorm();
+        best = start;
+        bestQ = q;
+        nodes = 0;
+        descend(R.rows() - 1, 0.0);
+        return best < start * (1 - 1e-12);
+    }
+
+    void descend(Index k, double cost)
+    {
+        if (k < 0) {
+            if (cost < best) {
+                best = cost;
+                bestQ = q;
+            }
+            return;
+        }
+        double sk = 0;
+        for (Index j = k + 1; j < R.cols(); ++j)
+            sk += R(k, j) * (t[j] - x[j]);
+        const double centre = t[k] + sk / R(k, k);
+        int candidates[kSearchLevels];
+        int count = 0;
+        const int top = maxCode[std::size_t(k)];
+        if (top < 0) {
+            candidates[count++] = centre >= 0 ? 1 : 0;
+            candidates[count++] = centre >= 0 ? 0 : 1;
+        } else {
+            const double position = centre / scale[k] + zero[k];
+            const int nearest = std::clamp(int(std::lround(position)), 0, top);
+            candidates[count++] = nearest;
+            const int first = position >= nearest ? 1 : -1;
+            for (int step = 1; count < kSearchLevels && step <= top; ++step)
+                for (int sign : {first, -first}) {
+                    const int code = nearest + sign * step;
+                    if (code >= 0 && code <= top && count < kSearchLevels)
+                        candidates[count++] = code;
+                }
+        }
+        for (int a = 0; a < count; ++a) {
+            if (++nodes > kSearchNodes)
+                return;
+            const double v = value(k, candidates[a]);
+            const double term = R(k, k) * (t[k] - v) + sk;
+            const double next = cost + term * term;
+            if (!(next < best))
+                continue;
+            q[std::size_t(k)] = candidates[a];
+            const double saved = x[k];
+            x[k] = v;
+            descend(k - 1, next);
+            x[k] = saved;
+        }
+    }
+};
+
 class FactorStep
 {
 public:
@@ -396,14 +483,21 @@ public:
         const Index rows = X.rows(), r = X.cols();
         Eigen::MatrixXd G = gramF(Yhat, Yhat);
         // A zero column of Y_hat (a zero component) leaves G singular; its column of X* is 0
-        // anyway. Damping by 1e-9 of the largest diagonal changes nothing measurable elsewhere.
-        G.diagonal().array() += 1e-9 * std::max(G.diagonal().maxCoeff(), 1e-300);
+        // anyway. So do equal columns (two 1-bit columns with the same signs, as in a module
+        // with r > m), and then G, summed in float, can be indefinite by ~1e-7 of its
+        // diagonal. Damping by 1e-9 of the largest diagonal changes nothing measurable; where
+        // that is not enough it grows a hundredfold at a time, up to 1e-3.
+        const double diagonal = std::max(G.diagonal().maxCoeff(), 1e-300);
         Eigen::MatrixXd L;
-        if (!choleskyLower(G, L)) { // only for a non-finite Y_hat: keep what `factor` holds
-            if (factor.hat.rows() != rows)
-                throw std::logic_error("refineBest: no positive definite Gram to start from");
-            return std::numeric_limits<double>::infinity();
+        bool factored = false;
+        for (double damping = 1e-9; damping <= 1e-3 && !factored; damping *= 100) {
+            Eigen::MatrixXd damped = G;
+            damped.diagonal().array() += damping * diagonal;
+            if ((factored = choleskyLower(damped, L)))
+                G = std::move(damped);
         }
+        if (!factored) // only for a non-finite Y_hat: keep what `factor` holds (maybe nothing)
+            return std::numeric_limits<double>::infinity();
         const Eigen::MatrixXd C = gramF(Y, Yhat);
         const Eigen::MatrixXd W = choleskySolve(L, C.transpose()).transpose();
         const Eigen::MatrixXf Tstar = X * W.cast<float>();
@@ -434,6 +528,8 @@ public:
         for (int sweep = 0; sweep < m_options.sweeps; ++sweep) {
             const double before = current;
             columnSweep(Tstar, G, factor);
+            if (r <= m_options.rowSearchMaxRank)
+                rowSearch(Tstar, G, factor);
             current = objective(Tstar, G, factor.hat);
             if (m_options.jointScales)
                 current = tryRefitScales(Tstar, G, factor, current);
@@ -568,6 +664,49 @@ private:
         }
     }
 
+    // Move d: each row's r codes at once, scales and zero points fixed (rows are then
+    // independent): min over levels of (t - x)^T G (t - x), t = x*_i. With G = R^T R (R upper),
+    // the cost is sum_k (R_kk (t_k - x_k) + s_k)^2 with s_k = sum_(j>k) R_kj (t_j - x_j), so a
+    // depth-first search from the last column down to the first adds one non-negative term per
+    // level and prunes at the best cost found so far. That bound starts at the current codes'
+    // cost, so a row only changes when strictly better. Candidates per entry: binary both signs,
+    // RTN the kSearchLevels codes nearest the conditional centre; at most kSearchNodes nodes per
+    // row. A fixed visiting order keeps it deterministic.
+    void rowSearch(const Eigen::MatrixXf& Tstar, const Eigen::MatrixXd& G, Factor& factor) const
+    {
+        const Index r = Tstar.cols();
+        Eigen::MatrixXd L;
+        if (!choleskyLower(G, L))
+            return;
+        RowSearch search;
+        search.R = L.transpose();
+        search.resize(r);
+        for (std::size_t run = 0; run < m_geo.runs(); ++run) {
+            for (Index c = 0; c < r; ++c) {
+                const QuantizedVectors& part = m_geo.part(factor, c);
+                const std::size_t lg = std::size_t(m_geo.local(m_geo.group(run, c)));
+                const bool binary = part.scheme == Scheme::Binary;
+                search.scale[c] = part.scales[lg];
+                search.zero[c] = binary ? 0.0 : double(part.zeros[lg]);
+                search.maxCode[std::size_t(c)] = binary ? -1 : (1 << part.bits) - 1;
+            }
+            for (Index i = m_geo.runBegin(run); i < m_geo.runEnd(run); ++i) {
+                for (Index c = 0; c < r; ++c) {
+                    search.t[c] = Tstar(i, c);
+                    search.q[std::size_t(c)] = m_geo.part(factor, c).codes[m_geo.flat(i, c)];
+                    search.x[c] = search.value(c, search.q[std::size_t(c)]);
+                }
+                if (!search.run())
+                    continue;
+                for (Index c = 0; c < r; ++c) {
+                    const int code = search.bestQ[std::size_t(c)];
+                    m_geo.part(factor, c).codes[m_geo.flat(i, c)] = std::uint8_t(code);
+                    factor.hat(i, c) = float(search.value(c, code));
+                }
+            }
+        }
+    }
+
     // Move b, kept only when it lowers the objective (the scales' rounding to the stored format
     // can undo a tiny gain). Returns the objective of what `factor` holds afterwards.
     double tryRefitScales(const Eigen::MatrixXf& Tstar, const Eigen::MatrixXd& G, Factor& factor,
@@ -699,6 +838,25 @@ private:
     double m_normSq; // ||M||_F^2
 };
 
+// ||X Y^T - Xh Yh^T||_F^2 = ||M||^2 - 2 <X^T Xh, Y^T Yh> + <Xh^T Xh, Yh^T Yh> (METHOD 6), in
+// double.
+double moduleErrorSq(const Eigen::MatrixXf& X, const Eigen::MatrixXf& Y, const Eigen::MatrixXf& Xh,
+                     const Eigen::MatrixXf& Yh, double normSq)
+{
+    return std::max(0.0, normSq - 2 * dot(gramD(X, Xh), gramD(Y, Yh)) +
+                             dot(gramD(Xh, Xh), gramD(Yh, Yh)));
+}
+
+// Dequantized vectors of `part` as consecutive columns of `target` from `column` on.
+void putColumns(Eigen::MatrixXf& target, Index column, const QuantizedVectors& part)
+{
+    if (part.count == 0)
+        return;
+    const std::vector<float> values = part.dequantizeAll();
+    target.middleCols(column, part.count) =
+        Eigen::Map<const Eigen::MatrixXf>(values.data(), part.length, part.count);
+}
+
 // The top singular pair of R = P Q^T (P rows_p x k, Q rows_q x k) from the k x k Grams
 // Gp = P^T P, Gq = Q^T Q alone: with v = Q b, R^T R v = Q (Gp Gq b), so power iteration runs on
 // the coefficients b; then R v = P (Gq b). Returns a, b with x = P a, y = Q b, |x| = |y| and
@@ -823,10 +981,26 @@ QuantizedParts refineBest(const SplitFactors& split, int bitsHigh, const QuantSe
         stepX.run(X, XtX, Y, greedyStart(X, Y, h, bitsHigh, spec, options.clipSteps), fx);
     else
         stepX.run(X, XtX, Y, Y, fx);
-    for (int round = 0; round < std::max(1, options.rounds); ++round) {
+    // A step that could not start (no usable Gram) leaves its factor empty: stop there.
+    for (int round = 0; round < std::max(1, options.rounds) && fx.hat.size() > 0; ++round) {
         keepBest(stepY.run(Y, YtY, X, fx.hat, fy));
+        if (fy.hat.size() == 0)
+            break;
         keepBest(stepX.run(X, XtX, Y, fy.hat, fx));
     }
+
+    // Never worse than plain quantization (Refinement::None): the moves above only ever lower
+    // their own objective, but from the greedy start, not from the plain codes. Both errors by
+    // the same double Gram formula, so the comparison is like for like.
+    QuantizedParts plain = quantizeSplitPlain(split, bitsHigh, settings);
+    Eigen::MatrixXf plainX(m, r), plainY(n, r);
+    putColumns(plainX, 0, plain.bHigh);
+    putColumns(plainX, h, plain.bLow);
+    putColumns(plainY, 0, plain.aHigh);
+    putColumns(plainY, h, plain.aLow);
+    if (bestX.hat.size() == 0 || !(moduleErrorSq(X, Y, bestX.hat, bestY.hat, normSq) <
+                                   moduleErrorSq(X, Y, plainX, plainY, normSq)))
+        return plain;
     return {std::move(bestX.high), std::move(bestY.high), std::move(bestX.low),
             std::move(bestY.low)};
 }
