@@ -1,7 +1,6 @@
+#include "../../core/io/error.h"
 #include "arguments.h"
 #include "commands.h"
-
-#include "../../core/io/error.h"
 
 #include <algorithm>
 #include <cstring>
@@ -26,6 +25,8 @@ const Command kCommands[] = {
      lq::cli::runUnpack},
     {"synth", "write a synthetic PEFT adapter with real model shapes", lq::cli::kSynthUsage,
      lq::cli::runSynth},
+    {"sweep", "compare every method over a range of bit widths on one adapter",
+     lq::cli::kSweepUsage, lq::cli::runSweep},
 };
 
 void printOverview(std::ostream& out)

@@ -3,6 +3,7 @@
 #include "../io/error.h"
 #include "bitbudget.h"
 #include "bitcount.h"
+#include "componentorder.h"
 #include "parallelmodules.h"
 #include "refinement.h"
 #include "reparameterize.h"
@@ -89,8 +90,11 @@ ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& origi
 ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
                             const QuantSettings& settings)
 {
-    const ModuleReparam reparam = reparameterize(original.B, original.A);
+    ModuleReparam reparam = reparameterize(original.B, original.A);
     const int h = chooseH(reparam.singularValues, settings, module.name);
+    if (settings.order != ComponentOrder::Svd) // h from the spectrum, components from B and A
+        reparam = orderedComponents(original.B, original.A, reparam.singularValues, settings.order,
+                                    settings.orderSeed, module.name);
     return quantizeModule(module, original, reparam, h, chooseBitsHigh(settings, module.name),
                           settings);
 }

@@ -70,6 +70,19 @@ std::string toString(Refinement refinement)
     return "?";
 }
 
+std::string toString(ComponentOrder order)
+{
+    switch (order) {
+    case ComponentOrder::Svd:
+        return "svd";
+    case ComponentOrder::Random:
+        return "random";
+    case ComponentOrder::Norm:
+        return "norm";
+    }
+    return "?";
+}
+
 std::string toString(GroupLayout layout)
 {
     switch (layout) {
@@ -99,6 +112,14 @@ std::optional<Refinement> refinementFromString(std::string_view name)
     for (Refinement refinement : {Refinement::None, Refinement::Paper, Refinement::Best})
         if (toString(refinement) == name)
             return refinement;
+    return std::nullopt;
+}
+
+std::optional<ComponentOrder> componentOrderFromString(std::string_view name)
+{
+    for (ComponentOrder order : {ComponentOrder::Svd, ComponentOrder::Random, ComponentOrder::Norm})
+        if (toString(order) == name)
+            return order;
     return std::nullopt;
 }
 

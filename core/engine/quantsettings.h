@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +21,16 @@ enum class Refinement
     None,
     Paper, // the reference's per-component SGD on group ranges (METHOD 4)
     Best,  // this project's refinement (see refinement.h)
+};
+
+// Which components make up the high- and low-precision sub-adapters (METHOD 2, and the paper's
+// ablations of the split). In every order h comes from the SVD spectrum by the split rule, so an
+// order changes which components are kept in b_h bits, never the bit count.
+enum class ComponentOrder
+{
+    Svd,    // the SVD reparameterization B' = U S^(1/2), A' = S^(1/2) V^T (the method)
+    Random, // the original components (column i of B, row i of A) in a seeded random order
+    Norm,   // the original components ranked by ||b_i a_i^T||_F = ||b_i|| ||a_i||, largest first
 };
 
 // Where quantization groups run (METHOD 3).
@@ -44,6 +55,8 @@ struct QuantSettings
     int bitsHigh = 2; // RTN bits of the high part, 1..8
     int groupSize = 128;
     Refinement refine = Refinement::None;
+    ComponentOrder order = ComponentOrder::Svd;
+    std::uint64_t orderSeed = 1; // ComponentOrder::Random (mixed with each module's name)
     GroupLayout layout = GroupLayout::PerComponent;
     ScaleFormat scaleFormat = ScaleFormat::F16;
     int refineSteps = 300; // paper refinement
@@ -66,10 +79,12 @@ struct QuantSettings
 // "none", "paper", "best"; "per-component", "flattened"; "f16", "f32".
 std::string toString(SplitRule rule);
 std::string toString(Refinement refinement);
+std::string toString(ComponentOrder order); // "svd", "random", "norm"
 std::string toString(GroupLayout layout);
 std::string toString(ScaleFormat format);
 std::optional<SplitRule> splitRuleFromString(std::string_view name);
 std::optional<Refinement> refinementFromString(std::string_view name);
+std::optional<ComponentOrder> componentOrderFromString(std::string_view name);
 std::optional<GroupLayout> groupLayoutFromString(std::string_view name);
 std::optional<ScaleFormat> scaleFormatFromString(std::string_view name);
 

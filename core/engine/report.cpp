@@ -63,6 +63,9 @@ Json settingsJson(const QuantResult& result)
     json["group_layout"] = toString(s.layout);
     json["scale_format"] = toString(s.scaleFormat);
     json["refine"] = toString(s.refine);
+    json["components"] = toString(s.order);
+    if (s.order == ComponentOrder::Random)
+        json["components_seed"] = s.orderSeed;
     if (s.refine == Refinement::Paper) {
         json["refine_steps"] = s.refineSteps;
         json["refine_learning_rate"] = s.refineLearningRate;
@@ -218,6 +221,12 @@ std::string reportSummary(const QuantResult& result)
                           : "flattened across components (the reference)",
                       toString(s.scaleFormat).c_str(), refine.c_str());
         text += line;
+        if (s.order == ComponentOrder::Random)
+            text += "components the original ones in a random order (seed " +
+                    std::to_string(s.orderSeed) + "), not the SVD's: the paper's ablation\n";
+        else if (s.order == ComponentOrder::Norm)
+            text += "components the original ones ranked by ||b_i a_i^T||_F, not the SVD's: the "
+                    "paper's ablation\n";
     }
     if (!result.adapter.empty())
         text += "adapter    " + result.adapter + "\n";

@@ -1,0 +1,388 @@
+#include "sweep.h"
+
+#include "../io/atomicfile.h"
+#include "../io/error.h"
+#include "adapterquantizer.h"
+#include "baseline.h"
+#include "bitbudget.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace lq {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+bool isLoraQuant(SweepMethod method)
+{
+    return method == SweepMethod::RandomSplit || method == SweepMethod::NormSplit ||
+           method == SweepMethod::SvdSplit || method == SweepMethod::PaperRefine ||
+           method == SweepMethod::BestRefine;
+}
+
+std::string formatNumber(const char* format, double value)
+{
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    return buffer;
+}
+
+// 17 significant digits: a double reads back exactly.
+std::string exact(double value)
+{
+    return formatNumber("%.17g", value);
+}
+
+void fillRow(SweepRow& row, const QuantResult& result)
+{
+    row.avgBitsPaper = result.avgBitsPaper;
+    row.avgBitsTrue = result.avgBitsTrue;
+    row.relErrTotal = result.relErrTotal;
+    row.relErrMean = result.relErrMean;
+    row.seconds = result.seconds;
+}
+
+// One planned row: what to run, in the order the rows appear.
+struct Plan
+{
+    SweepRow row;
+    std::size_t budgetSource = 0; // Budget: index of the SvdSplit row whose true bits it targets
+};
+
+} // namespace
+
+std::string toString(SweepMethod method)
+{
+    switch (method) {
+    case SweepMethod::Rtn:
+        return "rtn";
+    case SweepMethod::Binary:
+        return "binary";
+    case SweepMethod::RandomSplit:
+        return "random-split";
+    case SweepMethod::NormSplit:
+        return "norm-split";
+    case SweepMethod::SvdSplit:
+        return "svd-split";
+    case SweepMethod::PaperRefine:
+        return "paper-refine";
+    case SweepMethod::BestRefine:
+        return "best-refine";
+    case SweepMethod::Budget:
+        return "budget";
+    }
+    return "?";
+}
+
+std::vector<SweepMethod> allSweepMethods()
+{
+    return {SweepMethod::Rtn,        SweepMethod::Binary,   SweepMethod::RandomSplit,
+            SweepMethod::NormSplit,  SweepMethod::SvdSplit, SweepMethod::PaperRefine,
+            SweepMethod::BestRefine, SweepMethod::Budget};
+}
+
+std::optional<SweepMethod> sweepMethodFromString(std::string_view name)
+{
+    for (SweepMethod method : allSweepMethods())
+        if (toString(method) == name)
+            return method;
+    return std::nullopt;
+}
+
+void SweepSettings::validate() const
+{
+    const auto fail = [](const std::string& problem) { throw Error("sweep settings", problem); };
+    if (methods.empty())
+        fail("no methods to compare");
+    for (double rho : rhos)
+        if (!(rho > 0 && rho <= 1))
+            fail("rho must be in (0, 1], got " + std::to_string(rho));
+    for (const auto* widths : {&bitsHigh, &rtnBits, &budgetBitsHigh})
+        for (int bits : *widths)
+            if (bits < 1 || bits > 8)
+                fail("bit widths must be 1 to 8, got " + std::to_string(bits));
+    if (groupSize < 1)
+        fail("the group size must be at least 1, got " + std::to_string(groupSize));
+    const bool needsSplit = std::any_of(methods.begin(), methods.end(), [](SweepMethod method) {
+        return isLoraQuant(method) || method == SweepMethod::Budget;
+    });
+    if (needsSplit && (rhos.empty() || bitsHigh.empty()))
+        fail("LoRAQuant methods need at least one rho and one high bit width");
+    if (std::count(methods.begin(), methods.end(), SweepMethod::Budget) && budgetBitsHigh.empty())
+        fail("the budget allocation needs at least one high bit width to choose from");
+}
+
+QuantSettings sweepQuantSettings(const SweepSettings& settings, SweepMethod method, double rho,
+                                 int bitsHigh)
+{
+    QuantSettings quant = QuantSettings::paperExact(rho, bitsHigh, false);
+    quant.groupSize = settings.groupSize;
+    quant.layout = settings.layout;
+    quant.scaleFormat = settings.scaleFormat;
+    switch (method) {
+    case SweepMethod::RandomSplit:
+        quant.order = ComponentOrder::Random;
+        quant.orderSeed = settings.seed;
+        break;
+    case SweepMethod::NormSplit:
+        quant.order = ComponentOrder::Norm;
+        break;
+    case SweepMethod::PaperRefine:
+        quant.refine = Refinement::Paper;
+        break;
+    case SweepMethod::BestRefine:
+        quant.refine = Refinement::Best;
+        break;
+    default:
+        break;
+    }
+    return quant;
+}
+
+SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
+                     const ProgressFn& progress)
+{
+    settings.validate();
+    const auto start = std::chrono::steady_clock::now();
+    SweepResult result;
+    result.adapter = adapter.path();
+    result.settings = settings;
+
+    // Plan every row first, so that progress knows the total. Budget rows target the true bits
+    // of the SvdSplit rows; those are computed (and kept out of the result) even when SvdSplit
+    // itself was not asked for.
+    std::vector<Plan> plans;
+    std::vector<Plan> hiddenSvd; // SvdSplit rows run only for the budget's targets
+    const bool wantBudget =
+        std::count(settings.methods.begin(), settings.methods.end(), SweepMethod::Budget) > 0;
+    const bool wantSvd =
+        std::count(settings.methods.begin(), settings.methods.end(), SweepMethod::SvdSplit) > 0;
+    const auto splitRows = [&](SweepMethod method) {
+        std::vector<Plan> rows;
+        for (int bits : settings.bitsHigh)
+            for (double rho : settings.rhos) {
+                Plan plan;
+                plan.row.method = method;
+                plan.row.bits = bits;
+                plan.row.rho = rho;
+                plan.row.setting =
+                    "b_h=" + std::to_string(bits) + " rho=" + formatNumber("%g", rho);
+                rows.push_back(plan);
+            }
+        return rows;
+    };
+    for (SweepMethod method : settings.methods) {
+        if (method == SweepMethod::Rtn) {
+            for (int bits : settings.rtnBits) {
+                Plan plan;
+                plan.row.method = method;
+                plan.row.bits = bits;
+                plan.row.setting = "b=" + std::to_string(bits);
+                plans.push_back(plan);
+            }
+        } else if (method == SweepMethod::Binary) {
+            Plan plan;
+            plan.row.method = method;
+            plan.row.bits = 1;
+            plan.row.setting = "b=1";
+            plans.push_back(plan);
+        } else if (method != SweepMethod::Budget) {
+            for (const Plan& plan : splitRows(method))
+                plans.push_back(plan);
+        }
+    }
+    if (wantBudget && !wantSvd)
+        hiddenSvd = splitRows(SweepMethod::SvdSplit);
+
+    const int moduleCount = int(adapter.modules().size());
+    const std::size_t budgetRows = wantBudget ? settings.bitsHigh.size() * settings.rhos.size() : 0;
+    // +1 row of work for the error curves
+    const int total =
+        moduleCount * int(plans.size() + hiddenSvd.size() + budgetRows + (wantBudget ? 1 : 0));
+    int done = 0;
+    bool cancelled = false;
+    const auto inner = [&](int moduleDone, int) {
+        if (!progress)
+            return true;
+        if (!progress(done + moduleDone, total))
+            cancelled = true;
+        return !cancelled;
+    };
+    const auto finish = [&] {
+        result.cancelled = cancelled;
+        result.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return result;
+    };
+
+    const auto runPlan = [&](SweepRow& row) -> bool {
+        QuantResult quant;
+        if (row.method == SweepMethod::Rtn || row.method == SweepMethod::Binary) {
+            BaselineSettings baseline;
+            baseline.method =
+                row.method == SweepMethod::Rtn ? BaselineMethod::Rtn : BaselineMethod::Binary;
+            baseline.bits = row.method == SweepMethod::Rtn ? row.bits : 1;
+            baseline.groupSize = settings.groupSize;
+            baseline.scaleFormat = settings.scaleFormat;
+            quant = quantizeBaseline(adapter, baseline, inner);
+        } else {
+            quant = quantizeAdapter(
+                adapter, sweepQuantSettings(settings, row.method, row.rho, row.bits), inner);
+        }
+        if (quant.cancelled)
+            return false;
+        fillRow(row, quant);
+        for (const std::string& warning : quant.warnings)
+            if (std::find(result.warnings.begin(), result.warnings.end(), warning) ==
+                result.warnings.end())
+                result.warnings.push_back(warning);
+        done += moduleCount;
+        return true;
+    };
+
+    std::vector<SweepRow> svdRows;
+    for (Plan& plan : plans) {
+        if (!runPlan(plan.row))
+            return finish();
+        result.rows.push_back(plan.row);
+        if (plan.row.method == SweepMethod::SvdSplit)
+            svdRows.push_back(plan.row);
+    }
+    for (Plan& plan : hiddenSvd) {
+        if (!runPlan(plan.row))
+            return finish();
+        svdRows.push_back(plan.row);
+    }
+
+    if (wantBudget) {
+        QuantSettings curveSettings = sweepQuantSettings(
+            settings, SweepMethod::SvdSplit, settings.rhos.front(), settings.bitsHigh.front());
+        const ErrorCurves curves =
+            computeErrorCurves(adapter, curveSettings, settings.budgetBitsHigh, inner);
+        if (curves.cancelled)
+            return finish();
+        done += moduleCount;
+        for (const SweepRow& source : svdRows) {
+            SweepRow row;
+            row.method = SweepMethod::Budget;
+            row.budget = source.avgBitsTrue;
+            row.setting = "budget=" + formatNumber("%.4f", source.avgBitsTrue) + " true (" +
+                          source.setting + ")";
+            // The budget is a true count the SvdSplit row reached; it lies within the curves'
+            // range, since that row is one of the allocations the curves contain.
+            const BudgetAllocation allocation =
+                allocateBudget(curves, source.avgBitsTrue, BitCount::True);
+            QuantResult quant = quantizeAdapter(adapter, curveSettings, allocation, inner);
+            if (quant.cancelled)
+                return finish();
+            fillRow(row, quant);
+            done += moduleCount;
+            result.rows.push_back(row);
+        }
+    }
+    return finish();
+}
+
+std::string sweepJson(const SweepResult& result)
+{
+    const SweepSettings& s = result.settings;
+    Json json;
+    json["tool"] = "loraquant sweep";
+    json["adapter"] = result.adapter;
+    Json settings;
+    Json methods = Json::array();
+    for (SweepMethod method : s.methods)
+        methods.push_back(toString(method));
+    settings["methods"] = methods;
+    settings["rhos"] = s.rhos;
+    settings["bits_high"] = s.bitsHigh;
+    settings["rtn_bits"] = s.rtnBits;
+    settings["budget_bits_high"] = s.budgetBitsHigh;
+    settings["group_size"] = s.groupSize;
+    settings["group_layout"] = toString(s.layout);
+    settings["scale_format"] = toString(s.scaleFormat);
+    settings["seed"] = s.seed;
+    json["settings"] = settings;
+    json["bits_note"] = "avg_bits_paper = codes only, as the paper counts; avg_bits_true = every "
+                        "stored bit: codes, per-group scales and zero points, per-module headers";
+    json["seconds"] = result.seconds;
+    json["cancelled"] = result.cancelled;
+    json["warnings"] = result.warnings;
+    Json rows = Json::array();
+    for (const SweepRow& row : result.rows) {
+        Json item;
+        item["method"] = toString(row.method);
+        item["setting"] = row.setting;
+        item["bits"] = row.bits;
+        item["rho"] = row.rho;
+        item["budget"] = row.budget;
+        item["avg_bits_paper"] = row.avgBitsPaper;
+        item["avg_bits_true"] = row.avgBitsTrue;
+        item["rel_err_total"] = row.relErrTotal;
+        item["rel_err_mean"] = row.relErrMean;
+        item["seconds"] = row.seconds;
+        rows.push_back(std::move(item));
+    }
+    json["rows"] = std::move(rows);
+    return json.dump(2) + "\n";
+}
+
+std::string sweepCsv(const SweepResult& result)
+{
+    std::string out = "method,setting,bits,rho,budget,avg_bits_paper,avg_bits_true,rel_err_total,"
+                      "rel_err_mean,seconds\r\n";
+    for (const SweepRow& row : result.rows) {
+        // Settings hold no quote; they may hold spaces and parentheses, which need none.
+        out += toString(row.method) + ",\"" + row.setting + "\"," + std::to_string(row.bits) + "," +
+               exact(row.rho) + "," + exact(row.budget) + "," + exact(row.avgBitsPaper) + "," +
+               exact(row.avgBitsTrue) + "," + exact(row.relErrTotal) + "," + exact(row.relErrMean) +
+               "," + exact(row.seconds) + "\r\n";
+    }
+    return out;
+}
+
+std::string sweepTable(const SweepResult& result)
+{
+    std::string out = "adapter  " + result.adapter + "\ngroups   " +
+                      std::to_string(result.settings.groupSize) + " values, " +
+                      toString(result.settings.layout) + ", scales " +
+                      toString(result.settings.scaleFormat) +
+                      "\nbits     paper = codes only; true = codes + scales + zero points + "
+                      "headers\n\n";
+    char line[256];
+    std::snprintf(line, sizeof line, "%-13s %-40s %10s %10s %10s %10s %8s\n", "method", "setting",
+                  "bits paper", "bits true", "err total", "err mean", "seconds");
+    out += line;
+    for (const SweepRow& row : result.rows) {
+        std::snprintf(line, sizeof line, "%-13s %-40s %10.4f %10.4f %10.4f %10.4f %8.2f\n",
+                      toString(row.method).c_str(), row.setting.c_str(), row.avgBitsPaper,
+                      row.avgBitsTrue, row.relErrTotal, row.relErrMean, row.seconds);
+        out += line;
+    }
+    for (const std::string& warning : result.warnings)
+        out += "warning: " + warning + "\n";
+    if (result.cancelled)
+        out += "cancelled: the rows above are those finished before the cancel\n";
+    return out;
+}
+
+void writeSweep(const std::string& path, const SweepResult& result)
+{
+    std::string extension;
+    if (const auto dot = path.find_last_of('.'); dot != std::string::npos)
+        extension = path.substr(dot);
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    if (extension == ".json")
+        writeFileAtomically(path, sweepJson(result));
+    else if (extension == ".csv")
+        writeFileAtomically(path, sweepCsv(result));
+    else
+        throw Error(path, "a sweep is written as .json or .csv, by the file's extension");
+}
+
+} // namespace lq
