@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/engine/bitbudget.h"
 #include "core/engine/quantsettings.h"
 
 #include <QUndoCommand>
@@ -8,23 +9,25 @@ namespace lq::gui {
 
 class AdapterDocument;
 
-// Sets every module's h so that the adapter's average bits per weight (paper count) meets a
-// budget (budgetallocation.h); per-module bit widths return to the adapter's. Undo restores the
-// previous overrides.
+// Sets every module's h and high bit width as a bit-budget allocation says
+// (core/engine/bitbudget.h; budgetcurves.h makes the allocation), replacing earlier per-module
+// choices. Undo restores the previous settings.
 class ApplyBudgetCommand : public QUndoCommand
 {
 public:
-    ApplyBudgetCommand(AdapterDocument* document, double budgetBits,
+    ApplyBudgetCommand(AdapterDocument* document, const lq::BudgetAllocation& allocation,
                        QUndoCommand* parent = nullptr);
 
     void redo() override;
     void undo() override;
 
-    double budget() const { return m_budget; }
+    // The target average, bits per weight in allocation().count.
+    double budget() const { return m_allocation.budget; }
+    const lq::BudgetAllocation& allocation() const { return m_allocation; }
 
 private:
     AdapterDocument* m_document;
-    double m_budget;
+    lq::BudgetAllocation m_allocation;
     lq::QuantSettings m_new;
     lq::QuantSettings m_old;
 };

@@ -4,6 +4,7 @@
 #include "adaptertreemodel.h"
 #include "applybudgetcommand.h"
 #include "appsettings.h"
+#include "budgetcurves.h"
 #include "changesettingscommand.h"
 #include "core/engine/splitrule.h"
 #include "errorreporter.h"
@@ -586,7 +587,7 @@ void MainWindow::updatePanel()
         return;
     const lq::QuantSettings& settings = document->settings();
     m_panel->setSettings(settings);
-    m_panel->setBudgetRange(1.0, settings.bitsHigh);
+    m_panel->setBudgetRange(BudgetCurves::kMinimumBits, BudgetCurves::kMaximumBits);
     // The slider shows the budget last applied, or else what the adapter spends now.
     const QUndoStack* stack = document->undoStack();
     const auto* budget =
@@ -698,7 +699,7 @@ void MainWindow::applyAdapterWide()
 void MainWindow::applyBudget(double bits)
 {
     if (AdapterDocument* document = currentDocument())
-        document->undoStack()->push(new ApplyBudgetCommand(document, bits));
+        BudgetCurves::of(document)->apply(bits);
 }
 
 // ---------------------------------------------------------------------------------------------

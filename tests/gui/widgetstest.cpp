@@ -1,6 +1,6 @@
 // The workbench's widgets on their own: what a person does with the mouse and keyboard reaches
-// the signals, and exports produce files that read back. Plus the simple bit-budget allocation.
-#include "budgetallocation.h"
+// the signals, and exports produce files that read back. (The bit-budget allocation is the
+// engine's, tests/engine/bitbudgettest.cpp; the workbench's use of it, tests/gui/budgettest.cpp.)
 #include "widgets/errorbarplot.h"
 #include "widgets/settingspanel.h"
 #include "widgets/spectrumplot.h"
@@ -14,7 +14,6 @@
 #include <QTest>
 #include <random>
 
-using lq::gui::BudgetModule;
 using lq::widgets::ErrorBarPlot;
 using lq::widgets::PlotFormat;
 using lq::widgets::PlotWidget;
@@ -31,25 +30,6 @@ QPoint between(const SpectrumPlot& plot, int h, double fraction)
 {
     const QPoint a = plot.positionForSplit(h), b = plot.positionForSplit(h + 1);
     return QPoint(a.x() + int(fraction * (b.x() - a.x())), a.y());
-}
-
-std::vector<BudgetModule> randomModules(std::uint64_t seed, int count)
-{
-    std::mt19937_64 random(seed);
-    std::uniform_int_distribution<int> size(64, 1024), rank(1, 16);
-    std::uniform_real_distribution<double> decay(0.5, 3.0), scale(0.1, 10.0);
-    std::vector<BudgetModule> modules;
-    for (int i = 0; i < count; ++i) {
-        BudgetModule module{size(random), size(random), {}};
-        const int r = rank(random);
-        const double p = decay(random), s1 = scale(random);
-        for (int k = 1; k <= r; ++k)
-            module.singularValues.push_back(s1 * std::pow(k, -p));
-        if (i % 7 == 3) // rank-deficient modules carry zero components
-            module.singularValues.back() = 0.0;
-        modules.push_back(module);
-    }
-    return modules;
 }
 
 } // namespace
@@ -69,10 +49,6 @@ private slots:
     void plotExportToMissingFolderFails();
     void settingsPanelShowsWithoutEmitting();
     void budgetSliderReportsOnRelease();
-    void budgetNeverExceeded_data();
-    void budgetNeverExceeded();
-    void budgetExtremes();
-    void budgetSpendsOnEnergyFirst();
 };
 
 void WidgetsTest::dragSnapsToWholeComponents_data()
@@ -286,65 +262,6 @@ void WidgetsTest::budgetSliderReportsOnRelease()
     slider->setSliderDown(false);
     QCOMPARE(budget.size(), 1);
     QCOMPARE(budget.at(0).at(0).toDouble(), 1.55);
-}
-
-void WidgetsTest::budgetNeverExceeded_data()
-{
-    QTest::addColumn<double>("budget");
-    QTest::addColumn<int>("bitsHigh");
-    for (int bits : {2, 3})
-        for (double budget : {1.05, 1.3, 1.5, 1.9, 2.4})
-            QTest::addRow("%.2f bits, b_h %d", budget, bits) << budget << bits;
-}
-
-void WidgetsTest::budgetNeverExceeded()
-{
-    QFETCH(double, budget);
-    QFETCH(int, bitsHigh);
-    const std::vector<BudgetModule> modules = randomModules(42, 60);
-    const std::vector<int> h = lq::gui::allocateBudget(modules, bitsHigh, budget);
-    const double average = lq::gui::paperAverageBits(modules, h, bitsHigh);
-    // The budget is a ceiling (summing in double: allow rounding of the sum only).
-    constexpr double kSumRounding = 1e-12;
-    QVERIFY2(average <= budget + kSumRounding, qPrintable(QString::number(average)));
-    // And it is used: no component with energy left out would still fit.
-    double weights = 0;
-    for (const BudgetModule& module : modules)
-        weights += double(module.singularValues.size()) * (module.m + module.n);
-    const double left = (budget - average) * weights;
-    for (std::size_t i = 0; i < modules.size(); ++i) {
-        QVERIFY(h[i] >= 0 && h[i] <= int(modules[i].singularValues.size()));
-        if (h[i] < int(modules[i].singularValues.size()) && modules[i].singularValues[h[i]] > 0)
-            QVERIFY2(double(modules[i].m + modules[i].n) * (bitsHigh - 1) > left,
-                     "a component that fits was left out");
-    }
-}
-
-void WidgetsTest::budgetExtremes()
-{
-    const std::vector<BudgetModule> modules = randomModules(7, 20);
-    for (int h : lq::gui::allocateBudget(modules, 2, 0.5)) // below 1 bit: nothing is high
-        QCOMPARE(h, 0);
-    const std::vector<int> all = lq::gui::allocateBudget(modules, 2, 9.0);
-    for (std::size_t i = 0; i < modules.size(); ++i) {
-        int nonZero = 0;
-        for (double s : modules[i].singularValues)
-            nonZero += s > 0;
-        QCOMPARE(all[i], nonZero); // everything with energy, nothing without
-    }
-}
-
-void WidgetsTest::budgetSpendsOnEnergyFirst()
-{
-    // Two modules of the same shape; the budget pays for exactly one extra component: it goes
-    // to the module whose next component carries more energy.
-    const std::vector<BudgetModule> modules = {{100, 100, {1.0, 0.5}}, {100, 100, {3.0, 0.1}}};
-    const double weights = 2 * 2 * 200.0;
-    const double oneComponent = 1.0 + 200.0 / weights; // b_h = 2: one extra bit per value
-    const std::vector<int> h = lq::gui::allocateBudget(modules, 2, oneComponent);
-    QCOMPARE(h, (std::vector<int>{0, 1}));
-    const std::vector<int> h3 = lq::gui::allocateBudget(modules, 2, 1.0 + 3 * 200.0 / weights);
-    QCOMPARE(h3, (std::vector<int>{2, 1})); // 0.5^2 = 0.25 beats 0.1^2
 }
 
 QTEST_MAIN(WidgetsTest)
