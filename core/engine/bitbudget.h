@@ -18,9 +18,10 @@ namespace lq {
 // bits per weight, in the chosen count, never exceed the target.
 //
 // Two steps, so that the workbench can re-allocate while its budget slider moves:
-//   1. computeErrorCurves (once per adapter and group settings; seconds on a 7B adapter): the
-//      exact squared error and the exact paper and true bit counts of every module for every
-//      h in 0..r and every b_h in the allowed set, WITHOUT refinement;
+//   1. computeErrorCurves (once per adapter and group settings; 5.5 to 7 s for the synthetic
+//      llama2-7b rank-16 adapter on 2 cores shared with other builds, bench_budget): the exact
+//      squared error and the exact paper and true bit counts of every module for every h in 0..r
+//      and every b_h in the allowed set, WITHOUT refinement;
 //   2. allocateBudget (per budget; about a millisecond for 224 modules, see bench_budget): picks
 //      one option per module from the curves.
 // The allocation goes into the per-module overrides of QuantSettings (BudgetAllocation::applyTo,
@@ -88,9 +89,11 @@ struct ErrorCurves
 
 // Computes the curves of every module of `adapter`, in parallel over modules (OpenMP); the result
 // does not depend on the thread count. `settings` gives the group size, layout and scale format;
-// its split rule, b_h, overrides and refinement are ignored (curves are always without
-// refinement). `bitsHighChoices` (each 1..8; default {2, 3, 4}) are the widths the allocation may
-// give a high part; pass one width to keep b_h fixed.
+// its split rule, b_h, overrides, component order and refinement are ignored: curves are always
+// of the SVD split (ComponentOrder::Svd) without refinement. An allocation applied with another
+// order or a refinement spends exactly the allocated bits, but its error is not the predicted one.
+// `bitsHighChoices` (each 1..8; default {2, 3, 4}) are the widths the allocation may give a high
+// part; pass one width to keep b_h fixed.
 //
 // How, per module (never forming m x n): reparameterize (METHOD 1), quantize ALL r components of
 // B' and A' once in 1 bit and once in each allowed b_h. With groups inside one component (the
