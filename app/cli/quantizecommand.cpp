@@ -7,6 +7,7 @@
 #include "core/io/adapter.h"
 #include "core/io/error.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <unistd.h>
@@ -231,13 +232,29 @@ int runQuantize(const std::vector<std::string>& args)
         const ErrorCurves curves = computeErrorCurves(adapter, settings, widths);
         const BudgetAllocation allocation = allocateBudget(curves, *budget, budgetCount);
         result = quantizeAdapter(adapter, settings, allocation, terminalProgress());
-        std::string list;
-        for (int bits : widths)
+        // The summary's method line shows the settings' rho and width, which the budget
+        // replaces: say so, and what each module got.
+        std::string list, spread;
+        for (int bits : widths) {
             list += (list.empty() ? "" : ", ") + std::to_string(bits);
-        std::cout << "budget     " << *budget << " bits per weight, " << toString(budgetCount)
-                  << " count; h and high width (" << list
-                  << ") per module from error curves without refinement (" << curves.seconds
-                  << " s)\n";
+            int modules = 0;
+            for (const ModuleResult& module : result.modules)
+                modules += module.h > 0 && module.bitsHigh == bits ? 1 : 0;
+            spread += ", " + std::to_string(modules) + " with " + std::to_string(bits) + "-bit";
+        }
+        int allBinary = 0;
+        for (const ModuleResult& module : result.modules)
+            allBinary += module.h == 0 ? 1 : 0;
+        char line[512];
+        std::snprintf(line, sizeof line,
+                      "budget     %.4g bits per weight, %s count: each module's h and high width "
+                      "(%s) chosen\n"
+                      "           from error curves without refinement (%.2f s); the rho and "
+                      "width below are not used\n"
+                      "           modules: %d all 1-bit%s high parts\n",
+                      *budget, toString(budgetCount).c_str(), list.c_str(), curves.seconds,
+                      allBinary, spread.c_str());
+        std::cout << line;
     } else {
         result = quantizeAdapter(adapter, settings, terminalProgress());
     }
