@@ -269,13 +269,13 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
         for (const SweepRow& source : svdRows) {
             SweepRow row;
             row.method = SweepMethod::Budget;
-            row.budget = source.avgBitsTrue;
-            row.setting = "budget=" + formatNumber("%.4f", source.avgBitsTrue) + " true (" +
-                          source.setting + ")";
-            // The budget is a true count the SvdSplit row reached; it lies within the curves'
-            // range, since that row is one of the allocations the curves contain.
-            const BudgetAllocation allocation =
-                allocateBudget(curves, source.avgBitsTrue, BitCount::True);
+            // The true bits an SvdSplit row reached are an allocation the curves contain when
+            // its b_h is one the budget may choose; a wider b_h can exceed the widest option,
+            // and then the budget is that maximum.
+            row.budget = std::min(source.avgBitsTrue, curves.maximumBudget(BitCount::True));
+            row.setting =
+                "budget=" + formatNumber("%.4f", row.budget) + " true (" + source.setting + ")";
+            const BudgetAllocation allocation = allocateBudget(curves, row.budget, BitCount::True);
             QuantResult quant = quantizeAdapter(adapter, curveSettings, allocation, inner);
             if (quant.cancelled)
                 return finish();

@@ -33,7 +33,8 @@ enum class SweepMethod
     PaperRefine, // LoRAQuant paper-exact with the reference's refinement (300 SGD steps)
     BestRefine,  // LoRAQuant with --refine best (same storage, so the same bits as SvdSplit)
     Budget,      // the bit-budget allocation (bitbudget.h), no refinement; a row per SvdSplit
-                 // row, with that row's average true bits as the budget
+                 // row, with that row's average true bits as the budget (capped at what the
+                 // widest allowed b_h reaches)
 };
 
 // "rtn", "binary", "random-split", "norm-split", "svd-split", "paper-refine", "best-refine",

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Arranges `loraquant sweep --csv` files into docs/COMPARISON.md (markdown on stdout).
+
+Used by scripts/make-comparison.sh; every number printed comes from the CSV files given. One
+table per adapter: the error of each method at the true bit counts of the paper-exact LoRAQuant
+settings (b_h, rho), and one sentence each on `best` vs the paper's refinement and on the budget
+allocation vs one rho for all modules.
+"""
+
+import argparse
+import csv
+import math
+import os
+import sys
+
+SPLIT_METHODS = ["random-split", "norm-split", "svd-split", "paper-refine", "best-refine"]
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for key in ("bits", ):
+            row[key] = int(row[key])
+        for key in ("rho", "budget", "avg_bits_paper", "avg_bits_true", "rel_err_total",
+                    "rel_err_mean", "seconds"):
+            row[key] = float(row[key])
+    return rows
+
+
+def baseline_curve(rows):
+    """Whole-adapter baselines as (true bits, error) points, best error first at equal bits."""
+    points = [(r["avg_bits_true"], r["rel_err_total"], "binary" if r["method"] == "binary"
+               else "RTN %d" % r["bits"]) for r in rows if r["method"] in ("rtn", "binary")]
+    points.sort()
+    # Keep the lower envelope: a point is useless when a cheaper one has no more error.
+    envelope = []
+    for bits, err, label in points:
+        if envelope and err >= envelope[-1][1]:
+            continue
+        envelope.append((bits, err, label))
+    return envelope
+
+
+def interpolate(curve, bits):
+    """log-linear interpolation of the error at `bits` between the bracketing points."""
+    for (b0, e0, l0), (b1, e1, l1) in zip(curve, curve[1:]):
+        if b0 <= bits <= b1:
+            t = (bits - b0) / (b1 - b0) if b1 > b0 else 0.0
+            return math.exp((1 - t) * math.log(e0) + t * math.log(e1)), "%s..%s" % (l0, l1)
+    return None, None
+
+
+def percent_below(new, old):
+    return 100.0 * (1.0 - new / old)
+
+
+def span(values):
+    lo, hi = min(values), max(values)
+    return "%.1f%%" % lo if abs(hi - lo) < 0.05 else "%.1f to %.1f%%" % (lo, hi)
+
+
+def adapter_section(name, rows):
+    out = []
+    by = {}
+    for r in rows:
+        if r["method"] in SPLIT_METHODS:
+            by[(r["method"], r["bits"], r["rho"])] = r
+    budgets = {r["setting"].split("(", 1)[1].rstrip(")"): r
+               for r in rows if r["method"] == "budget"}
+    curve = baseline_curve(rows)
+
+    # Targets: the svd-split settings, merged where several rho give the same split (same bits).
+    targets = []
+    for r in rows:
+        if r["method"] != "svd-split":
+            continue
+        if targets and targets[-1]["bits"] == r["bits"] and \
+                targets[-1]["avg_bits_true"] == r["avg_bits_true"]:
+            targets[-1]["rhos"].append(r["rho"])
+            continue
+        targets.append({"bits": r["bits"], "avg_bits_true": r["avg_bits_true"],
+                        "avg_bits_paper": r["avg_bits_paper"], "rhos": [r["rho"]],
+                        "setting": r["setting"]})
+
+    out.append("### %s\n" % name)
+    header = ["b_h", "rho", "bits true", "bits paper", "RTN / binary (interp.)"] + \
+        SPLIT_METHODS + ["budget"]
+    out.append("| " + " | ".join(header) + " |")
+    out.append("|" + "|".join(["---"] * len(header)) + "|")
+    best_gain, budget_gain, best_gain_at = [], [], {}
+    for t in targets:
+        rho_text = ("%g" % t["rhos"][0]) if len(t["rhos"]) == 1 else \
+            "%g-%g" % (t["rhos"][0], t["rhos"][-1])
+        rho = t["rhos"][0]
+        cells = [str(t["bits"]), rho_text, "%.4f" % t["avg_bits_true"],
+                 "%.4f" % t["avg_bits_paper"]]
+        err, label = interpolate(curve, t["avg_bits_true"])
+        cells.append("~%.4f (%s)" % (err, label) if err is not None else "n/a")
+        for method in SPLIT_METHODS:
+            r = by.get((method, t["bits"], rho))
+            cells.append("%.4f" % r["rel_err_total"] if r else "")
+        b = budgets.get(t["setting"])
+        cells.append("%.4f (%.4f bits)" % (b["rel_err_total"], b["avg_bits_true"]) if b else "")
+        out.append("| " + " | ".join(cells) + " |")
+        paper = by.get(("paper-refine", t["bits"], rho))
+        best = by.get(("best-refine", t["bits"], rho))
+        svd = by.get(("svd-split", t["bits"], rho))
+        if paper and best:
+            best_gain.append(percent_below(best["rel_err_total"], paper["rel_err_total"]))
+            for each in t["rhos"]:
+                best_gain_at[(t["bits"], each)] = best_gain[-1]
+        if b and svd:
+            budget_gain.append(percent_below(b["rel_err_total"], svd["rel_err_total"]))
+    out.append("")
+    if best_gain:
+        at = ""
+        for key in ((2, 0.8), (3, 0.8)):
+            if key in best_gain_at:
+                at += "%s%.1f%% at b_h = %d, rho = %g" % (", " if at else "", best_gain_at[key],
+                                                         key[0], key[1])
+        out.append("- **best vs paper refinement**: `best-refine` has %s lower total error than "
+                   "`paper-refine` at identical bits%s." % (span(best_gain),
+                                                           " (%s)" % at if at else ""))
+    if budget_gain:
+        out.append("- **budget vs uniform rho**: the budget allocation (no refinement) has %s "
+                   "lower total error than `svd-split` with one rho for all modules, at the "
+                   "same or fewer true bits." % span(budget_gain))
+    out.append("")
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--command", required=True)
+    parser.add_argument("--cli-version", default="")
+    parser.add_argument("csv", nargs="+")
+    args = parser.parse_args()
+
+    out = ["# Comparison: error at equal bits", "",
+           "Generated by `%s` (%s) from `loraquant sweep ADAPTER --csv "
+           "docs/comparison/NAME.csv` on each adapter; the CSV files beside this document hold "
+           "every row. Do not edit by hand." % (args.command, args.cli_version.strip()), "",
+           "## How to read the tables", "",
+           "- Error: the energy-weighted total relative error of the update, "
+           "sqrt(sum ||B A - B_hat A_hat||_F^2 / sum ||B A||_F^2) (METHOD.md section 6). "
+           "Lower is better.",
+           "- Bits: average bits per LoRA parameter. *true* counts every stored bit (codes, "
+           "per-group scales and zero points, per-module headers); *paper* counts codes only, "
+           "as the paper does. Every row uses the reference's storage (`--storage exact`: "
+           "groups of 128 running on across components, float32 scales).",
+           "- One row per paper-exact LoRAQuant setting (b_h, rho); rho values that give the "
+           "same split in every module (so the same bits) share a row. The LoRAQuant columns "
+           "(random-split, norm-split, svd-split, paper-refine, best-refine) store exactly the "
+           "same codes, scales and zero points at a setting, so their bits are equal, not "
+           "approximately equal: the comparison among them is exact.",
+           "- *random-split* / *norm-split* are the paper's ablations: the original components "
+           "of B A (column i of B with row i of A) in a seeded random order or ranked by "
+           "||b_i a_i^T||_F instead of the SVD components, with h as the SVD split's.",
+           "- *budget* is the bit-budget allocation (h and b_h in {2, 3, 4} per module, no "
+           "refinement) given the row's true bits as its budget; it never exceeds the budget, "
+           "and its own true bits are shown beside its error.",
+           "- *RTN / binary* quantize the original B and A as a whole (no SVD) and exist only "
+           "at 1, 2, 3 and 4 bits (plus binary at 1 bit); their error at a row's true bits is "
+           "interpolated log-linearly between the two nearest of those points on the lower "
+           "envelope (named in brackets), and is n/a outside them. It is an estimate, marked ~.",
+           "- Timings are in the CSV files (`seconds`, wall clock on the machine that ran the "
+           "script).", ""]
+    out.append("## Adapters")
+    out.append("")
+    for path in args.csv:
+        name = os.path.splitext(os.path.basename(path))[0]
+        out.extend(adapter_section(name, read_rows(path)))
+    out.extend([
+        "## Notes", "",
+        "- On an adapter whose modules all have rank 1 (opencalm1b-qkv-r1-f16), h = r = 1 and "
+        "the quantized update is x_hat y_hat^T: its relative error is "
+        "sqrt(1 - cos^2(x, x_hat) cos^2(y, y_hat)), and x and y are quantized independently, "
+        "group by group. The best a method can do with this storage is the best (scale, zero "
+        "point, codes) of each group, and the paper's refinement (which learns each group's "
+        "range) already comes close to it, so no refinement can be much better there. "
+        "tests/engine/bestrefinementtest.cpp states the figures.",
+        "- The budget allocation picks h and b_h from error curves measured without "
+        "refinement; `loraquant quantize --budget BITS --refine best` combines both.", ""])
+    sys.stdout.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
