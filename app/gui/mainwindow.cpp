@@ -11,11 +11,13 @@
 #include "exportjob.h"
 #include "filechooser.h"
 #include "helpbrowser.h"
+#include "paretosweep.h"
 #include "setmodulesplitcommand.h"
 #include "statuspanel.h"
 #include "viewdata.h"
 #include "widgets/errorbarplot.h"
 #include "widgets/heatmapview.h"
+#include "widgets/paretoplot.h"
 #include "widgets/plotstyle.h"
 #include "widgets/settingspanel.h"
 #include "widgets/spectrumplot.h"
@@ -26,13 +28,16 @@
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
@@ -279,9 +284,33 @@ void MainWindow::createViews()
     m_spectrum->setObjectName(QStringLiteral("spectrumPlot"));
     spectrumLayout->addWidget(m_spectrum, 1);
     m_tabs->addTab(spectrumPage, tr("Spectrum"));
-    m_errors = new widgets::ErrorBarPlot(m_tabs);
+    // The error view: per-module bars above, the adapter's error against bits below.
+    auto* errorSplitter = new QSplitter(Qt::Vertical, m_tabs);
+    errorSplitter->setObjectName(QStringLiteral("errorView"));
+    errorSplitter->setChildrenCollapsible(false);
+    m_errors = new widgets::ErrorBarPlot(errorSplitter);
     m_errors->setObjectName(QStringLiteral("errorPlot"));
-    m_tabs->addTab(m_errors, tr("Error"));
+    errorSplitter->addWidget(m_errors);
+    auto* paretoPage = new QWidget(errorSplitter);
+    auto* paretoLayout = new QVBoxLayout(paretoPage);
+    paretoLayout->setContentsMargins(6, 0, 6, 0);
+    auto* sweepRow = new QHBoxLayout;
+    m_sweepButton = new QPushButton(tr("Compute &Trade-off"), paretoPage);
+    m_sweepButton->setObjectName(QStringLiteral("sweepButton"));
+    m_sweepButton->setToolTip(tr("Quantize the adapter with every method over a range of bit "
+                                 "widths in the background (loraquant sweep) and plot total "
+                                 "error against average bits"));
+    connect(m_sweepButton, &QPushButton::clicked, this, &MainWindow::startSweep);
+    sweepRow->addWidget(m_sweepButton);
+    sweepRow->addStretch(1);
+    paretoLayout->addLayout(sweepRow);
+    m_pareto = new widgets::ParetoPlot(paretoPage);
+    m_pareto->setObjectName(QStringLiteral("paretoPlot"));
+    paretoLayout->addWidget(m_pareto, 1);
+    errorSplitter->addWidget(paretoPage);
+    errorSplitter->setStretchFactor(0, 1);
+    errorSplitter->setStretchFactor(1, 1);
+    m_tabs->addTab(errorSplitter, tr("Error"));
     m_learn = new widgets::HeatMapView(m_tabs);
     m_learn->setObjectName(QStringLiteral("learnView"));
     m_tabs->addTab(m_learn, tr("Learn: what SVD does"));
@@ -341,6 +370,22 @@ void MainWindow::createViews()
 void MainWindow::connectDocument(AdapterDocument* document)
 {
     connect(document, &AdapterDocument::jobStarted, m_status, &StatusPanel::track);
+    ParetoSweep* sweep = ParetoSweep::of(document);
+    connect(sweep, &ParetoSweep::started, m_status, &StatusPanel::track);
+    connect(sweep, &ParetoSweep::started, this, [this, document] {
+        if (document == currentDocument())
+            updatePareto();
+    });
+    connect(sweep, &ParetoSweep::finished, this,
+            [this, document](bool succeeded, const QString& message) {
+                if (!message.isEmpty())
+                    reportError(tr("Sweep failed"),
+                                tr("%1:\n%2").arg(document->displayName(), message));
+                else if (!succeeded)
+                    statusBar()->showMessage(tr("Sweep cancelled; nothing was kept"), 6000);
+                if (document == currentDocument())
+                    updatePareto();
+            });
     connect(document, &AdapterDocument::moduleChanged, this, [this, document](int module) {
         if (document != currentDocument())
             return;
@@ -572,6 +617,53 @@ void MainWindow::updateErrorView()
             tr("whole adapter, binary 1-bit, no SVD (total %1)").arg(binary->total, 0, 'f', 3),
             binary->perModule, widgets::style::reference2());
     m_errors->setSelected(m_module);
+    updatePareto();
+}
+
+void MainWindow::updatePareto()
+{
+    AdapterDocument* document = currentDocument();
+    m_sweepButton->setEnabled(document);
+    if (!document) {
+        m_pareto->clear();
+        m_pareto->setMessage(tr("Open an adapter"));
+        return;
+    }
+    const ParetoSweep* sweep = ParetoSweep::of(document);
+    m_sweepButton->setEnabled(!sweep->isRunning());
+    const lq::QuantSettings& settings = document->settings();
+    const QString groups =
+        tr("groups of %1, %2, %3 scales")
+            .arg(settings.groupSize)
+            .arg(settings.layout == lq::GroupLayout::Flattened ? tr("flattened")
+                                                               : tr("per component"))
+            .arg(settings.scaleFormat == lq::ScaleFormat::F16 ? tr("fp16") : tr("fp32"));
+    const QString xLabel = tr("average bits per weight, true count (%1)").arg(groups);
+    if (const lq::SweepResult* result = sweep->result()) {
+        m_pareto->setSeries(tr("Total error against bits, every method"), xLabel,
+                            paretoSeries(*result));
+    } else {
+        m_pareto->setSeries(tr("Total error against bits"), xLabel, {});
+        m_pareto->setMessage(sweep->isRunning()
+                                 ? tr("Sweeping every method… (progress in the status bar)")
+                             : !sweep->lastError().isEmpty()
+                                 ? tr("The sweep failed: %1").arg(sweep->lastError())
+                                 : tr("Compute Trade-off quantizes with every method over a "
+                                      "range of bit widths"));
+    }
+    if (document->hasResult())
+        m_pareto->setCurrent(document->result().avgBitsTrue, document->result().relErrTotal,
+                             tr("current: %1 bits, %2")
+                                 .arg(document->result().avgBitsTrue, 0, 'f', 2)
+                                 .arg(document->result().relErrTotal, 0, 'f', 3));
+    else
+        m_pareto->setCurrent(0, 0, QString());
+}
+
+void MainWindow::startSweep()
+{
+    if (AdapterDocument* document = currentDocument())
+        ParetoSweep::of(document)->start();
 }
 
 void MainWindow::updateTotals()
@@ -907,7 +999,8 @@ void MainWindow::showEvent(QShowEvent* event)
         resizeDocks({tree}, {470}, Qt::Horizontal);
         // The controls get their full height (no scrolling at 800 pixels), the tree the rest.
         const int controls = m_panel->sizeHint().height() + 30; // + the dock's title bar
-        resizeDocks({tree, panel}, {std::max(200, height() - controls), controls}, Qt::Vertical);
+        const int column = tree->height() + panel->height();    // what the two docks share
+        resizeDocks({tree, panel}, {std::max(200, column - controls), controls}, Qt::Vertical);
     }
 }
 

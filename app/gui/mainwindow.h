@@ -6,6 +6,7 @@
 class QAction;
 class QLabel;
 class QMenu;
+class QPushButton;
 class QSettings;
 class QTabWidget;
 class QTreeView;
@@ -13,6 +14,7 @@ class QTreeView;
 namespace lq::widgets {
 class ErrorBarPlot;
 class HeatMapView;
+class ParetoPlot;
 class PlotWidget;
 class SettingsPanel;
 class SpectrumPlot;
@@ -68,6 +70,9 @@ public:
     widgets::PlotWidget* plotOf(View view) const;
     widgets::SpectrumPlot* spectrumPlot() const { return m_spectrum; }
     widgets::ErrorBarPlot* errorPlot() const { return m_errors; }
+    // The error view's trade-off plot and the button that starts its sweep.
+    widgets::ParetoPlot* paretoPlot() const { return m_pareto; }
+    QPushButton* sweepButton() const { return m_sweepButton; }
     widgets::HeatMapView* learnView() const { return m_learn; }
     widgets::SettingsPanel* settingsPanel() const { return m_panel; }
     QLabel* moduleSummaryLabel() const { return m_summary; }
@@ -105,6 +110,8 @@ private:
     void updateModuleViews();
     void updateSpectrum(AdapterDocument* document, int module);
     void updateErrorView();
+    void updatePareto();
+    void startSweep();
     void updateLearnView();
     void updateTotals();
     void updatePanel();
@@ -142,6 +149,8 @@ private:
     QLabel* m_summary = nullptr;
     widgets::SpectrumPlot* m_spectrum = nullptr;
     widgets::ErrorBarPlot* m_errors = nullptr;
+    widgets::ParetoPlot* m_pareto = nullptr;
+    QPushButton* m_sweepButton = nullptr;
     widgets::HeatMapView* m_learn = nullptr;
     widgets::SettingsPanel* m_panel = nullptr;
     StatusPanel* m_status = nullptr;

@@ -2,11 +2,13 @@
 
 #include "adapterdocument.h"
 #include "mainwindow.h"
+#include "paretosweep.h"
 #include "widgets/plotwidget.h"
 #include "workspace.h"
 
 #include <QDir>
 #include <QPixmap>
+#include <QPushButton>
 #include <QTimer>
 #include <cstdio>
 
@@ -38,7 +40,17 @@ void Screenshotter::onDocument(AdapterDocument* document)
         if (m_started || document->resultState() != AdapterDocument::ResultState::Current)
             return;
         m_started = true;
-        QTimer::singleShot(kSettleMs, this, &Screenshotter::takeNext);
+        // The error view's trade-off plot is part of the picture: sweep first.
+        ParetoSweep* sweep = ParetoSweep::of(document);
+        // Without it the plot says why; the pictures are still taken.
+        connect(sweep, &ParetoSweep::finished, this, [this](bool succeeded, const QString& why) {
+            if (!succeeded)
+                std::fprintf(stderr, "loraquant-workbench: the trade-off sweep failed: %s\n",
+                             qPrintable(why));
+            QTimer::singleShot(kSettleMs, this, &Screenshotter::takeNext);
+        });
+        m_window->showView(MainWindow::View::Error);
+        m_window->sweepButton()->click();
     };
     connect(document, &AdapterDocument::resultChanged, this, startWhenCurrent);
     connect(document, &AdapterDocument::jobFinished, this,

@@ -9,7 +9,8 @@ class AdapterDocument;
 class MainWindow;
 
 // `loraquant-workbench --screenshot DIR`: waits until the first adapter has opened and its
-// result is current, then shows each view in turn and writes the whole window as
+// result is current, runs the error view's trade-off sweep (paretosweep.h), then shows each view
+// in turn and writes the whole window as
 // DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so), then reports done.
 class Screenshotter : public QObject
 {

@@ -4,6 +4,9 @@
 
 #include <QCoreApplication>
 #include <QLocale>
+#include <algorithm>
+#include <limits>
+#include <map>
 
 namespace lq::gui {
 
@@ -121,6 +124,60 @@ QString adapterTotals(const AdapterDocument& document)
         break;
     }
     return text;
+}
+
+QString sweepMethodName(lq::SweepMethod method)
+{
+    switch (method) {
+    case lq::SweepMethod::Rtn:
+        return tr("RTN, whole adapter");
+    case lq::SweepMethod::Binary:
+        return tr("binary, whole adapter");
+    case lq::SweepMethod::RandomSplit:
+        return tr("random split (ablation)");
+    case lq::SweepMethod::NormSplit:
+        return tr("norm split (ablation)");
+    case lq::SweepMethod::SvdSplit:
+        return tr("LoRAQuant");
+    case lq::SweepMethod::PaperRefine:
+        return tr("LoRAQuant + paper refine");
+    case lq::SweepMethod::BestRefine:
+        return tr("LoRAQuant + best refine");
+    case lq::SweepMethod::Budget:
+        return tr("bit budget");
+    }
+    return QString::fromStdString(lq::toString(method));
+}
+
+std::vector<widgets::ParetoPlot::Series> paretoSeries(const lq::SweepResult& sweep)
+{
+    std::map<lq::SweepMethod, std::vector<const lq::SweepRow*>> byMethod;
+    for (const lq::SweepRow& row : sweep.rows)
+        byMethod[row.method].push_back(&row);
+    std::vector<widgets::ParetoPlot::Series> series;
+    for (lq::SweepMethod method : sweep.settings.methods) {
+        auto found = byMethod.find(method);
+        if (found == byMethod.end())
+            continue;
+        std::vector<const lq::SweepRow*> rows = found->second;
+        std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+            return a->avgBitsTrue < b->avgBitsTrue ||
+                   (a->avgBitsTrue == b->avgBitsTrue && a->relErrTotal < b->relErrTotal);
+        });
+        widgets::ParetoPlot::Series one;
+        one.name = sweepMethodName(method);
+        double best = std::numeric_limits<double>::infinity();
+        for (const lq::SweepRow* row : rows) {
+            if (!(row->relErrTotal < best))
+                continue; // another setting of this method is smaller and at least as accurate
+            best = row->relErrTotal;
+            one.bits.push_back(row->avgBitsTrue);
+            one.errors.push_back(row->relErrTotal);
+            one.labels.append(QString::fromStdString(row->setting));
+        }
+        series.push_back(std::move(one));
+    }
+    return series;
 }
 
 } // namespace lq::gui

@@ -1,7 +1,9 @@
 #pragma once
 
 #include "core/engine/quantresult.h"
+#include "core/engine/sweep.h"
 #include "core/io/adapter.h"
+#include "widgets/paretoplot.h"
 
 #include <QString>
 #include <utility>
@@ -35,5 +37,12 @@ QString moduleSummary(const AdapterDocument& document, int module, const lq::Mod
 // The status bar's adapter totals: parameters, memory before and after (MB), average bits
 // (paper and true, labelled) and the energy-weighted error.
 QString adapterTotals(const AdapterDocument& document);
+
+// The Pareto plot's curves from a sweep: per method, its Pareto front in (average true bits,
+// total error): the rows no other row of the same method beats on both, in order of bits, each
+// labelled with its setting.
+std::vector<widgets::ParetoPlot::Series> paretoSeries(const lq::SweepResult& sweep);
+// How the plot and its legend name a sweep method.
+QString sweepMethodName(lq::SweepMethod method);
 
 } // namespace lq::gui

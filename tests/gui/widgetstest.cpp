@@ -2,6 +2,8 @@
 // the signals, and exports produce files that read back. (The bit-budget allocation is the
 // engine's, tests/engine/bitbudgettest.cpp; the workbench's use of it, tests/gui/budgettest.cpp.)
 #include "widgets/errorbarplot.h"
+#include "widgets/paretoplot.h"
+#include "widgets/plotstyle.h"
 #include "widgets/settingspanel.h"
 #include "widgets/spectrumplot.h"
 
@@ -44,6 +46,7 @@ private slots:
     void pressOutsidePlotAreaDoesNothing();
     void keysMoveTheSplit();
     void clickOnErrorBarSelectsModule();
+    void paretoHighlightsCurrent();
     void plotExportReadsBack_data();
     void plotExportReadsBack();
     void plotExportToMissingFolderFails();
@@ -153,6 +156,54 @@ void WidgetsTest::clickOnErrorBarSelectsModule()
     QTest::mouseClick(plot.canvas(), Qt::LeftButton, {}, plot.barPosition(3));
     QCOMPARE(clicked.size(), 1);
     QCOMPARE(clicked.at(0).at(0).toInt(), 3);
+}
+
+void WidgetsTest::paretoHighlightsCurrent()
+{
+    using lq::widgets::ParetoPlot;
+    ParetoPlot plot;
+    plot.resize(800, 500);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    ParetoPlot::Series rtn{QStringLiteral("RTN"), {1, 2, 3}, {0.9, 0.5, 0.2}, {}};
+    ParetoPlot::Series lq{QStringLiteral("LoRAQuant"), {1.4, 1.2, 1.8}, {0.3, 0.45, 0.15}, {}};
+    plot.setSeries(QStringLiteral("sweep"), QStringLiteral("bits (true)"), {rtn, lq});
+    QCOMPARE(plot.seriesCount(), 2);
+
+    // Orange pixels of the current-setting star near its position, and none without it.
+    const auto orangeNear = [&](QPoint centre) {
+        plot.replotNow();
+        const QImage image = plot.canvas()->grab().toImage();
+        const double ratio = image.devicePixelRatio();
+        int count = 0;
+        const QColor want = lq::widgets::style::selected();
+        for (int dy = -8; dy <= 8; ++dy)
+            for (int dx = -8; dx <= 8; ++dx) {
+                const QPoint p((centre.x() + dx) * ratio, (centre.y() + dy) * ratio);
+                if (!image.rect().contains(p))
+                    continue;
+                const QColor c = image.pixelColor(p);
+                if (std::abs(c.red() - want.red()) + std::abs(c.green() - want.green()) +
+                        std::abs(c.blue() - want.blue()) <
+                    60)
+                    ++count;
+            }
+        return count;
+    };
+    plot.replotNow(); // lays out the axes that positionOf() reads
+    const QPoint at = plot.positionOf(1.5, 0.25);
+    QCOMPARE(orangeNear(at), 0);
+    plot.setCurrent(1.5, 0.25, QStringLiteral("current: 1.50 bits"));
+    plot.replotNow();
+    QVERIFY(plot.hasCurrent());
+    QVERIFY(orangeNear(plot.positionOf(1.5, 0.25)) > 10);
+    // Inside the axes: both curves and the star fit the range.
+    QVERIFY(plot.canvas()->rect().contains(plot.positionOf(1.5, 0.25)));
+    QVERIFY(plot.canvas()->rect().contains(plot.positionOf(3, 0.2)));
+    QVERIFY(plot.canvas()->rect().contains(plot.positionOf(1, 0.9)));
+    plot.setCurrent(0, 0, QString());
+    QVERIFY(!plot.hasCurrent());
+    QCOMPARE(orangeNear(plot.positionOf(1.5, 0.25)), 0);
 }
 
 void WidgetsTest::plotExportReadsBack_data()

@@ -13,10 +13,13 @@
 #include "exportjob.h"
 #include "filechooser.h"
 #include "mainwindow.h"
+#include "paretosweep.h"
 #include "setmodulesplitcommand.h"
 #include "shareddata.h"
 #include "statuspanel.h"
+#include "viewdata.h"
 #include "widgets/errorbarplot.h"
+#include "widgets/paretoplot.h"
 #include "widgets/settingspanel.h"
 #include "widgets/spectrumplot.h"
 #include "workspace.h"
@@ -182,6 +185,8 @@ private slots:
     void quantizeJobFinishes();
     void cancelQuantizeKeepsPreviousResult();
     void cancelValidationLeavesNoResult();
+    void paretoSweepInBackground();
+    void cancelSweepKeepsNothing();
     void cancelExportLeavesNothing();
     void closeWindowMidJob();
     void exportsReadBack_data();
@@ -537,6 +542,105 @@ void WorkbenchTest::cancelQuantizeKeepsPreviousResult()
     QVERIFY(
         bench.window.statusPanel()->totalsLabel()->text().contains(QStringLiteral("out of date")));
     QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::paretoSweepInBackground()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
+    QVERIFY(document);
+    bench.window.showView(MainWindow::View::Error);
+    lq::widgets::ParetoPlot* plot = bench.window.paretoPlot();
+    QCOMPARE(plot->seriesCount(), 0);
+    // The current setting is marked before any sweep: the document's own bits and error.
+    QVERIFY(plot->hasCurrent());
+    QCOMPARE(plot->current(),
+             QPointF(document->result().avgBitsTrue, document->result().relErrTotal));
+
+    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(document);
+    QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
+    QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
+    QVERIFY(sweep->isRunning());
+    // In the background: progress and Cancel in the status bar, the button waits.
+    QVERIFY(bench.window.statusPanel()->progressBar()->isVisible());
+    QVERIFY(bench.window.statusPanel()->cancelButton()->isVisible());
+    QVERIFY(!bench.window.sweepButton()->isEnabled());
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
+    QVERIFY(bench.window.sweepButton()->isEnabled());
+
+    // One curve per method, each a Pareto front: more bits, less error, left to right.
+    const lq::SweepResult* result = sweep->result();
+    QVERIFY(result);
+    QCOMPARE(plot->seriesCount(), int(result->settings.methods.size()));
+    for (const auto& series : plot->series()) {
+        QVERIFY2(!series.bits.empty(), qPrintable(series.name));
+        for (std::size_t i = 1; i < series.bits.size(); ++i) {
+            QVERIFY2(series.bits[i] > series.bits[i - 1], qPrintable(series.name));
+            QVERIFY2(series.errors[i] < series.errors[i - 1], qPrintable(series.name));
+        }
+        QCOMPARE(series.labels.size(), qsizetype(series.bits.size()));
+    }
+    // Every row of the sweep is on or above its method's front (none is left out that beats it).
+    for (const lq::SweepRow& row : result->rows) {
+        const QString name = lq::gui::sweepMethodName(row.method);
+        const auto found = std::find_if(plot->series().begin(), plot->series().end(),
+                                        [&](const auto& one) { return one.name == name; });
+        QVERIFY(found != plot->series().end());
+        bool covered = false;
+        for (std::size_t i = 0; i < found->bits.size(); ++i)
+            covered |= found->bits[i] <= row.avgBitsTrue && found->errors[i] <= row.relErrTotal;
+        QVERIFY2(covered, row.setting.c_str());
+    }
+    // The sweep used the document's storage, so its rows and the marked setting compare.
+    QCOMPARE(result->settings.groupSize, document->settings().groupSize);
+    QVERIFY(result->settings.layout == document->settings().layout);
+    QVERIFY(result->settings.scaleFormat == document->settings().scaleFormat);
+
+    // The mark follows the settings: more energy in high precision moves it right and down.
+    const QPointF before = plot->current();
+    auto* rho = bench.window.findChild<QDoubleSpinBox*>(QStringLiteral("rho"));
+    rho->setValue(0.97);
+    QTest::mouseClick(bench.window.findChild<QPushButton*>(QStringLiteral("applyAll")),
+                      Qt::LeftButton);
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(plot->current(),
+             QPointF(document->result().avgBitsTrue, document->result().relErrTotal));
+    QVERIFY(plot->current().x() > before.x());
+    QVERIFY(plot->current().y() < before.y());
+    QCOMPARE(plot->seriesCount(), int(result->settings.methods.size())); // same group settings
+
+    // Another group size measures bits differently: the sweep no longer applies.
+    auto* group = bench.window.findChild<QComboBox*>(QStringLiteral("groupSize"));
+    QVERIFY(group);
+    group->setCurrentIndex(group->findData(64));
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->settings().groupSize, 64);
+    QCOMPARE(plot->seriesCount(), 0);
+    QVERIFY(!sweep->result());
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::cancelSweepKeepsNothing()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, m_large);
+    QVERIFY(document);
+    bench.window.showView(MainWindow::View::Error);
+    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(document);
+    QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
+    QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
+    Job* job = sweep->job();
+    QVERIFY(job);
+    QSignalSpy progressed(job, &Job::progressed);
+    QVERIFY(progressed.wait(kJobTimeoutMs));
+    QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    QCOMPARE(finished.at(0).at(0).toBool(), false);
+    QVERIFY(!sweep->result());
+    QCOMPARE(bench.window.paretoPlot()->seriesCount(), 0);
+    QVERIFY(bench.window.sweepButton()->isEnabled());
+    QVERIFY(bench.reporter->errors.isEmpty()); // a cancel is not an error
 }
 
 void WorkbenchTest::cancelExportLeavesNothing()

@@ -1,0 +1,233 @@
+#include "paretoplot.h"
+
+#include "plotstyle.h"
+
+#include <QHelpEvent>
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <qcustomplot.h>
+
+namespace lq::widgets {
+
+namespace {
+
+// Distinct hues for up to eight methods (Dark2), then repeated with dashes.
+QColor seriesColor(int index)
+{
+    static const QColor colors[] = {QColor(0x1b, 0x9e, 0x77), QColor(0x75, 0x70, 0xb3),
+                                    QColor(0xe7, 0x29, 0x8a), QColor(0x66, 0xa6, 0x1e),
+                                    QColor(0xe6, 0xab, 0x02), QColor(0xa6, 0x76, 0x1d),
+                                    QColor(0x4c, 0x72, 0xb0), QColor(0x66, 0x66, 0x66)};
+    return colors[index % 8];
+}
+
+// Tool tips pick the nearest point within this many pixels.
+constexpr double kHoverPixels = 8;
+
+} // namespace
+
+struct ParetoPlot::Items
+{
+    QCPTextElement* title = nullptr;
+    std::vector<QCPGraph*> graphs;
+    QCPGraph* current = nullptr;
+    QCPItemText* message = nullptr;
+};
+
+ParetoPlot::ParetoPlot(QWidget* parent) : PlotWidget(parent), m_items(std::make_unique<Items>())
+{
+    QCustomPlot* p = plot();
+    Items& it = *m_items;
+    p->plotLayout()->insertRow(0);
+    it.title =
+        new QCPTextElement(p, tr("Error against bits"), QFont(font().family(), 11, QFont::Bold));
+    p->plotLayout()->addElement(0, 0, it.title);
+    p->xAxis->setLabel(tr("average bits per weight"));
+    p->yAxis->setLabel(tr("total relative error (energy-weighted, log)"));
+    p->yAxis->setScaleType(QCPAxis::stLogarithmic);
+    auto ticker = QSharedPointer<QCPAxisTickerLog>::create();
+    ticker->setLogBase(10);
+    ticker->setSubTickCount(8);
+    p->yAxis->setTicker(ticker);
+    p->yAxis->setNumberFormat(QStringLiteral("gb"));
+
+    it.current = new QCPGraph(p->xAxis, p->yAxis);
+    it.current->setLineStyle(QCPGraph::lsNone);
+    it.current->setScatterStyle(
+        QCPScatterStyle(QCPScatterStyle::ssStar, QPen(style::selected(), 2.5), Qt::NoBrush, 16));
+    it.current->setName(tr("current settings"));
+
+    it.message = new QCPItemText(p);
+    it.message->position->setType(QCPItemPosition::ptAxisRectRatio);
+    it.message->position->setCoords(0.5, 0.5);
+    it.message->setPositionAlignment(Qt::AlignCenter);
+    it.message->setFont(QFont(font().family(), 10));
+    it.message->setColor(palette().color(QPalette::PlaceholderText));
+
+    // The legend sits right of the axes, not over them: the curves span the whole plot (RTN from
+    // 1 to 4 bits), so no corner is free.
+    p->legend->setVisible(true);
+    p->legend->setBorderPen(Qt::NoPen);
+    p->legend->setBrush(Qt::NoBrush);
+    auto* legendColumn = new QCPLayoutGrid;
+    p->plotLayout()->addElement(1, 1, legendColumn);
+    p->axisRect()->insetLayout()->take(p->legend);
+    legendColumn->addElement(0, 0, p->legend);
+    legendColumn->setMargins(QMargins(0, 0, 4, 0));
+    p->plotLayout()->setColumnStretchFactor(1, 0.001);
+
+    canvas()->installEventFilter(this);
+    canvas()->setMouseTracking(true);
+    clear();
+}
+
+ParetoPlot::~ParetoPlot() = default;
+
+void ParetoPlot::clear()
+{
+    setSeries(QString(), QString(), {});
+    setCurrent(0, 0, QString());
+}
+
+void ParetoPlot::setMessage(const QString& message)
+{
+    m_items->message->setText(message);
+    m_items->message->setVisible(!message.isEmpty());
+    scheduleReplot();
+}
+
+void ParetoPlot::setSeries(const QString& title, const QString& xLabel,
+                           const std::vector<Series>& series)
+{
+    QCustomPlot* p = plot();
+    Items& it = *m_items;
+    for (QCPGraph* graph : it.graphs)
+        p->removePlottable(graph);
+    it.graphs.clear();
+    m_series = series;
+    it.title->setText(title.isEmpty() ? tr("Error against bits") : title);
+    p->xAxis->setLabel(xLabel.isEmpty() ? tr("average bits per weight") : xLabel);
+    for (std::size_t s = 0; s < series.size(); ++s) {
+        const Series& one = series[s];
+        // Joined in order of bits, so that each curve reads left to right.
+        std::vector<std::size_t> order(one.bits.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::sort(order.begin(), order.end(),
+                  [&](std::size_t a, std::size_t b) { return one.bits[a] < one.bits[b]; });
+        QVector<double> keys, values;
+        for (std::size_t i : order) {
+            if (!(one.errors[i] > 0) || !std::isfinite(one.bits[i]))
+                continue;
+            keys.push_back(one.bits[i]);
+            values.push_back(one.errors[i]);
+        }
+        auto* graph = new QCPGraph(p->xAxis, p->yAxis);
+        const QColor color = seriesColor(int(s));
+        QPen pen(color, 1.8);
+        if (s >= 8)
+            pen.setStyle(Qt::DashLine);
+        graph->setPen(pen);
+        graph->setScatterStyle(
+            QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(color, 1.5), QBrush(color), 6));
+        graph->setName(one.name);
+        graph->setData(keys, values, true);
+        it.graphs.push_back(graph);
+    }
+    // The current setting stays on top of the curves and last in the legend.
+    it.current->removeFromLegend();
+    if (!m_currentLabel.isEmpty())
+        it.current->addToLegend();
+    it.current->setLayer(QStringLiteral("overlay"));
+    setMessage(series.empty() ? tr("No sweep yet") : QString());
+    updateRange();
+}
+
+void ParetoPlot::setCurrent(double bits, double error, const QString& label)
+{
+    Items& it = *m_items;
+    m_currentLabel = label;
+    m_current = QPointF(bits, error);
+    it.current->data()->clear();
+    it.current->removeFromLegend();
+    if (!label.isEmpty() && error > 0) {
+        it.current->addData(bits, error);
+        it.current->setName(label);
+        it.current->addToLegend();
+    }
+    updateRange();
+}
+
+void ParetoPlot::updateRange()
+{
+    QCustomPlot* p = plot();
+    double minX = std::numeric_limits<double>::infinity(), maxX = -minX;
+    double minY = minX, maxY = -minX;
+    const auto take = [&](double x, double y) {
+        if (!(y > 0) || !std::isfinite(x))
+            return;
+        minX = std::min(minX, x);
+        maxX = std::max(maxX, x);
+        minY = std::min(minY, y);
+        maxY = std::max(maxY, y);
+    };
+    for (const Series& one : m_series)
+        for (std::size_t i = 0; i < one.bits.size(); ++i)
+            take(one.bits[i], one.errors[i]);
+    if (!m_currentLabel.isEmpty())
+        take(m_current.x(), m_current.y());
+    if (minX > maxX) {
+        p->xAxis->setRange(1, 4);
+        p->yAxis->setRange(0.01, 1);
+    } else {
+        const double padX = std::max(0.05, 0.05 * (maxX - minX));
+        p->xAxis->setRange(minX - padX, maxX + padX);
+        // A little room above and below on the log axis.
+        p->yAxis->setRange(minY / 1.3, maxY * 1.3);
+    }
+    scheduleReplot();
+}
+
+QPoint ParetoPlot::positionOf(double bits, double error) const
+{
+    return QPoint(int(std::lround(plot()->xAxis->coordToPixel(bits))),
+                  int(std::lround(plot()->yAxis->coordToPixel(error))));
+}
+
+bool ParetoPlot::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == canvas() && event->type() == QEvent::ToolTip) {
+        const auto* help = static_cast<QHelpEvent*>(event);
+        QCustomPlot* p = plot();
+        double best = kHoverPixels;
+        QString text;
+        for (const Series& one : m_series)
+            for (std::size_t i = 0; i < one.bits.size(); ++i) {
+                if (!(one.errors[i] > 0))
+                    continue;
+                const double dx = p->xAxis->coordToPixel(one.bits[i]) - help->pos().x();
+                const double dy = p->yAxis->coordToPixel(one.errors[i]) - help->pos().y();
+                const double distance = std::hypot(dx, dy);
+                if (distance < best) {
+                    best = distance;
+                    const QString label =
+                        i < std::size_t(one.labels.size()) ? one.labels[qsizetype(i)] : QString();
+                    text = tr("%1%2\n%3 bits/weight, total error %4")
+                               .arg(one.name,
+                                    label.isEmpty() ? QString() : QStringLiteral(", ") + label)
+                               .arg(one.bits[i], 0, 'f', 3)
+                               .arg(one.errors[i], 0, 'f', 4);
+                }
+            }
+        if (text.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), text, canvas());
+        return true;
+    }
+    return PlotWidget::eventFilter(watched, event);
+}
+
+} // namespace lq::widgets
