@@ -90,8 +90,8 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QWidget(parent)
 
     auto* budgetBox = new QGroupBox(tr("Bit budget"), this);
     auto* budgetLayout = new QVBoxLayout(budgetBox);
-    auto* budgetHelp = new QLabel(tr("Sets every module's h to meet a target average, "
-                                     "highest-energy components first."),
+    auto* budgetHelp = new QLabel(tr("Sets every module's h and high bits (2-4) for the least "
+                                     "total error within a target average."),
                                   budgetBox);
     budgetHelp->setWordWrap(true);
     budgetLayout->addWidget(budgetHelp);
@@ -103,6 +103,11 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QWidget(parent)
     m_budgetLabel = new QLabel(budgetBox);
     m_budgetLabel->setObjectName(QStringLiteral("budgetLabel"));
     budgetLayout->addWidget(m_budgetLabel);
+    m_budgetPrediction = new QLabel(budgetBox);
+    m_budgetPrediction->setObjectName(QStringLiteral("budgetPrediction"));
+    m_budgetPrediction->setWordWrap(true);
+    m_budgetPrediction->hide();
+    budgetLayout->addWidget(m_budgetPrediction);
     layout->addWidget(budgetBox);
     layout->addStretch(1);
     // Long item texts must not make the dock wide: the window has to fit 1280 pixels.
@@ -120,7 +125,10 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QWidget(parent)
     };
     connect(m_groupSize, &QComboBox::currentIndexChanged, this, wideChanged);
     connect(m_refine, &QComboBox::currentIndexChanged, this, wideChanged);
-    connect(m_budget, &QSlider::sliderMoved, this, &SettingsPanel::showBudgetLabel);
+    connect(m_budget, &QSlider::sliderMoved, this, [this](int value) {
+        showBudgetLabel(value);
+        emit budgetPreviewed(m_budgetMin + value * kBudgetStep);
+    });
     connect(m_budget, &QSlider::valueChanged, this, [this](int value) {
         showBudgetLabel(value);
         if (!m_showing)
@@ -185,6 +193,17 @@ void SettingsPanel::setBudget(double bits)
 double SettingsPanel::budget() const
 {
     return m_budgetMin + m_budget->value() * kBudgetStep;
+}
+
+void SettingsPanel::setBudgetPrediction(const QString& text)
+{
+    m_budgetPrediction->setText(text);
+    m_budgetPrediction->setVisible(!text.isEmpty());
+}
+
+QString SettingsPanel::budgetPrediction() const
+{
+    return m_budgetPrediction->text();
 }
 
 void SettingsPanel::showBudgetLabel(int sliderValue)

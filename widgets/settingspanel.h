@@ -18,7 +18,9 @@ namespace lq::widgets {
 //   to the selected module or to all modules with a button;
 // - Adapter-wide (group size, refinement): take effect as soon as they change;
 // - Bit budget: a slider for the target average bits per weight (paper count) that sets every
-//   module's h to meet it; it reports only when released (or moved by keyboard).
+//   module's h and high bit width to meet it; it reports budgetChosen only when released (or
+//   moved by keyboard), and budgetPreviewed while it is dragged, so that the window can show
+//   what the budget would buy (setBudgetPrediction) without quantizing anything.
 // The panel holds no state of its own beyond what it shows: setSettings() / setBudget() show a
 // document's values without emitting anything.
 class SettingsPanel : public QWidget
@@ -37,6 +39,9 @@ public:
     void setBudgetRange(double minBits, double maxBits);
     void setBudget(double bits);
     double budget() const;
+    // A line under the budget's target: what it buys (empty hides it).
+    void setBudgetPrediction(const QString& text);
+    QString budgetPrediction() const;
 
     // Name of the module "Apply to selected" applies to; empty disables it.
     void setSelectedModule(const QString& name);
@@ -51,6 +56,8 @@ signals:
     void applyToAllRequested();
     void adapterWideChanged();
     void budgetChosen(double bitsPerWeight);
+    // While the slider is dragged, for each position.
+    void budgetPreviewed(double bitsPerWeight);
 
 private:
     void updateEnabled();
@@ -66,6 +73,7 @@ private:
     QComboBox* m_refine = nullptr;
     QSlider* m_budget = nullptr;
     QLabel* m_budgetLabel = nullptr;
+    QLabel* m_budgetPrediction = nullptr;
     double m_budgetMin = 1.0;
     bool m_open = false;
     bool m_showing = false; // true while setSettings()/setBudget() fill the controls

@@ -136,6 +136,7 @@ private:
     void applyToAll();
     void applyAdapterWide();
     void applyBudget(double bits);
+    void previewBudget(double bits);
 
     void reportError(const QString& title, const QString& message);
 

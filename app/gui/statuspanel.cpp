@@ -45,6 +45,8 @@ void StatusPanel::setTotals(const QString& text)
 
 void StatusPanel::track(Job* job)
 {
+    if (m_jobs.contains(job))
+        return; // a job asked for again while it runs (a second budget) is shown once
     m_jobs.append(job);
     connect(job, &Job::progressed, this, [this] { refresh(); });
     connect(job, &Job::finished, this, [this] { refresh(); });
