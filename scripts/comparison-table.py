@@ -164,8 +164,8 @@ def main():
            "at 1, 2, 3 and 4 bits (plus binary at 1 bit); their error at a row's true bits is "
            "interpolated log-linearly between the two nearest of those points on the lower "
            "envelope (named in brackets), and is n/a outside them. It is an estimate, marked ~.",
-           "- Timings are in the CSV files (`seconds`, wall clock on the machine that ran the "
-           "script).", ""]
+           "- Timings are in the CSV files (`seconds`: wall clock on the machine that ran the "
+           "script, noisy when it was busy).", ""]
     out.append("## Adapters")
     out.append("")
     for path in args.csv:

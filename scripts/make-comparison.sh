@@ -37,7 +37,9 @@ for adapter in "${adapters[@]}"; do
     "$cli" sweep "$adapter" --csv "$out_dir/$name.csv" >"$scratch/$name.txt"
 done
 
-python3 scripts/comparison-table.py --command "bash scripts/make-comparison.sh" \
+# The command as run, with the settings that change what it reads.
+command="LQ_BUILD_DIR=$build_dir LQ_SHARED_DIR=$shared_dir bash scripts/make-comparison.sh"
+python3 scripts/comparison-table.py --command "$command" \
     --cli-version "$("$cli" --version)" "$out_dir"/*.csv >docs/COMPARISON.md.tmp
 mv docs/COMPARISON.md.tmp docs/COMPARISON.md
 echo "wrote docs/COMPARISON.md" >&2
