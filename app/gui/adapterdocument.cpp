@@ -8,6 +8,7 @@
 #include <QFileInfo>
 #include <QUndoStack>
 #include <algorithm>
+#include <omp.h>
 
 namespace lq::gui {
 
@@ -20,6 +21,23 @@ Eigen::VectorXf toVector(const std::vector<double>& values)
         vector[Eigen::Index(i)] = float(values[i]);
     return vector;
 }
+
+// One module's work on the UI thread (a drag step, its release, a reparameterization) runs on
+// this thread alone while it lives. Eigen's products would otherwise fork an OpenMP team for
+// each small block (the error's Gram chunks are 256 x 32), and on a busy machine every join waits
+// for a descheduled thread: tens of milliseconds per drag step instead of about one. Only this
+// thread's setting changes; the jobs' pool threads keep every core.
+class OneThreadHere
+{
+public:
+    OneThreadHere() : m_previous(omp_get_max_threads()) { omp_set_num_threads(1); }
+    ~OneThreadHere() { omp_set_num_threads(m_previous); }
+    OneThreadHere(const OneThreadHere&) = delete;
+    OneThreadHere& operator=(const OneThreadHere&) = delete;
+
+private:
+    int m_previous;
+};
 
 } // namespace
 
@@ -130,6 +148,7 @@ const lq::ModuleReparam& AdapterDocument::reparam(int index)
         m_reparams.splice(m_reparams.begin(), m_reparams, found);
         return m_reparams.front().second;
     }
+    const OneThreadHere oneThread;
     const lq::ModuleFactors f = factors(index);
     m_reparams.emplace_front(index, lq::reparameterize(f.B, f.A));
     if (m_reparams.size() > kReparamCacheSize)
@@ -141,6 +160,7 @@ lq::ModuleResult AdapterDocument::preview(int index, int h)
 {
     lq::QuantSettings fast = m_settings;
     fast.refine = lq::Refinement::None;
+    const OneThreadHere oneThread;
     const lq::ModuleReparam& r = reparam(index);
     return lq::quantizeModule(module(index), factors(index), r, h, effectiveBitsHigh(index), fast);
 }
@@ -194,6 +214,7 @@ void AdapterDocument::recompute(std::vector<int> modules, bool validate)
                                m_settings.refine == lq::Refinement::None && !m_job && hasResult();
     if (oneFastModule) {
         const int index = modules.front();
+        const OneThreadHere oneThread;
         const lq::ModuleReparam& r = reparam(index);
         lq::ModuleResult updated =
             lq::quantizeModule(module(index), factors(index), r, effectiveH(index),
