@@ -76,8 +76,10 @@ void packCodes(std::span<const std::uint8_t> codes, int bits, std::span<std::uin
 
     const std::int64_t chunks = count / 8;
     packFor(bits)(codes.data(), chunks, packed.data());
-    // The tail: fewer than 8 codes in the last, partly used bytes.
-    std::memset(packed.data() + chunks * bits, 0, packed.size() - std::size_t(chunks * bits));
+    // The tail: fewer than 8 codes in the last, partly used bytes. No codes means no buffer at
+    // all (data() may be null), and memset on null is undefined even for 0 bytes (UBSan).
+    if (!packed.empty())
+        std::memset(packed.data() + chunks * bits, 0, packed.size() - std::size_t(chunks * bits));
     for (std::int64_t k = chunks * 8; k < count; ++k) {
         const std::int64_t bit = k * bits;
         const unsigned value = unsigned(codes[std::size_t(k)]) << (bit & 7);
