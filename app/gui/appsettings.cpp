@@ -85,8 +85,6 @@ lq::QuantSettings AppSettings::lastParameters() const
     // A damaged or hand-edited file must not stop the workbench from starting.
     try {
         settings.validate();
-        if (settings.refine == lq::Refinement::Best)
-            throw std::runtime_error("not offered");
     } catch (const std::exception&) {
         settings = lq::QuantSettings{};
     }

@@ -1116,6 +1116,11 @@ void WorkbenchTest::settingsRemembered()
         QTest::mouseClick(window.findChild<QPushButton*>(QStringLiteral("applyAll")),
                           Qt::LeftButton);
         QVERIFY(waitCurrent(document));
+        // The project's own refinement is a choice like the others, so it is remembered too.
+        auto* refine = window.findChild<QComboBox*>(QStringLiteral("refinement"));
+        refine->setCurrentIndex(refine->findData(int(lq::Refinement::Best)));
+        QVERIFY(waitCurrent(document));
+        QCOMPARE(lq::toString(document->settings().refine), std::string("best"));
         window.close();
     }
     QSettings settings(file, QSettings::IniFormat);
@@ -1131,6 +1136,8 @@ void WorkbenchTest::settingsRemembered()
     window.openAction()->trigger();
     QVERIFY(opened.wait(kJobTimeoutMs));
     QCOMPARE(qvariant_cast<AdapterDocument*>(opened.at(0).at(0))->settings().bitsHigh, 3);
+    QCOMPARE(lq::toString(qvariant_cast<AdapterDocument*>(opened.at(0).at(0))->settings().refine),
+             std::string("best"));
 }
 
 QTEST_MAIN(WorkbenchTest)
