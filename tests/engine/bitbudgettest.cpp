@@ -7,6 +7,7 @@
 
 #include "core/engine/bitbudget.h"
 
+#include "clirun.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/reparameterize.h"
 #include "core/io/error.h"
@@ -131,25 +132,8 @@ double bruteForceErrSq(const ErrorCurves& curves, BitCount count, std::int64_t a
     }
 }
 
-struct Run
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList& arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
-    Run run;
-    if (!process.waitForFinished(300000) || process.exitStatus() != QProcess::NormalExit)
-        return run;
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
+using lqtest::runCli;
+using Run = lqtest::CliRun;
 
 } // namespace
 

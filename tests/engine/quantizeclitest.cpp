@@ -3,6 +3,7 @@
 // holds the quantized factors, and the input is never overwritten.
 
 #include "../io/filesnapshot.h"
+#include "clirun.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/updateerror.h"
 #include "core/io/adapter.h"
@@ -29,25 +30,8 @@ constexpr double kReloadedErrorTolerance = 1e-9;
 // which moves a relative error of ~0.5 by ~1e-4.
 constexpr double kReloadedF16ErrorTolerance = 1e-3;
 
-struct Run
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList& arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
-    Run run;
-    if (!process.waitForFinished(120000) || process.exitStatus() != QProcess::NormalExit)
-        return run;
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
+using lqtest::runCli;
+using Run = lqtest::CliRun;
 
 QString sharedAdapter(const QString& name)
 {

@@ -5,6 +5,7 @@
 
 #include "core/engine/sweep.h"
 
+#include "clirun.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/baseline.h"
 #include "core/io/adapter.h"
@@ -93,25 +94,8 @@ void compareRow(const SweepRow& row, const QuantResult& quant)
     QVERIFY(std::abs(row.relErrMean - quant.relErrMean) <= kSameRunTolerance);
 }
 
-struct Run
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList& arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
-    Run run;
-    if (!process.waitForFinished(300000) || process.exitStatus() != QProcess::NormalExit)
-        return run;
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
+using lqtest::runCli;
+using Run = lqtest::CliRun;
 
 // Rows of a CSV written by sweepCsv: field name -> text, per row.
 std::vector<std::map<QString, QString>> parseCsv(const QByteArray& text)

@@ -1,6 +1,7 @@
 // The `loraquant` command line as a user and a script call it: exit codes, stderr for errors,
 // parseable --json, and numbers that agree with the core library.
 
+#include "clirun.h"
 #include "core/engine/lowranksvd.h"
 #include "core/io/adapter.h"
 #include "shareddata.h"
@@ -17,25 +18,8 @@ namespace {
 // JSON prints doubles with 17 significant digits, so float singular values come back exactly.
 constexpr double kJsonTolerance = 0.0;
 
-struct Run
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList& arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
-    Run run;
-    if (!process.waitForFinished(120000) || process.exitStatus() != QProcess::NormalExit)
-        return run;
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
+using lqtest::runCli;
+using Run = lqtest::CliRun;
 
 } // namespace
 

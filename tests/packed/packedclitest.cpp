@@ -2,6 +2,7 @@
 // and validate on .lqa.h5 files (--json agrees with the library), unpack writing an adapter that
 // loads with the dequantized factors, exit codes, and refusals to overwrite inputs.
 
+#include "clirun.h"
 #include "core/io/adapter.h"
 #include "core/packed/packedfile.h"
 #include "shareddata.h"
@@ -18,25 +19,8 @@
 
 namespace {
 
-struct Run
-{
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList& arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
-    Run run;
-    if (!process.waitForFinished(300000) || process.exitStatus() != QProcess::NormalExit)
-        return run;
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
+using lqtest::runCli;
+using Run = lqtest::CliRun;
 
 QByteArray digestOf(const QString& path)
 {
