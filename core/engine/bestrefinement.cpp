@@ -26,23 +26,6 @@ float storeRtnScale(float d, ScaleFormat format)
     return s > 0.0f ? s : kSmallestScale;
 }
 
-QuantizedVectors emptyPart(Scheme scheme, int bits, int count, int length, const GroupSpec& spec)
-{
-    QuantizedVectors q;
-    q.scheme = scheme;
-    q.bits = bits;
-    q.count = count;
-    q.length = length;
-    q.groupSize = spec.groupSize;
-    q.layout = spec.layout;
-    q.scaleFormat = spec.scaleFormat;
-    q.codes.assign(std::size_t(q.valueCount()), 0);
-    q.scales.assign(std::size_t(q.groupCount()), 0.0f);
-    if (scheme == Scheme::Rtn)
-        q.zeros.assign(q.scales.size(), 0);
-    return q;
-}
-
 inline int nearestCode(float w, float inverse, int z, int maxCode)
 {
     const int q = int(roundHalfEven(std::clamp(w * inverse, -512.0f, 512.0f))) + z;
@@ -513,8 +496,8 @@ public:
         const double previous =
             havePrevious ? objective(Tstar, G, factor.hat) : std::numeric_limits<double>::max();
         Factor fresh;
-        fresh.high = emptyPart(Scheme::Rtn, m_bits, m_geo.h(), int(rows), m_spec);
-        fresh.low = emptyPart(Scheme::Binary, 1, int(r) - m_geo.h(), int(rows), m_spec);
+        fresh.high = emptyVectors(Scheme::Rtn, m_bits, m_geo.h(), int(rows), m_spec);
+        fresh.low = emptyVectors(Scheme::Binary, 1, int(r) - m_geo.h(), int(rows), m_spec);
         fresh.hat.resize(rows, r);
         columnPass(Tstar, U, fresh);
         double current = objective(Tstar, G, fresh.hat);
@@ -960,10 +943,10 @@ QuantizedParts refineBest(const SplitFactors& split, int bitsHigh, const QuantSe
         return quantizeSplitPlain(split, bitsHigh, settings);
 
     const GroupSpec spec{settings.groupSize, settings.layout, settings.scaleFormat};
-    const QuantizedVectors highX = emptyPart(Scheme::Rtn, bitsHigh, h, int(m), spec);
-    const QuantizedVectors lowX = emptyPart(Scheme::Binary, 1, int(r) - h, int(m), spec);
-    const QuantizedVectors highY = emptyPart(Scheme::Rtn, bitsHigh, h, int(n), spec);
-    const QuantizedVectors lowY = emptyPart(Scheme::Binary, 1, int(r) - h, int(n), spec);
+    const QuantizedVectors highX = emptyVectors(Scheme::Rtn, bitsHigh, h, int(m), spec);
+    const QuantizedVectors lowX = emptyVectors(Scheme::Binary, 1, int(r) - h, int(m), spec);
+    const QuantizedVectors highY = emptyVectors(Scheme::Rtn, bitsHigh, h, int(n), spec);
+    const QuantizedVectors lowY = emptyVectors(Scheme::Binary, 1, int(r) - h, int(n), spec);
     const Geometry geoX(m, r, h, highX, lowX), geoY(n, r, h, highY, lowY);
     const FactorStep stepX(geoX, bitsHigh, spec, options, normSq);
     const FactorStep stepY(geoY, bitsHigh, spec, options, normSq);

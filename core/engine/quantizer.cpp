@@ -7,7 +7,6 @@
 #include <limits>
 
 namespace lq {
-namespace {
 
 QuantizedVectors emptyVectors(QuantizedVectors::Scheme scheme, int bits, int count, int length,
                               const GroupSpec& spec)
@@ -27,8 +26,6 @@ QuantizedVectors emptyVectors(QuantizedVectors::Scheme scheme, int bits, int cou
         q.zeros.resize(q.scales.size());
     return q;
 }
-
-} // namespace
 
 float storedScale(float scale, ScaleFormat format, bool* clamped)
 {

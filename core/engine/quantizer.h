@@ -31,6 +31,11 @@ inline float roundHalfEven(float x)
     return (x + kMagic) - kMagic;
 }
 
+// `count` vectors of `length` values laid out as `spec` says, every code, scale and zero point 0:
+// what the quantizers (and refinements that choose values themselves) fill in.
+QuantizedVectors emptyVectors(QuantizedVectors::Scheme scheme, int bits, int count, int length,
+                              const GroupSpec& spec);
+
 // Asymmetric round-to-nearest with `bits` (1..8) per group G (METHOD 3, the reference's RTN):
 //   d = max(max G - min G, 1e-5) / (2^b - 1)   in float32, then rounded to spec.scaleFormat
 //   z = clamp(-round(min G / d), 0, 2^b - 1)
