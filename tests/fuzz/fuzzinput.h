@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <sys/mman.h>
+#include <system_error>
 #include <unistd.h>
 
 // The readers take a path and memory-map it; libFuzzer hands out bytes. An anonymous in-memory
@@ -64,6 +66,35 @@ inline void writeInputFile(const std::string& path, const std::uint8_t* data, st
 {
     std::fprintf(stderr, "lq-fuzz: property violated: %s\n", what);
     std::abort();
+}
+
+// One scratch folder on tmpfs per process for the write-back checks (tmpfs makes the writer's
+// fsync free); removed when the process exits.
+struct ScratchFolder
+{
+    ScratchFolder()
+    {
+        char pattern[] = "/dev/shm/lq-fuzz-XXXXXX";
+        char fallback[] = "/tmp/lq-fuzz-XXXXXX";
+        const char* made = ::mkdtemp(pattern);
+        if (!made)
+            made = ::mkdtemp(fallback);
+        if (!made)
+            violated("cannot create a scratch folder (harness problem)");
+        path = made;
+    }
+    ~ScratchFolder()
+    {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    std::string path;
+};
+
+inline const std::string& scratchFolder()
+{
+    static const ScratchFolder folder;
+    return folder.path;
 }
 
 } // namespace lqfuzz

@@ -19,34 +19,7 @@
 
 namespace {
 
-// One scratch folder on tmpfs per process for the write-back check (tmpfs makes the writer's
-// fsync free); removed when the process exits.
-struct ScratchFolder
-{
-    ScratchFolder()
-    {
-        char pattern[] = "/dev/shm/lq-fuzz-XXXXXX";
-        char fallback[] = "/tmp/lq-fuzz-XXXXXX";
-        const char* made = ::mkdtemp(pattern);
-        if (!made)
-            made = ::mkdtemp(fallback);
-        if (!made)
-            lqfuzz::violated("cannot create a scratch folder (harness problem)");
-        path = made;
-    }
-    ~ScratchFolder()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    std::string path;
-};
-
-const std::string& scratchFolder()
-{
-    static const ScratchFolder folder;
-    return folder.path;
-}
+using lqfuzz::scratchFolder;
 
 void checkWriteBack(const lq::SafetensorsFile& file)
 {
