@@ -2,6 +2,7 @@
 
 #include "../io/error.h"
 #include "codedecode.h"
+#include "maskkernel.h"
 
 #include <algorithm>
 #include <omp.h>
@@ -28,6 +29,17 @@ using packed_detail::decodeRun;
 // more than it saves (one thread decodes about 2^17 codes in 30 us; a fork/join costs 1-5 us on
 // an idle machine and far more on a loaded one).
 constexpr std::int64_t kParallelWork = 1 << 17;
+// The mask kernel does the same work about twice as fast (maskkernel.h), so the fork and join
+// weigh more: a 4096 x 4096 rank-16 module at T = 1 runs faster on one thread.
+constexpr std::int64_t kParallelWorkMasked = 1 << 19;
+
+bool usesMaskKernel(const PackedModule& module)
+{
+    return packed_detail::maskKernelApplies(module.aHigh) &&
+           packed_detail::maskKernelApplies(module.aLow) &&
+           packed_detail::maskKernelApplies(module.bHigh) &&
+           packed_detail::maskKernelApplies(module.bLow);
+}
 
 // Everything a tile needs, as plain pointers (no Eigen in the cloned functions).
 struct Job
@@ -39,7 +51,8 @@ struct Job
     std::int64_t yStride;
     int tokens;
     float* partial; // [A tile][component][token]: partial sums of A_hat X
-    const float* t; // [component][token]: s * A_hat X
+    float* t;       // [component][token]: s * A_hat X (written by the sum over tiles)
+    bool masked;    // every part goes through maskkernel.h instead of decoding
 };
 
 // sum a[j] b[j] in 4 x 16 fixed lanes (lane k of block q adds j = 64 i + 16 q + k), folded in a
@@ -232,6 +245,33 @@ LQ_KERNEL_CLONES void runTileB(const Job& job, int tile)
     }
 }
 
+// The same tiles through maskkernel.h: high part, then binary part, in the decoding path's order
+// of components.
+void maskTileA(const Job& job, int tile)
+{
+    const PackedModule& module = *job.module;
+    const int i0 = tile * kKernelTile, i1 = std::min(module.n, i0 + kKernelTile);
+    float* out = job.partial + std::int64_t(tile) * module.r * job.tokens;
+    if (module.h > 0)
+        packed_detail::maskRowsTimesX(module.aHigh, i0, i1, job.x, job.xStride, job.tokens, out);
+    if (module.r > module.h)
+        packed_detail::maskRowsTimesX(module.aLow, i0, i1, job.x, job.xStride, job.tokens,
+                                      out + std::int64_t(module.h) * job.tokens);
+}
+
+void maskTileB(const Job& job, int tile)
+{
+    const PackedModule& module = *job.module;
+    const int i0 = tile * kKernelTile, i1 = std::min(module.m, i0 + kKernelTile);
+    if (module.h > 0)
+        packed_detail::maskColumnsTimesT(module.bHigh, i0, i1, job.t, job.tokens, job.y,
+                                         job.yStride, false);
+    if (module.r > module.h)
+        packed_detail::maskColumnsTimesT(module.bLow, i0, i1,
+                                         job.t + std::int64_t(module.h) * job.tokens, job.tokens,
+                                         job.y, job.yStride, module.h > 0);
+}
+
 void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xCols,
                  Eigen::Index yRows, Eigen::Index yCols)
 {
@@ -245,43 +285,87 @@ void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xC
         throw Error("module " + module.name, "high bit width is not in 1..8");
 }
 
+// One module: t = s A_hat X over the A tiles, then Y = B_hat t over the B tiles, the threads
+// splitting each when `parallel` (same tiles and sums either way, so the same result).
+void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,
+                 Eigen::Ref<Eigen::MatrixXf> Y, bool parallel)
+{
+    const int tokens = int(X.cols());
+    const int r = module.r;
+    const int aTiles = (module.n + kKernelTile - 1) / kKernelTile;
+    const int bTiles = (module.m + kKernelTile - 1) / kKernelTile;
+    // Reused between calls: at T = 1 a module takes microseconds, an allocation is noticeable.
+    thread_local std::vector<float> partial, t;
+    partial.resize(std::size_t(aTiles) * std::size_t(r) * std::size_t(tokens));
+    t.resize(std::size_t(r) * std::size_t(tokens));
+    const Job job{&module,        X.data(),        X.outerStride(),
+                  Y.data(),       Y.outerStride(), tokens,
+                  partial.data(), t.data(),        usesMaskKernel(module)};
+    const auto scale = float(module.loraScale);
+    const std::int64_t rt = std::int64_t(r) * tokens;
+    const auto tileA = [&](int tile) { job.masked ? maskTileA(job, tile) : runTileA(job, tile); };
+    const auto tileB = [&](int tile) { job.masked ? maskTileB(job, tile) : runTileB(job, tile); };
+    // t(c, token) = s * (tile sums in tile order): fixed order, same result on any number of
+    // threads.
+    // (Through job's pointers: inside the parallel region `partial` and `t` would name the
+    // other threads' own thread_local buffers.)
+    const auto sumTiles = [&](std::int64_t k) {
+        float sum = 0;
+        for (int tile = 0; tile < aTiles; ++tile)
+            sum += job.partial[tile * rt + k];
+        job.t[k] = scale * sum;
+    };
+    if (!parallel) {
+        for (int tile = 0; tile < aTiles; ++tile)
+            tileA(tile);
+        for (std::int64_t k = 0; k < rt; ++k)
+            sumTiles(k);
+        for (int tile = 0; tile < bTiles; ++tile)
+            tileB(tile);
+        return;
+    }
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+        for (int tile = 0; tile < aTiles; ++tile)
+            tileA(tile);
+#pragma omp for schedule(static)
+        for (std::int64_t k = 0; k < rt; ++k)
+            sumTiles(k);
+#pragma omp for schedule(static)
+        for (int tile = 0; tile < bTiles; ++tile)
+            tileB(tile);
+    }
+}
+
 } // namespace
 
 void applyPacked(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,
                  Eigen::Ref<Eigen::MatrixXf> Y)
 {
     checkShapes(module, X.rows(), X.cols(), Y.rows(), Y.cols());
-    const int tokens = int(X.cols());
-    const int r = module.r;
-    const int aTiles = (module.n + kKernelTile - 1) / kKernelTile;
-    const int bTiles = (module.m + kKernelTile - 1) / kKernelTile;
-    std::vector<float> partial(std::size_t(aTiles) * std::size_t(r) * std::size_t(tokens));
-    std::vector<float> t(std::size_t(r) * std::size_t(tokens));
-    const Job job{&module,         X.data(), X.outerStride(), Y.data(),
-                  Y.outerStride(), tokens,   partial.data(),  t.data()};
-    const auto scale = float(module.loraScale);
-    const std::int64_t rt = std::int64_t(r) * tokens;
-    const bool parallel =
-        module.parameterCount() * tokens >= kParallelWork && omp_get_max_threads() > 1;
+    const std::int64_t threshold = usesMaskKernel(module) ? kParallelWorkMasked : kParallelWork;
+    const bool parallel = module.parameterCount() * X.cols() >= threshold &&
+                          omp_get_max_threads() > 1 && !omp_in_parallel();
+    applyModule(module, X, Y, parallel);
+}
 
-#pragma omp parallel if (parallel)
-    {
-#pragma omp for schedule(static)
-        for (int tile = 0; tile < aTiles; ++tile)
-            runTileA(job, tile);
-            // t(c, token) = s * (tile sums in tile order): fixed order, same result on any number
-            // of threads.
-#pragma omp for schedule(static)
-        for (std::int64_t k = 0; k < rt; ++k) {
-            float sum = 0;
-            for (int tile = 0; tile < aTiles; ++tile)
-                sum += partial[std::size_t(tile * rt + k)];
-            t[std::size_t(k)] = scale * sum;
-        }
-#pragma omp for schedule(static)
-        for (int tile = 0; tile < bTiles; ++tile)
-            runTileB(job, tile);
-    }
+void applyPackedModules(std::span<const PackedModule> modules, std::span<const Eigen::MatrixXf> xs,
+                        std::span<Eigen::MatrixXf> ys)
+{
+    if (xs.size() != modules.size() || ys.size() != modules.size())
+        throw Error("applyPackedModules", std::to_string(modules.size()) + " modules, " +
+                                              std::to_string(xs.size()) + " inputs and " +
+                                              std::to_string(ys.size()) + " outputs");
+    for (std::size_t i = 0; i < modules.size(); ++i)
+        checkShapes(modules[i], xs[i].rows(), xs[i].cols(), ys[i].rows(), ys[i].cols());
+    // Whole modules per thread: no fork, join or barrier per module, which at T = 1 cost as
+    // much as a module's work. Dynamic: the modules' sizes differ (4096 x 4096 and 11008 x 4096
+    // in a 7B model).
+    const auto count = std::int64_t(modules.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1)
+    for (std::int64_t i = 0; i < count; ++i)
+        applyModule(modules[std::size_t(i)], xs[std::size_t(i)], ys[std::size_t(i)], false);
 }
 
 void applyReference(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,

@@ -2,20 +2,24 @@
 // reference against the engine's own dequantized factors: on random shapes that hit every
 // leftover path (m or n not a multiple of the group size or of the 512-value tile, r = 1, h = 0,
 // h = r, group size 1, flattened groups, f32 scales, T = 1 .. 256, every bit width) and on the
-// three shared adapters. A decoding mistake (wrong code, scale, zero point or group boundary)
-// moves outputs by a sizeable fraction of a scale, far above the tolerance.
+// three shared adapters; each through both kernel paths (the AVX-512 mask kernel, maskkernel.h,
+// where the shape and CPU allow it, and the decoding path). A decoding mistake (wrong code, scale,
+// zero point or group boundary) moves outputs by a sizeable fraction of a scale, far above the
+// tolerance.
 
 #include "core/packed/packedkernel.h"
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/error.h"
 #include "core/packed/kernelvalidation.h"
+#include "core/packed/maskkernel.h"
 #include "packedtestdata.h"
 #include "shareddata.h"
 
 #include <QTest>
 #include <cstring>
 #include <omp.h>
+#include <optional>
 
 Q_DECLARE_METATYPE(lq::GroupLayout)
 Q_DECLARE_METATYPE(lq::ScaleFormat)
@@ -57,6 +61,15 @@ Packed quantizeAndPack(const lq::Adapter& source, const lq::QuantSettings& setti
     return p;
 }
 
+// Runs the rest of a test function with the mask kernel off, then turns it back on.
+struct DecodingPathOnly
+{
+    DecodingPathOnly() { lq::packed_detail::setMaskKernelEnabled(false); }
+    ~DecodingPathOnly() { lq::packed_detail::setMaskKernelEnabled(true); }
+    DecodingPathOnly(const DecodingPathOnly&) = delete;
+    DecodingPathOnly& operator=(const DecodingPathOnly&) = delete;
+};
+
 } // namespace
 
 class PackedKernelTest : public QObject
@@ -91,6 +104,18 @@ private slots:
         QTest::newRow("h = r (no binary), b3")         << 200  << 300  << 4  << 4  << 3 << 128 << pc   << f16 << 4;
         QTest::newRow("parallel, T = 1, b2")           << 4096 << 4096 << 16 << -1 << 2 << 128 << pc   << f16 << 1;
         QTest::newRow("parallel, T = 8, odd, b3")      << 2001 << 3003 << 16 << -1 << 3 << 128 << pc   << f16 << 8;
+        // Shapes the mask kernel takes (m, n and g multiples of 16): every bit width, groups of
+        // 16, groups that straddle the 512-value tiles (48), flattened whole groups, row blocks
+        // of 8 + 4 + 2 + 1 (r - h = 15) and 8 + 8 + 4 + 1 (r = 21, h = 0), partial chunk blocks.
+        QTest::newRow("mask, b1, g = 16")              << 160  << 96   << 4  << 1  << 1 << 16  << pc   << f16 << 1;
+        QTest::newRow("mask, b2, r - h = 15")          << 1024 << 768  << 16 << 1  << 2 << 128 << pc   << f16 << 1;
+        QTest::newRow("mask, b3, g = 48 over tiles")   << 1056 << 1536 << 8  << 3  << 3 << 48  << pc   << f32 << 2;
+        QTest::newRow("mask, b4, flattened whole")     << 512  << 1024 << 6  << 2  << 4 << 256 << flat << f16 << 3;
+        QTest::newRow("mask, b5, T = 17")              << 208  << 336  << 5  << 5  << 5 << 16  << pc   << f16 << 17;
+        QTest::newRow("mask, b6, short last group")    << 336  << 1040 << 7  << 4  << 6 << 128 << pc   << f32 << 2;
+        QTest::newRow("mask, b7")                      << 96   << 64   << 3  << 2  << 7 << 32  << pc   << f16 << 1;
+        QTest::newRow("mask, b8, r = 21, h = 0")       << 640  << 528  << 21 << 0  << 8 << 64  << pc   << f16 << 2;
+        QTest::newRow("mask, b8, h = r")               << 64   << 80   << 3  << 3  << 8 << 16  << pc   << f16 << 1;
         // clang-format on
     }
 
@@ -117,44 +142,92 @@ private slots:
         if (h >= 0)
             QCOMPARE(module.h, h);
 
-        lq::KernelValidationSettings check;
-        check.tokens = tokens;
-        check.timingRuns = 1;
-        const lq::KernelValidationResult result = lq::validateKernels(packed.adapter, check);
-        QVERIFY(result.passed);
-        QCOMPARE(result.modules.size(), std::size_t(1));
-        QVERIFY2(result.modules[0].relError <= lq::kKernelRelTolerance,
-                 qPrintable(QStringLiteral("relative error %1").arg(result.modules[0].relError)));
-        QVERIFY(result.modules[0].maxAbsOutput > 0);
-
         // The reference is the engine's dequantized product.
         const Eigen::MatrixXf x = lq::randomActivations(n, tokens, 99);
-        Eigen::MatrixXf reference(m, tokens), kernel(m, tokens);
+        Eigen::MatrixXf reference(m, tokens);
         lq::applyReference(module, x, reference);
         const Eigen::MatrixXd exact = engineProduct(packed.result.modules[0], module.loraScale, x);
         QVERIFY2(normwise(reference, exact) <= kReferenceTolerance,
                  qPrintable(QStringLiteral("%1").arg(normwise(reference, exact))));
-        lq::applyPacked(module, x, kernel);
-        QVERIFY(normwise(kernel, exact) <= lq::kKernelRelTolerance);
+
+        for (const bool masked : {true, false}) {
+            std::optional<DecodingPathOnly> decoding;
+            if (!masked)
+                decoding.emplace();
+            lq::KernelValidationSettings check;
+            check.tokens = tokens;
+            check.timingRuns = 1;
+            const lq::KernelValidationResult result = lq::validateKernels(packed.adapter, check);
+            QVERIFY(result.passed);
+            QCOMPARE(result.modules.size(), std::size_t(1));
+            QVERIFY2(result.modules[0].relError <= lq::kKernelRelTolerance,
+                     qPrintable(QStringLiteral("%1 path: relative error %2")
+                                    .arg(masked ? "mask" : "decoding")
+                                    .arg(result.modules[0].relError)));
+            QVERIFY(result.modules[0].maxAbsOutput > 0);
+            Eigen::MatrixXf kernel(m, tokens);
+            lq::applyPacked(module, x, kernel);
+            QVERIFY(normwise(kernel, exact) <= lq::kKernelRelTolerance);
+        }
     }
 
-    // Fixed tiles and summation order: one thread and two give the same bits.
+    // Fixed tiles and summation order: one thread and two give the same bits, on a shape of the
+    // decoding path and one of the mask kernel, and in one call for all modules.
     void independentOfThreads()
     {
-        const lq::Adapter source = packedtest::randomAdapter({{3000, 2500, 16}}, 21);
+        const lq::Adapter source =
+            packedtest::randomAdapter({{3000, 2500, 16}, {3072, 2560, 16}}, 21);
         const Packed packed =
             quantizeAndPack(source, packedtest::settingsFor(2, 128, lq::GroupLayout::PerComponent,
                                                             lq::ScaleFormat::F16));
-        const lq::PackedModule& module = packed.adapter.modules[0];
-        const Eigen::MatrixXf x = lq::randomActivations(module.n, 8, 5);
-        Eigen::MatrixXf one(module.m, 8), two(module.m, 8);
         const int threads = omp_get_max_threads();
-        omp_set_num_threads(1);
-        lq::applyPacked(module, x, one);
-        omp_set_num_threads(2);
-        lq::applyPacked(module, x, two);
-        omp_set_num_threads(threads);
-        QVERIFY(std::memcmp(one.data(), two.data(), sizeof(float) * std::size_t(one.size())) == 0);
+        for (const lq::PackedModule& module : packed.adapter.modules) {
+            const Eigen::MatrixXf x = lq::randomActivations(module.n, 8, 5);
+            Eigen::MatrixXf one(module.m, 8), two(module.m, 8);
+            omp_set_num_threads(1);
+            lq::applyPacked(module, x, one);
+            omp_set_num_threads(2);
+            lq::applyPacked(module, x, two);
+            omp_set_num_threads(threads);
+            QVERIFY(std::memcmp(one.data(), two.data(), sizeof(float) * std::size_t(one.size())) ==
+                    0);
+        }
+    }
+
+    // applyPackedModules gives applyPacked's bits for every module (mask and decoding shapes,
+    // T = 1 and 5), and checks every shape before it writes anything.
+    void manyModulesAtOnce()
+    {
+        const lq::Adapter source = packedtest::randomAdapter(
+            {{512, 768, 8}, {300, 200, 4}, {1024, 256, 16}, {64, 64, 1}, {96, 2048, 6}}, 3);
+        const Packed packed = quantizeAndPack(source, lq::QuantSettings());
+        const std::vector<lq::PackedModule>& modules = packed.adapter.modules;
+        for (const int tokens : {1, 5}) {
+            std::vector<Eigen::MatrixXf> xs, ys, alone;
+            for (std::size_t i = 0; i < modules.size(); ++i) {
+                xs.push_back(lq::randomActivations(modules[i].n, tokens, i));
+                ys.emplace_back(modules[i].m, tokens);
+                alone.emplace_back(modules[i].m, tokens);
+                lq::applyPacked(modules[i], xs[i], alone[i]);
+            }
+            lq::applyPackedModules(modules, xs, ys);
+            for (std::size_t i = 0; i < modules.size(); ++i)
+                QVERIFY2(std::memcmp(ys[i].data(), alone[i].data(),
+                                     sizeof(float) * std::size_t(ys[i].size())) == 0,
+                         modules[i].name.c_str());
+        }
+
+        std::vector<Eigen::MatrixXf> xs, ys;
+        for (const lq::PackedModule& module : modules) {
+            xs.push_back(lq::randomActivations(module.n, 2, 1));
+            ys.push_back(Eigen::MatrixXf::Constant(module.m, 2, 7.0f));
+        }
+        xs.back().resize(xs.back().rows() - 1, 2); // the last module's input is one row short
+        QVERIFY_THROWS_EXCEPTION(lq::Error, lq::applyPackedModules(modules, xs, ys));
+        for (const Eigen::MatrixXf& y : ys)
+            QVERIFY((y.array() == 7.0f).all());
+        xs.pop_back();
+        QVERIFY_THROWS_EXCEPTION(lq::Error, lq::applyPackedModules(modules, xs, ys));
     }
 
     // Y may be a block of a larger matrix (a batch laid out by the caller) and X a mapped buffer.
