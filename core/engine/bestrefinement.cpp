@@ -965,7 +965,14 @@ QuantizedParts refineBest(const SplitFactors& split, int bitsHigh, const QuantSe
     else
         stepX.run(X, XtX, Y, Y, fx);
     // A step that could not start (no usable Gram) leaves its factor empty: stop there.
-    for (int round = 0; round < std::max(1, options.rounds) && fx.hat.size() > 0; ++round) {
+    const int rounds = std::max(1, options.rounds);
+    const int maxRounds =
+        r <= options.extraRoundsMaxRank ? std::max(rounds, options.maxRounds) : rounds;
+    double beforePair = std::numeric_limits<double>::infinity();
+    for (int round = 0; round < maxRounds && fx.hat.size() > 0; ++round) {
+        if (round >= rounds && !(bestErr < beforePair * (1 - options.roundTolerance)))
+            break;
+        beforePair = bestErr;
         keepBest(stepY.run(Y, YtY, X, fx.hat, fy));
         if (fy.hat.size() == 0)
             break;
