@@ -5,16 +5,19 @@
 // Without ADAPTER it writes the synthetic llama2-7b rank-16 all-linear F16 adapter (224 modules,
 // 40 M parameters) to a temporary folder. It quantizes it with LoRAQuant (rho 0.9, b_h 2, g 128,
 // fp16 scales), then for T = 1, 8, 64 activation vectors times one pass over all modules of
-//   (a)  the packed kernel (applyPacked: codes, scales and zero points read directly),
+//   (a)  the packed kernel (applyPacked: codes, scales and zero points read directly), one call
+//        per module as a forward pass makes them,
+//   (a2) the same kernel on all modules in one call (applyPackedModules: threads take whole
+//        modules, as when many adapters' modules are applied together),
 //   (b)  Eigen float32 with the original B and A: Y = s B (A X), as a program would write it,
 //   (b2) the same float32 product with the work split over the OpenMP threads like (a),
 //   (c)  float16-stored B and A converted to float on the fly, tiled and threaded like (a),
 // the bytes of weights each reads, and a STREAM-like copy bandwidth measured in the same run.
 // Targets at T = 1: (a) at least 1.5x faster than (b), and (a)'s weight bytes per second at least
-// a quarter of the copy bandwidth. Each time is the best (and the median) of N passes after a
-// warm-up pass; "hot" passes run back to back (the 6 MB of packed weights may stay in the
-// last-level cache, the 160 MB of float32 weights cannot), "cold" ones after streaming 512 MB
-// through the caches. Not a test: run it by hand on an otherwise idle machine.
+// a quarter of the copy bandwidth (printed for (a2) too). Each time is the best (and the median)
+// of N passes after a warm-up pass; "hot" passes run back to back (the 6 MB of packed weights may
+// stay in the last-level cache, the 160 MB of float32 weights cannot), "cold" ones after
+// streaming 512 MB through the caches. Not a test: run it by hand on an otherwise idle machine.
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/adapter.h"
@@ -328,7 +331,7 @@ int main(int argc, char** argv)
 
         std::cout << "  T  variant                               ms/pass best  median  weight MB"
                      "  weight GB/s  vs (b)\n";
-        double packedT1 = 0, eigenT1 = 0, packedRateT1 = 0;
+        double packedT1 = 0, eigenT1 = 0, packedRateT1 = 0, batchRateT1 = 0;
         for (const int tokens : {1, 8, 64}) {
             std::vector<Eigen::MatrixXf> xs, ys;
             for (const lq::PackedModule& module : packed.modules) {
@@ -339,6 +342,7 @@ int main(int argc, char** argv)
                 for (std::size_t i = 0; i < moduleCount; ++i)
                     lq::applyPacked(packed.modules[i], xs[i], ys[i]);
             };
+            const auto batchPass = [&] { lq::applyPackedModules(packed.modules, xs, ys); };
             const auto eigenPass = [&] {
                 for (std::size_t i = 0; i < moduleCount; ++i) {
                     const Eigen::MatrixXf t = factors[i].A * xs[i];
@@ -354,6 +358,7 @@ int main(int argc, char** argv)
                     applyHalf(halves[i], xs[i], ys[i]);
             };
             const Timing a = timePasses(passes, packedPass);
+            const Timing a2 = timePasses(passes, batchPass);
             const Timing b = timePasses(passes, eigenPass);
             const Timing b2 = timePasses(passes, threadedPass);
             const Timing c = timePasses(passes, halfPass);
@@ -363,6 +368,7 @@ int main(int argc, char** argv)
                 Timing timing;
                 std::int64_t bytes;
             } rows[] = {{"(a)  packed kernel", a, packedBytes},
+                        {"(a2) packed kernel, one call", a2, packedBytes},
                         {"(b)  Eigen float32 B, A", b, floatBytes},
                         {"(b2) float32 B, A, threads split", b2, floatBytes},
                         {"(c)  float16 B, A, converted", c, halfBytes}};
@@ -378,6 +384,7 @@ int main(int argc, char** argv)
                 packedT1 = a.best;
                 eigenT1 = b.best;
                 packedRateT1 = double(packedBytes) / a.best;
+                batchRateT1 = double(packedBytes) / a2.best;
                 const Timing aCold = timePasses(std::max(3, passes / 3), packedPass, scrubCaches);
                 const Timing bCold = timePasses(std::max(3, passes / 3), eigenPass, scrubCaches);
                 std::cout << "     cold caches (512 MB streamed before each pass): (a) "
@@ -395,7 +402,10 @@ int main(int argc, char** argv)
                   << "  packed weight bytes/s: " << fixed(packedRateT1 / 1e9, 2)
                   << " GB/s = " << fixed(100 * share, 1)
                   << "% of the copy bandwidth (target >= " << fixed(100 * kTargetBandwidthShare, 0)
-                  << "%): " << (share >= kTargetBandwidthShare ? "met" : "NOT met") << '\n';
+                  << "%): " << (share >= kTargetBandwidthShare ? "met" : "NOT met") << '\n'
+                  << "  (a2) in one call: " << fixed(batchRateT1 / 1e9, 2)
+                  << " GB/s = " << fixed(100 * batchRateT1 / bandwidth, 1)
+                  << "% of the copy bandwidth\n";
     } catch (const lq::Error& e) {
         std::cerr << "bench_kernels: " << e.what() << '\n';
         if (!temporary.empty())
