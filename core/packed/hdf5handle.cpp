@@ -29,8 +29,10 @@ herr_t firstMessage(unsigned position, const H5E_error2_t* error, void* data)
 std::string lastErrorMessage()
 {
     std::string message;
-    // Downward: the first entry is the most specific (the layer that found the problem).
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, firstMessage, &message);
+    // Upward: the walk starts at the most specific entry (the layer that found the problem, e.g.
+    // "truncated file: eof = ..."); downward it would start at the API call ("unable to open
+    // file"), which says nothing the caller's own message does not.
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, firstMessage, &message);
     return message;
 }
 
