@@ -114,10 +114,10 @@ LQ_MASK_TARGET inline float laneSum(__m512 v)
     return lane[0];
 }
 
-// out[b * tokens] = vector v0 + b times x over [i0, i1), for Rows vectors at once, so that each
+// out[b * tokens] = vector v0 + b times x over [i0, i1) for Rows vectors at once, so that each
 // 16 floats of x (and their doublings, one per plane) are loaded once for all of them and the
 // Rows sums stay in registers. Per group: acc_b = masked sums of 2^p x, then
-// total_b += alpha acc_b - beta sum.
+// total_b += alpha acc_b - beta sum (the totals may live in memory: they change once a group).
 template <int Bits, int Rows>
 LQ_MASK_TARGET void rowBlockTimesX(const PackedVectors& part, int v0, int i0, int i1,
                                    const float* x, int tokens, float* out)
@@ -162,27 +162,48 @@ LQ_MASK_TARGET void rowBlockTimesX(const PackedVectors& part, int v0, int i0, in
         out[std::int64_t(b) * tokens] = laneSum(total[b]);
 }
 
-// Blocks of 8 vectors, then 4, 2 and 1 for the rest (15 binary rows: 8 + 4 + 2 + 1).
+// A block of exactly `rows` (1 .. Rows) 1-bit vectors: with one accumulator per row, 16 rows fit
+// the 32 registers, so the binary rows of a module of rank <= 16 take one pass over x.
+template <int Rows>
+LQ_MASK_TARGET void binaryBlockTimesX(const PackedVectors& part, int v0, int rows, int i0, int i1,
+                                      const float* x, int tokens, float* out)
+{
+    if constexpr (Rows > 0) {
+        if (rows == Rows)
+            return rowBlockTimesX<1, Rows>(part, v0, i0, i1, x, tokens, out);
+        return binaryBlockTimesX<Rows - 1>(part, v0, rows, i0, i1, x, tokens, out);
+    }
+}
+
+// Binary parts in blocks of up to 16 rows, each block exactly as many rows as remain; wider codes
+// (the high part: h is small, one accumulator per plane is not needed but the masks are) in
+// blocks of 8, 4, 2 and 1, which keeps the number of compiled variants down.
 template <int Bits>
 LQ_MASK_TARGET void rowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
                                std::int64_t xStride, int tokens, float* out)
 {
     for (int token = 0; token < tokens; ++token) {
         const float* xt = x + token * xStride;
-        int v0 = 0;
         const auto at = [&](int v) { return out + std::int64_t(v) * tokens + token; };
-        for (; v0 + 8 <= part.count; v0 += 8)
-            rowBlockTimesX<Bits, 8>(part, v0, i0, i1, xt, tokens, at(v0));
-        if (v0 + 4 <= part.count) {
-            rowBlockTimesX<Bits, 4>(part, v0, i0, i1, xt, tokens, at(v0));
-            v0 += 4;
+        if constexpr (Bits == 1) {
+            for (int v0 = 0; v0 < part.count; v0 += 16)
+                binaryBlockTimesX<16>(part, v0, std::min(16, part.count - v0), i0, i1, xt, tokens,
+                                      at(v0));
+        } else {
+            int v0 = 0;
+            for (; v0 + 8 <= part.count; v0 += 8)
+                rowBlockTimesX<Bits, 8>(part, v0, i0, i1, xt, tokens, at(v0));
+            if (v0 + 4 <= part.count) {
+                rowBlockTimesX<Bits, 4>(part, v0, i0, i1, xt, tokens, at(v0));
+                v0 += 4;
+            }
+            if (v0 + 2 <= part.count) {
+                rowBlockTimesX<Bits, 2>(part, v0, i0, i1, xt, tokens, at(v0));
+                v0 += 2;
+            }
+            if (v0 < part.count)
+                rowBlockTimesX<Bits, 1>(part, v0, i0, i1, xt, tokens, at(v0));
         }
-        if (v0 + 2 <= part.count) {
-            rowBlockTimesX<Bits, 2>(part, v0, i0, i1, xt, tokens, at(v0));
-            v0 += 2;
-        }
-        if (v0 < part.count)
-            rowBlockTimesX<Bits, 1>(part, v0, i0, i1, xt, tokens, at(v0));
     }
 }
 
