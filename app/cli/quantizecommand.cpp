@@ -21,6 +21,7 @@ const char* const kQuantizeUsage =
     "                          [--report FILE.json|FILE.csv] [--export-peft DIR]\n"
     "                          [--export-packed FILE.lqa.h5]\n"
     "                          [--budget BITS [--budget-count paper|true]]\n"
+    "                          [--components svd|random|norm]\n"
     "\n"
     "Quantizes a PEFT LoRA adapter (a folder with adapter_model.safetensors, or the\n"
     ".safetensors file itself) with LoRAQuant (arXiv 2510.26690): per module, the SVD of B A\n"
@@ -53,6 +54,12 @@ const char* const kQuantizeUsage =
     "                    only --bits-high when given. Not with --rho, --split or --baseline\n"
     "  --budget-count C  the count BITS is in: paper (codes only; default, 1 to 4) or true\n"
     "                    (with scales, zero points and headers)\n"
+    "  --components O    which components the high part keeps (the paper's ablations): svd\n"
+    "                    (default) the leading components of the SVD of B A; random: the\n"
+    "                    original components (column i of B, row i of A) in a seeded random\n"
+    "                    order; norm: the original ones ranked by ||b_i a_i^T||_F. h still\n"
+    "                    comes from the SVD spectrum, so the bits are the same. Not with\n"
+    "                    --baseline, --budget or --export-packed\n"
     "  --report FILE     also write the full report, JSON or CSV by the extension\n"
     "  --export-peft DIR write the dequantized adapter (B_hat, A_hat in the input's dtype, same\n"
     "                    keys, config and non-LoRA tensors) as a PEFT folder that PEFT and vLLM\n"
@@ -153,7 +160,8 @@ int runQuantize(const std::vector<std::string>& args)
                                      {"export-peft", true},
                                      {"export-packed", true},
                                      {"budget", true},
-                                     {"budget-count", true}});
+                                     {"budget-count", true},
+                                     {"components", true}});
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
     const bool paperExact = arguments.has("paper-exact");
 
@@ -168,6 +176,17 @@ int runQuantize(const std::vector<std::string>& args)
         if (!parsed)
             throw UsageError("--refine must be none, paper or best, got '" + *refine + "'");
         settings.refine = *parsed;
+    }
+    if (const auto components = arguments.value("components")) {
+        const auto parsed = componentOrderFromString(*components);
+        if (!parsed)
+            throw UsageError("--components must be svd, random or norm, got '" + *components + "'");
+        settings.order = *parsed;
+        // A budget's error curves assume the SVD order, and a packed file records no order.
+        for (const char* option : {"baseline", "budget", "export-packed"})
+            if (settings.order != ComponentOrder::Svd && arguments.has(option))
+                throw UsageError(std::string("--components ") + *components +
+                                 " does not apply with --" + option);
     }
     if (paperExact) {
         settings.layout = GroupLayout::Flattened;

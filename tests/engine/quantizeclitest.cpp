@@ -74,6 +74,10 @@ void QuantizeCliTest::reportMatchesLibrary_data()
     QTest::newRow("defaults, F16 adapter") << "opencalm1b-qkv-r1-f16" << QStringList{};
     QTest::newRow("ratio-count, GQA")
         << "qwen2.5-3b-qv-r4-f32" << QStringList{"--split", "ratio-count", "--group-size", "64"};
+    QTest::newRow("norm-ranked components")
+        << "gptneo125m-qv-r8-f32" << QStringList{"--components", "norm"};
+    QTest::newRow("random components, refined")
+        << "qwen2.5-3b-qv-r4-f32" << QStringList{"--components", "random", "--refine", "paper"};
 }
 
 void QuantizeCliTest::reportMatchesLibrary()
@@ -103,6 +107,12 @@ void QuantizeCliTest::reportMatchesLibrary()
         settings.split = SplitRule::RatioCount;
         settings.groupSize = 64;
     }
+    if (options.contains("norm"))
+        settings.order = ComponentOrder::Norm;
+    if (options.contains("random")) {
+        settings.order = ComponentOrder::Random;
+        settings.refine = Refinement::Paper;
+    }
     const QuantResult expected =
         quantizeAdapter(Adapter::load(sharedAdapter(adapter).toStdString()), settings);
     QVERIFY(std::abs(json["avg_bits_paper"].toDouble() - expected.avgBitsPaper) <=
@@ -111,6 +121,8 @@ void QuantizeCliTest::reportMatchesLibrary()
     QVERIFY(std::abs(json["rel_err_total"].toDouble() - expected.relErrTotal) <= kSameRunTolerance);
     QVERIFY(std::abs(json["rel_err_mean"].toDouble() - expected.relErrMean) <= kSameRunTolerance);
     QVERIFY(json["seconds"].toDouble() > 0);
+    QCOMPARE(json["settings"].toObject()["components"].toString().toStdString(),
+             toString(settings.order));
     const QJsonArray modules = json["modules"].toArray();
     QCOMPARE(modules.size(), qsizetype(expected.modules.size()));
     for (qsizetype i = 0; i < modules.size(); ++i) {
@@ -217,6 +229,11 @@ void QuantizeCliTest::wrongCalls_data()
         << QStringList{"quantize", adapter, "--refine", "sgd"} << 2 << "none, paper or best";
     QTest::newRow("bad baseline") << QStringList{"quantize", adapter, "--baseline", "rtn:9"} << 2
                                   << "--baseline";
+    QTest::newRow("bad components")
+        << QStringList{"quantize", adapter, "--components", "pca"} << 2 << "--components must be";
+    QTest::newRow("random components with a budget")
+        << QStringList{"quantize", adapter, "--components", "random", "--budget", "1.5"} << 2
+        << "does not apply with --budget";
     QTest::newRow("baseline with rho")
         << QStringList{"quantize", adapter, "--baseline", "binary", "--rho", "0.9"} << 2
         << "does not apply";
