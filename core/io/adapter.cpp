@@ -303,7 +303,9 @@ Adapter Adapter::load(const std::string& path)
 
 Adapter Adapter::fromFactors(std::string name, std::vector<LoraModule> modules,
                              std::vector<ModuleFactors> factors,
-                             std::optional<AdapterConfig> config)
+                             std::optional<AdapterConfig> config,
+                             std::vector<TensorData> otherTensors,
+                             std::map<std::string, std::string> metadata)
 {
     if (modules.size() != factors.size())
         throw Error(name, "fromFactors: " + std::to_string(modules.size()) + " modules but " +
@@ -327,12 +329,56 @@ Adapter Adapter::fromFactors(std::string name, std::vector<LoraModule> modules,
         if (!module.scale && config)
             module.scale = config->scaleFor(module.name, module.r);
     }
+    // The writers take these tensors as they are: a wrong byte count or a name used twice would
+    // make a file that no reader accepts.
+    std::map<std::string, int> names;
+    for (const LoraModule& module : modules) {
+        ++names[module.keyA];
+        ++names[module.keyB];
+    }
+    for (const TensorData& tensor : otherTensors) {
+        if (++names[tensor.name] > 1)
+            throw Error(name, "the tensor name " + tensor.name + " is used twice");
+        std::uint64_t count = 1;
+        for (const std::int64_t extent : tensor.shape) {
+            if (extent < 0)
+                throw Error(name, "tensor " + tensor.name + ": negative extent in shape " +
+                                      shapeText(tensor.shape));
+            count *= std::uint64_t(extent);
+        }
+        if (tensor.bytes.size() != count * elementSize(tensor.dtype))
+            throw Error(name, "tensor " + tensor.name + ": " + std::to_string(tensor.bytes.size()) +
+                                  " bytes for shape " + shapeText(tensor.shape) + " of " +
+                                  std::to_string(elementSize(tensor.dtype)) + "-byte values");
+    }
     Adapter adapter;
     adapter.m_path = std::move(name);
     adapter.m_config = std::move(config);
     adapter.m_modules = std::move(modules);
     adapter.m_inMemory = std::move(factors);
+    for (const TensorData& tensor : otherTensors)
+        adapter.m_otherTensors.push_back(tensor.name);
+    adapter.m_otherInMemory = std::move(otherTensors);
+    adapter.m_metadata = std::move(metadata);
     return adapter;
+}
+
+TensorView Adapter::otherTensor(std::size_t index) const
+{
+    const std::string& name = m_otherTensors.at(index);
+    if (!m_file) {
+        const TensorData& tensor = m_otherInMemory.at(index);
+        return {tensor.name, tensor.dtype, tensor.shape, tensor.bytes};
+    }
+    const TensorEntry* entry = m_file->find(name);
+    if (!entry)
+        throw Error(m_file->path(), "tensor " + name + " vanished from the file");
+    return {entry->name, entry->dtype, entry->shape, m_file->bytes(*entry)};
+}
+
+const std::map<std::string, std::string>& Adapter::metadata() const
+{
+    return m_file ? m_file->metadata() : m_metadata;
 }
 
 ModuleFactors Adapter::factors(std::size_t index) const
@@ -438,9 +484,7 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
         return std::span<const std::byte>(owned.back());
     };
 
-    std::map<std::string, std::string> metadata{{"format", "pt"}};
     if (const SafetensorsFile* file = source.file()) {
-        metadata = file->metadata();
         std::map<std::string, std::pair<std::size_t, char>> factorOf; // tensor -> module, A/B
         if (replaced) {
             for (std::size_t i = 0; i < modules.size(); ++i) {
@@ -464,11 +508,14 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
             views.push_back({module.keyA, module.dtype, {r, n}, convert(f.A, module.dtype)});
             views.push_back({module.keyB, module.dtype, {m, r}, convert(f.B, module.dtype)});
         }
+        for (std::size_t i = 0; i < source.otherTensors().size(); ++i)
+            views.push_back(source.otherTensor(i));
     }
     // Both files are written before either takes its name: a disk that fills up on the config
     // must not leave new tensors beside an old config, or tensors without one.
     StagedFiles files;
-    writeSafetensorViews((fs::path(folder) / kTensorFileName).string(), views, metadata, &files);
+    writeSafetensorViews((fs::path(folder) / kTensorFileName).string(), views, source.metadata(),
+                         &files);
     if (source.config())
         files.add((fs::path(folder) / kConfigFileName).string(), source.config()->rawJson);
     files.commit();

@@ -4,6 +4,7 @@
 #include "safetensors.h"
 
 #include <Eigen/Core>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,10 +50,16 @@ public:
     // problem. A missing config is a warning, not an error.
     static Adapter load(const std::string& path);
 
-    // An adapter held in memory (tests, synthetic data). Modules' m, n, r come from the factors.
+    // An adapter held in memory (tests, synthetic data, a packed file dequantized). Modules' m,
+    // n, r come from the factors. `otherTensors` and `metadata` stand for the non-LoRA tensors
+    // and `__metadata__` a file would hold (a packed file keeps its source's), so that writing
+    // the adapter out loses nothing. Throws lq::Error when a tensor's bytes do not match its
+    // dtype and shape or two tensors share a name.
     static Adapter fromFactors(std::string name, std::vector<LoraModule> modules,
                                std::vector<ModuleFactors> factors,
-                               std::optional<AdapterConfig> config = {});
+                               std::optional<AdapterConfig> config = {},
+                               std::vector<TensorData> otherTensors = {},
+                               std::map<std::string, std::string> metadata = {{"format", "pt"}});
 
     const std::string& path() const { return m_path; }                  // as given to load()
     const std::string& safetensorsPath() const { return m_tensorPath; } // empty in memory
@@ -63,6 +70,10 @@ public:
     const SafetensorsFile* file() const { return m_file ? &*m_file : nullptr; }
     // Tensors that are not LoRA factors (classifier heads, modules_to_save copies), by name.
     const std::vector<std::string>& otherTensors() const { return m_otherTensors; }
+    // Tensor `index` of otherTensors(), bytes as stored (in the mapped file or in memory).
+    TensorView otherTensor(std::size_t index) const;
+    // The safetensors `__metadata__`: the file's, or the one given to fromFactors().
+    const std::map<std::string, std::string>& metadata() const;
 
     ModuleFactors factors(std::size_t module) const;
 
@@ -77,16 +88,19 @@ private:
     std::vector<LoraModule> m_modules;
     std::vector<ModuleFactors> m_inMemory; // only for fromFactors()
     std::vector<std::string> m_otherTensors;
+    std::vector<TensorData> m_otherInMemory;       // only for fromFactors()
+    std::map<std::string, std::string> m_metadata; // only for fromFactors()
     std::vector<std::string> m_warnings;
 };
 
 // Writes a PEFT folder (adapter_model.safetensors + adapter_config.json) atomically, file by file.
 // Every tensor of `source` is written with its name, dtype and shape; when `replaced` is given it
 // holds new factors for every module (same shapes), converted to each module's stored dtype.
-// Non-LoRA tensors and `__metadata__` are copied unchanged (an adapter held in memory gets
-// {"format": "pt"}); the config is written as its original text, and not at all when the source
-// has none (inventing lora_alpha would invent the scale). Refuses (lq::Error) to write into the
-// folder the source was read from; with nothing replaced the files are byte-identical copies.
+// Non-LoRA tensors and `__metadata__` are copied unchanged (an adapter held in memory writes its
+// factors in module order, then the tensors and metadata it was given); the config is written as
+// its original text, and not at all when the source has none (inventing lora_alpha would invent the
+// scale). Refuses (lq::Error) to write into the folder the source was read from; with nothing
+// replaced the files are byte-identical copies.
 void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const std::vector<ModuleFactors>* replaced = nullptr);
 

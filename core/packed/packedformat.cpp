@@ -315,17 +315,12 @@ PackedAdapter packAdapter(const Adapter& adapter, const QuantResult& result)
     if (const SafetensorsFile* file = adapter.file()) {
         packed.source.sha256 = sha256File(file->path());
         packed.source.bytes = file->fileSize();
-        packed.source.metadata = file->metadata();
-        for (const std::string& name : adapter.otherTensors()) {
-            const TensorEntry* entry = file->find(name);
-            if (!entry)
-                throw Error(file->path(), "tensor " + name + " vanished from the file");
-            const auto bytes = file->bytes(*entry);
-            packed.otherTensors.push_back(
-                {entry->name, entry->dtype, entry->shape, {bytes.begin(), bytes.end()}});
-        }
-    } else {
-        packed.source.metadata = {{"format", "pt"}};
+    }
+    packed.source.metadata = adapter.metadata();
+    for (std::size_t i = 0; i < adapter.otherTensors().size(); ++i) {
+        const TensorView tensor = adapter.otherTensor(i);
+        packed.otherTensors.push_back(
+            {tensor.name, tensor.dtype, tensor.shape, {tensor.bytes.begin(), tensor.bytes.end()}});
     }
     if (adapter.config())
         packed.source.configJson = adapter.config()->rawJson;

@@ -79,6 +79,7 @@ private slots:
     void nonLinearFactorsAreKeptAside();
     void configRankDisagreementWarns();
     void inMemoryAdapter();
+    void inMemoryOtherTensorsAreWritten();
 };
 
 void AdapterTest::sharedAdapters_data()
@@ -389,6 +390,61 @@ void AdapterTest::inMemoryAdapter()
         QCOMPARE(f.A.data()[i], halfToFloat(floatToHalf(a.data()[i])));
 
     QVERIFY_THROWS_EXCEPTION(Error, Adapter::fromFactors("bad", {module}, {{b, a.topRows(2)}}));
+}
+
+void AdapterTest::inMemoryOtherTensorsAreWritten()
+{
+    // An adapter held in memory with the non-LoRA tensors and metadata of its source (a packed
+    // file's): the PEFT writer writes them byte for byte, with dtype and shape, after the factors.
+    Eigen::MatrixXf b = Eigen::MatrixXf::Constant(4, 2, 0.25f), a = Eigen::MatrixXf::Ones(2, 3);
+    LoraModule module;
+    module.name = "base_model.model.layers.0.q_proj";
+    std::vector<std::byte> head(2 * 3 * 5);
+    for (std::size_t i = 0; i < head.size(); ++i)
+        head[i] = std::byte(i * 37 + 11); // any bits, NaN patterns included: never converted
+    const std::vector<TensorData> others{
+        {"base_model.model.score.modules_to_save.default.weight", DType::BF16, {3, 5}, head},
+        {"base_model.model.step", DType::F64, {}, std::vector<std::byte>(8, std::byte(0x3f))}};
+    const std::map<std::string, std::string> metadata{{"format", "pt"}, {"origin", "packed"}};
+    const Adapter adapter =
+        Adapter::fromFactors("memory", {module}, {{b, a}}, {}, others, metadata);
+    QCOMPARE(adapter.otherTensors(), (std::vector<std::string>{others[0].name, others[1].name}));
+    QCOMPARE(adapter.metadata(), metadata);
+
+    // Unchanged and with replaced factors (what File > Export writes) alike.
+    QTemporaryDir dir;
+    const std::vector<ModuleFactors> replaced{{2 * b, a}};
+    for (const bool replace : {false, true}) {
+        const QString out = dir.filePath(replace ? "replaced" : "unchanged");
+        writePeftAdapter(out.toStdString(), adapter, replace ? &replaced : nullptr);
+        const Adapter back = Adapter::load(out.toStdString());
+        QCOMPARE(back.file()->metadata(), metadata);
+        QCOMPARE(back.otherTensors(), adapter.otherTensors());
+        QCOMPARE(back.file()->tensors().size(), std::size_t(4));
+        for (const TensorData& tensor : others) {
+            const TensorEntry* entry = back.file()->find(tensor.name);
+            QVERIFY2(entry, tensor.name.c_str());
+            QCOMPARE(entry->dtype, tensor.dtype);
+            QCOMPARE(entry->shape, tensor.shape);
+            const auto bytes = back.file()->bytes(*entry);
+            QVERIFY(std::vector<std::byte>(bytes.begin(), bytes.end()) == tensor.bytes);
+        }
+        QVERIFY(back.factors(0).B == (replace ? replaced[0].B : b));
+    }
+
+    // Without them, the file says only what an in-memory adapter always said.
+    const Adapter plain = Adapter::fromFactors("plain", {module}, {{b, a}});
+    QVERIFY(plain.otherTensors().empty());
+    QCOMPARE(plain.metadata(), (std::map<std::string, std::string>{{"format", "pt"}}));
+
+    // Tensors that no file could hold are refused when the adapter is made, not when written.
+    std::vector<TensorData> short_ = others;
+    short_[0].bytes.pop_back();
+    QVERIFY_THROWS_EXCEPTION(Error,
+                             Adapter::fromFactors("bad", {module}, {{b, a}}, {}, short_, {}));
+    std::vector<TensorData> twice = others;
+    twice[1].name = module.name + ".lora_A.weight";
+    QVERIFY_THROWS_EXCEPTION(Error, Adapter::fromFactors("bad", {module}, {{b, a}}, {}, twice, {}));
 }
 
 QTEST_APPLESS_MAIN(AdapterTest)

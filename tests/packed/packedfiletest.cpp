@@ -308,6 +308,40 @@ private slots:
         }
     }
 
+    // An adapter held in memory (a packed file opened in the workbench) carries its source's
+    // non-LoRA tensors and metadata: packing it again writes them, byte for byte.
+    void inMemoryOtherTensorsArePacked()
+    {
+        const lq::Adapter random = packedtest::randomAdapter({{64, 96, 4}, {48, 40, 2}}, 5);
+        std::vector<lq::ModuleFactors> factors;
+        for (std::size_t i = 0; i < random.modules().size(); ++i)
+            factors.push_back(random.factors(i));
+        std::vector<std::byte> head(4 * 6 * 2);
+        for (std::size_t i = 0; i < head.size(); ++i)
+            head[i] = std::byte(i * 13 + 1);
+        const std::vector<lq::TensorData> others{
+            {"base_model.model.score.modules_to_save.default.weight",
+             lq::DType::F16,
+             {4, 6},
+             head}};
+        const std::map<std::string, std::string> metadata{{"format", "pt"}, {"note", "kept"}};
+        const lq::Adapter source = lq::Adapter::fromFactors(
+            random.path(), random.modules(), std::move(factors), {}, others, metadata);
+        const lq::QuantResult result = lq::quantizeAdapter(source, lq::QuantSettings());
+
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("kept.lqa.h5").toStdString();
+        lq::exportPackedAdapter(path, source, result);
+        const lq::PackedAdapter back = lq::readPackedAdapter(path);
+        QCOMPARE(back.source.metadata, metadata);
+        QCOMPARE(back.otherTensors.size(), std::size_t(1));
+        QCOMPARE(back.otherTensors[0].name, others[0].name);
+        QVERIFY(back.otherTensors[0].dtype == others[0].dtype);
+        QCOMPARE(back.otherTensors[0].shape, others[0].shape);
+        QVERIFY(back.otherTensors[0].bytes == others[0].bytes);
+        QCOMPARE(back.modules.size(), source.modules().size());
+    }
+
     // The size claim: file = fixed header + (codes, scales, zero points, 16-byte module headers)
     // within 1%, on a llama2-7b-sized rank-16 adapter (224 modules). Per module the file spends
     // one table row (names + 58 bytes) where the engine counts 16 bytes.
