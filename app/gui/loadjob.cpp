@@ -19,7 +19,7 @@ namespace {
 std::optional<std::pair<lq::Adapter, PackedOrigin>> loadPacked(const std::string& file,
                                                                const lq::ProgressFn& pass)
 {
-    const lq::PackedAdapter packed = lq::readPackedAdapter(file);
+    lq::PackedAdapter packed = lq::readPackedAdapter(file);
     std::optional<lq::AdapterConfig> config;
     if (packed.source.configJson)
         config = lq::parseAdapterConfig(*packed.source.configJson, file);
@@ -49,7 +49,10 @@ std::optional<std::pair<lq::Adapter, PackedOrigin>> loadPacked(const std::string
             return std::nullopt;
     }
     return std::pair{
-        lq::Adapter::fromFactors(file, std::move(modules), std::move(factors), std::move(config)),
+        // The source's non-LoRA tensors and metadata ride along, so that an export keeps them
+        // as `loraquant unpack` does.
+        lq::Adapter::fromFactors(file, std::move(modules), std::move(factors), std::move(config),
+                                 std::move(packed.otherTensors), std::move(packed.source.metadata)),
         std::move(origin)};
 }
 

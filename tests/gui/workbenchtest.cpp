@@ -168,6 +168,35 @@ void addAdapterRows(int minimumRank)
     }
 }
 
+// A copy of the adapter in `folder` written into `into` with one more tensor that is not a LoRA
+// factor (a classifier head kept by modules_to_save) and one more metadata key; its config is
+// copied. Returns the head as written.
+lq::TensorData copyWithHead(const QString& folder, const QString& into)
+{
+    const lq::Adapter adapter = lq::Adapter::load(folder.toStdString());
+    const lq::SafetensorsFile& file = *adapter.file();
+    std::vector<lq::TensorData> tensors;
+    for (const lq::TensorEntry& entry : file.tensors()) {
+        const auto bytes = file.bytes(entry);
+        tensors.push_back({entry.name, entry.dtype, entry.shape, {bytes.begin(), bytes.end()}});
+    }
+    lq::TensorData head{"base_model.model.score.modules_to_save.default.weight",
+                        lq::DType::F16,
+                        {3, 16},
+                        std::vector<std::byte>(3 * 16 * 2)};
+    for (std::size_t i = 0; i < head.bytes.size(); ++i)
+        head.bytes[i] = std::byte(i * 29 + 3);
+    tensors.push_back(head);
+    std::map<std::string, std::string> metadata = file.metadata();
+    metadata["workbench_test"] = "head kept";
+    QDir().mkpath(into);
+    lq::writeSafetensors((into + QStringLiteral("/adapter_model.safetensors")).toStdString(),
+                         tensors, metadata);
+    QFile::copy(folder + QStringLiteral("/adapter_config.json"),
+                into + QStringLiteral("/adapter_config.json"));
+    return head;
+}
+
 } // namespace
 
 class WorkbenchTest : public QObject
@@ -907,14 +936,18 @@ void WorkbenchTest::opensPackedFile()
 {
     QFETCH(QString, how);
     // A packed file written by the library with settings the workbench would not start from:
-    // rho 0.8, 3 high bits, and one module split by hand.
-    const lq::Adapter source = lq::Adapter::load(lq::gui::exampleAdapterPath().toStdString());
+    // rho 0.8, 3 high bits, and one module split by hand. Its source has a non-LoRA tensor and
+    // metadata of its own, which the file keeps and every export must keep too.
+    QTemporaryDir dir;
+    const QString sourceFolder = dir.filePath(QStringLiteral("with-head"));
+    const lq::TensorData head = copyWithHead(lq::gui::exampleAdapterPath(), sourceFolder);
+    const lq::Adapter source = lq::Adapter::load(sourceFolder.toStdString());
+    QCOMPARE(source.otherTensors(), std::vector<std::string>{head.name});
     lq::QuantSettings settings;
     settings.rho = 0.8;
     settings.bitsHigh = 3;
     settings.hOverride[source.modules().front().name] = 1;
     const lq::QuantResult quantized = lq::quantizeAdapter(source, settings);
-    QTemporaryDir dir;
     const QString file = dir.filePath(QStringLiteral("example.lqa.h5"));
     lq::exportPackedAdapter(file.toStdString(), source, quantized);
     const lq::PackedAdapter packed = lq::readPackedAdapter(file.toStdString());
@@ -987,13 +1020,38 @@ void WorkbenchTest::opensPackedFile()
         QCOMPARE(rewritten.modules[i].h, packed.modules[i].h);
         QCOMPARE(rewritten.modules[i].bitsHigh, packed.modules[i].bitsHigh);
     }
+    // The source's head and metadata survive the round: in the packed file it was opened from,
+    // in the one exported again, and in a PEFT export (a lost classifier head breaks the model).
+    QCOMPARE(packed.source.metadata, source.file()->metadata());
+    QCOMPARE(rewritten.source.metadata, packed.source.metadata);
+    QCOMPARE(rewritten.otherTensors.size(), std::size_t(1));
+    QCOMPARE(rewritten.otherTensors[0].name, head.name);
+    QVERIFY(rewritten.otherTensors[0].dtype == head.dtype);
+    QCOMPARE(rewritten.otherTensors[0].shape, head.shape);
+    QVERIFY(rewritten.otherTensors[0].bytes == head.bytes);
+    const QString peft = out.filePath(QStringLiteral("peft"));
+    bench.chooser->next = peft;
+    bench.window.exportPeftAction()->trigger();
+    QVERIFY(exported.count() == 2 || exported.wait(kJobTimeoutMs));
+    QVERIFY2(exported.at(1).at(0).toBool(), qPrintable(exported.at(1).at(1).toString()));
+    const lq::Adapter written = lq::Adapter::load(peft.toStdString());
+    QCOMPARE(written.modules().size(), packed.modules.size());
+    QCOMPARE(written.file()->metadata(), source.file()->metadata());
+    QCOMPARE(written.otherTensors(), std::vector<std::string>{head.name});
+    const lq::TensorEntry* writtenHead = written.file()->find(head.name);
+    QVERIFY(writtenHead);
+    QVERIFY(writtenHead->dtype == head.dtype);
+    QCOMPARE(writtenHead->shape, head.shape);
+    const auto headBytes = written.file()->bytes(*writtenHead);
+    QVERIFY(std::vector<std::byte>(headBytes.begin(), headBytes.end()) == head.bytes);
+
     // Writing over the packed file it came from is refused, and the file is untouched.
     bench.chooser->next = file;
     bench.window.exportPackedAction()->trigger();
-    QVERIFY(exported.count() == 2 || exported.wait(kJobTimeoutMs));
-    QCOMPARE(exported.at(1).at(0).toBool(), false);
-    QVERIFY2(exported.at(1).at(1).toString().contains(QStringLiteral("input")),
-             qPrintable(exported.at(1).at(1).toString()));
+    QVERIFY(exported.count() == 3 || exported.wait(kJobTimeoutMs));
+    QCOMPARE(exported.at(2).at(0).toBool(), false);
+    QVERIFY2(exported.at(2).at(1).toString().contains(QStringLiteral("input")),
+             qPrintable(exported.at(2).at(1).toString()));
     QCOMPARE(lqtest::snapshot(file), before);
 }
 
