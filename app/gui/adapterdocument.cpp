@@ -118,6 +118,22 @@ std::optional<int> AdapterDocument::bitsHighOverride(int index) const
                                                       : std::optional<int>(found->second);
 }
 
+bool AdapterDocument::setByHand(int index) const
+{
+    const auto differsFromFile = [&](const std::optional<int>& value,
+                                     const std::map<std::string, int> lq::QuantSettings::*stored) {
+        if (!value)
+            return false;
+        if (!m_packed)
+            return true;
+        const std::map<std::string, int>& fromFile = m_packed->settings.*stored;
+        const auto found = fromFile.find(module(index).name);
+        return found == fromFile.end() || found->second != *value;
+    };
+    return differsFromFile(hOverride(index), &lq::QuantSettings::hOverride) ||
+           differsFromFile(bitsHighOverride(index), &lq::QuantSettings::bitsHighOverride);
+}
+
 int AdapterDocument::effectiveH(int index) const
 {
     return lq::chooseH(toVector(singularValues(index)), m_settings, module(index).name);

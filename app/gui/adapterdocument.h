@@ -75,6 +75,9 @@ public:
     int effectiveBitsHigh(int index) const;
     std::optional<int> hOverride(int index) const;
     std::optional<int> bitsHighOverride(int index) const;
+    // Whether h or the high bit width of module `index` was set by hand: an override that is not
+    // simply what the packed file this document came from stored.
+    bool setByHand(int index) const;
 
     // Empty (no modules) until the first job has finished.
     const lq::QuantResult& result() const { return *m_result; }

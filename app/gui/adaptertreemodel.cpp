@@ -272,7 +272,7 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
     if (kind == Kind::Module) {
         const lq::LoraModule& m = document->module(module);
         const lq::ModuleResult* result = document->moduleResult(module);
-        const bool overridden = document->hOverride(module) || document->bitsHighOverride(module);
+        const bool overridden = document->setByHand(module);
         switch (role) {
         case Qt::DisplayRole:
             switch (index.column()) {

@@ -155,6 +155,15 @@ QString treeText(Bench& bench, AdapterDocument* document, int module, int column
     return bench.window.treeModel()->indexOf(document, module, column).data().toString();
 }
 
+// Whether the tree shows module's h in bold ("set by hand").
+bool hShownBold(Bench& bench, AdapterDocument* document, int module)
+{
+    const QVariant font = bench.window.treeModel()
+                              ->indexOf(document, module, AdapterTreeModel::HColumn)
+                              .data(Qt::FontRole);
+    return font.isValid() && font.value<QFont>().bold();
+}
+
 // Test data rows: the bundled example (always there) and the shared adapters (when present).
 void addAdapterRows(int minimumRank)
 {
@@ -1000,6 +1009,15 @@ void WorkbenchTest::opensPackedFile()
         QVERIFY(factors.A == lq::dequantizedA(module));
     }
     QCOMPARE(document->effectiveH(0), 1);
+    // The splits the file stored are not "set by hand"; a change made here is, until undone.
+    for (int i = 0; i < document->moduleCount(); ++i)
+        QVERIFY2(!hShownBold(bench, document, i), qPrintable(document->moduleName(i)));
+    document->undoStack()->push(new lq::gui::SetModuleSplitCommand(document, 0, 2, std::nullopt));
+    QVERIFY(hShownBold(bench, document, 0));
+    QVERIFY(!hShownBold(bench, document, 1));
+    document->undoStack()->undo();
+    QVERIFY(!hShownBold(bench, document, 0));
+    QVERIFY(waitCurrent(document));
     // The module summary gives the file's own error against the original adapter.
     const QString summary = plainText(bench.window.moduleSummaryLabel());
     QVERIFY2(summary.contains(
