@@ -30,7 +30,7 @@ int groupsPerVector(const PackedVectors& part)
 
 // Codes [16 k, 16 k + 16) of a b-bit stream start at byte 2 b k.
 template <int Bits>
-constexpr int kChunkBytes = kWordCodes* Bits / 8;
+constexpr int kChunkBytes = (kWordCodes * Bits) / 8;
 
 template <int Bits>
 const std::uint8_t* codeBytes(const PackedVectors& part, int v, int j)
@@ -84,7 +84,9 @@ template <int Bits>
 LQ_MASK_TARGET inline void planeMasks(const std::uint8_t* bytes, __mmask16 (&mask)[Bits])
 {
     if constexpr (Bits == 1) {
-        mask[0] = _load_mask16(reinterpret_cast<__mmask16*>(const_cast<std::uint8_t*>(bytes)));
+        std::uint16_t word;
+        std::memcpy(&word, bytes, sizeof word);
+        mask[0] = _cvtu32_mask16(word);
     } else if constexpr (Bits <= 4) {
         std::uint64_t word;
         std::memcpy(&word, bytes, sizeof word);
@@ -175,9 +177,9 @@ LQ_MASK_TARGET void binaryBlockTimesX(const PackedVectors& part, int v0, int row
     }
 }
 
-// Binary parts in blocks of up to 16 rows, each block exactly as many rows as remain; wider codes
-// (the high part: h is small, one accumulator per plane is not needed but the masks are) in
-// blocks of 8, 4, 2 and 1, which keeps the number of compiled variants down.
+// Binary parts in blocks of up to 16 rows, each block exactly as many rows as remain. Wider codes
+// (the high part, where h is usually 1 to 4) in blocks of 8, 4, 2 and 1: four variants per width
+// instead of sixteen.
 template <int Bits>
 LQ_MASK_TARGET void rowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
                                std::int64_t xStride, int tokens, float* out)
