@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -299,50 +300,49 @@ bool maskKernelApplies(const PackedVectors& part)
 
 #if LQ_MASK_KERNEL_X86
 
+namespace {
+
+// Calls f(std::integral_constant<int, bits>()) for bits in 1..8: one switch for every kernel that
+// is compiled per code width.
+template <typename F>
+void withBits(int bits, F&& f)
+{
+    switch (bits) {
+    case 1:
+        return f(std::integral_constant<int, 1>());
+    case 2:
+        return f(std::integral_constant<int, 2>());
+    case 3:
+        return f(std::integral_constant<int, 3>());
+    case 4:
+        return f(std::integral_constant<int, 4>());
+    case 5:
+        return f(std::integral_constant<int, 5>());
+    case 6:
+        return f(std::integral_constant<int, 6>());
+    case 7:
+        return f(std::integral_constant<int, 7>());
+    default:
+        return f(std::integral_constant<int, 8>());
+    }
+}
+
+} // namespace
+
 void maskRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
                     int tokens, float* out)
 {
-    switch (part.bits) {
-    case 1:
-        return rowsTimesX<1>(part, i0, i1, x, xStride, tokens, out);
-    case 2:
-        return rowsTimesX<2>(part, i0, i1, x, xStride, tokens, out);
-    case 3:
-        return rowsTimesX<3>(part, i0, i1, x, xStride, tokens, out);
-    case 4:
-        return rowsTimesX<4>(part, i0, i1, x, xStride, tokens, out);
-    case 5:
-        return rowsTimesX<5>(part, i0, i1, x, xStride, tokens, out);
-    case 6:
-        return rowsTimesX<6>(part, i0, i1, x, xStride, tokens, out);
-    case 7:
-        return rowsTimesX<7>(part, i0, i1, x, xStride, tokens, out);
-    default:
-        return rowsTimesX<8>(part, i0, i1, x, xStride, tokens, out);
-    }
+    withBits(part.bits, [&](auto bits) {
+        rowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
+    });
 }
 
 void maskColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                        float* y, std::int64_t yStride, bool accumulate)
 {
-    switch (part.bits) {
-    case 1:
-        return columnsTimesT<1>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    case 2:
-        return columnsTimesT<2>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    case 3:
-        return columnsTimesT<3>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    case 4:
-        return columnsTimesT<4>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    case 5:
-        return columnsTimesT<5>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    case 6:
-        return columnsTimesT<6>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    case 7:
-        return columnsTimesT<7>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    default:
-        return columnsTimesT<8>(part, i0, i1, t, tokens, y, yStride, accumulate);
-    }
+    withBits(part.bits, [&](auto bits) {
+        columnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride, accumulate);
+    });
 }
 
 #else
