@@ -29,7 +29,7 @@ using packed_detail::decodeRun;
 // more than it saves (one thread decodes about 2^17 codes in 30 us; a fork/join costs 1-5 us on
 // an idle machine and far more on a loaded one).
 constexpr std::int64_t kParallelWork = 1 << 17;
-// The mask kernel does the same work about twice as fast (maskkernel.h), so the fork and join
+// The mask kernel does the same work about three times as fast (maskkernel.h), so the fork and join
 // weigh more: a 4096 x 4096 rank-16 module at T = 1 runs faster on one thread.
 constexpr std::int64_t kParallelWorkMasked = 1 << 19;
 
