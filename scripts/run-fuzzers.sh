@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz and runs each one for a
-# bounded time. Fails on any crash, hang, leak, out-of-memory or sanitizer report.
+# bounded time, as many at once as there are cores. Fails on any crash, hang, leak,
+# out-of-memory or sanitizer report.
 #
 #   FUZZ_SECONDS   seconds per fuzzer (default 60)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang (default 10)
@@ -47,36 +48,65 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/third-party-leaks.supp:print_suppressions=0}
 export OMP_NUM_THREADS=1 # one input at a time; threads would only add noise to the timings
 
-failed=()
-for target in $targets; do
-  name=${target#fuzz_}
+# One fuzzer: its log in $build_dir/logs, its verdict (one line) in $build_dir/results/<name>.
+fuzz_one() {
+  local target=$1 name=${1#fuzz_}
+  local binary seeds work findings log result status runs coverage
   binary=$(find "$build_dir/tests/fuzz" -maxdepth 1 -name "$target" -type f | head -n 1)
   seeds=tests/fuzz/corpus/$name
   work=$build_dir/corpus/$name
   findings=$build_dir/findings/$name
   log=$build_dir/logs/$name.log
-  mkdir -p "$work" "$findings" "$(dirname "$log")"
-  args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048
-        -artifact_prefix="$findings/" -print_final_stats=1)
+  result=$build_dir/results/$name
+  mkdir -p "$work" "$findings" "$(dirname "$log")" "$(dirname "$result")"
+  local args=(-max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048
+              -artifact_prefix="$findings/" -print_final_stats=1)
   if [ -f "tests/fuzz/$name.dict" ]; then
     args+=(-dict="tests/fuzz/$name.dict")
   fi
-  corpora=("$work")
+  local corpora=("$work")
   if [ -d "$seeds" ]; then
     corpora+=("$seeds")
   fi
-  echo "run-fuzzers: $target for ${seconds}s (timeout ${timeout}s per input)"
   status=0
   "$binary" "${args[@]}" "${corpora[@]}" >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 || true)
   # Any sanitizer or libFuzzer report counts, even if the exit status did not say so.
   if [ "$status" -ne 0 ] || grep -qE '^(==[0-9]+==ERROR|SUMMARY: |.*runtime error: )' "$log"; then
-    echo "run-fuzzers: $target FAILED (exit $status); log: $log" >&2
-    grep -E 'ERROR|SUMMARY|runtime error|Test unit written|property violated' "$log" | head -n 20 >&2 || true
-    failed+=("$target")
+    echo "FAILED (exit $status); log: $log" >"$result"
   else
-    echo "run-fuzzers: $target ok: ${runs:-?} inputs, $coverage, corpus $(find "$work" -type f | wc -l) files"
+    echo "ok: ${runs:-?} inputs, $coverage, corpus $(find "$work" -type f | wc -l) files" >"$result"
+  fi
+}
+
+# As many fuzzers at once as there are cores (each is one process on one core), so the stage
+# takes FUZZ_SECONDS per round of them rather than per fuzzer.
+jobs=$(nproc)
+rm -rf "$build_dir/results"
+running=0
+for target in $targets; do
+  echo "run-fuzzers: $target for ${seconds}s (timeout ${timeout}s per input)"
+  fuzz_one "$target" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait
+
+failed=()
+for target in $targets; do
+  name=${target#fuzz_}
+  verdict=$(cat "$build_dir/results/$name" 2>/dev/null || echo "FAILED (no result)")
+  if [[ $verdict == ok:* ]]; then
+    echo "run-fuzzers: $target $verdict"
+  else
+    echo "run-fuzzers: $target $verdict" >&2
+    grep -E 'ERROR|SUMMARY|runtime error|Test unit written|property violated' \
+      "$build_dir/logs/$name.log" | head -n 20 >&2 || true
+    failed+=("$target")
   fi
 done
 

@@ -5,7 +5,7 @@
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/adapter.h"
-#include "core/io/synthesizer.h"
+#include "llamalike.h"
 #include "shareddata.h"
 
 #include <QFile>
@@ -19,6 +19,8 @@
 #include <random>
 
 using namespace lq;
+using lqtest::llamaLike;
+using lqtest::moduleOf;
 
 namespace {
 
@@ -30,34 +32,6 @@ constexpr double kRequiredGain = 0.20;
 // two products differ by float rounding (~1e-7 of ||B A||), so a "not worse" is checked up to
 // this fraction of ||B A||_F^2.
 constexpr double kErrorFormulaTolerance = 1e-6;
-
-LoraModule moduleOf(const std::string& name, const ModuleFactors& f)
-{
-    LoraModule module;
-    module.name = name;
-    module.m = int(f.B.rows());
-    module.n = int(f.A.cols());
-    module.r = int(f.B.cols());
-    return module;
-}
-
-// The first `layers` layers of the synthetic llama2-7b adapter at rank 16 (or `rank`) on every
-// linear layer (`loraquant synth --preset llama2-7b`), in memory: the same shapes (4096, 11008)
-// and spectra as the whole adapter, 7 modules per layer instead of 224.
-Adapter llamaLike(int layers, int rank = 16)
-{
-    const SynthPreset* preset = findSynthPreset("llama2-7b");
-    std::vector<LoraModule> modules;
-    std::vector<ModuleFactors> factors;
-    const std::vector<SynthModuleShape> shapes = synthModuleShapes(*preset, SynthTargets::All);
-    for (std::size_t i = 0; i < shapes.size() && shapes[i].layer < layers; ++i) {
-        SynthModule module = synthesizeModule(shapes[i], rank, 1, i);
-        modules.push_back(moduleOf(shapes[i].name, module.factors));
-        factors.push_back(std::move(module.factors));
-    }
-    return Adapter::fromFactors("llama2-7b-like (first layers)", std::move(modules),
-                                std::move(factors));
-}
 
 Eigen::MatrixXf uniform(int rows, int cols, std::mt19937& engine, float scale)
 {
