@@ -76,14 +76,6 @@ std::string kindOf(const std::string& name)
     return dot == std::string::npos ? name : name.substr(dot + 1);
 }
 
-std::string shapeText(const std::vector<std::int64_t>& shape)
-{
-    std::string text = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        text += (i ? ", " : "") + std::to_string(shape[i]);
-    return text + "]";
-}
-
 // NaN and Inf have an all-ones exponent in every IEEE format; testing the bits avoids converting.
 struct NonFinite
 {
@@ -339,14 +331,11 @@ Adapter Adapter::fromFactors(std::string name, std::vector<LoraModule> modules,
     for (const TensorData& tensor : otherTensors) {
         if (++names[tensor.name] > 1)
             throw Error(name, "the tensor name " + tensor.name + " is used twice");
-        std::uint64_t count = 1;
-        for (const std::int64_t extent : tensor.shape) {
-            if (extent < 0)
-                throw Error(name, "tensor " + tensor.name + ": negative extent in shape " +
-                                      shapeText(tensor.shape));
-            count *= std::uint64_t(extent);
-        }
-        if (tensor.bytes.size() != count * elementSize(tensor.dtype))
+        const auto bytes = tensorByteSize(tensor.shape, tensor.dtype);
+        if (!bytes)
+            throw Error(name, "tensor " + tensor.name + ": shape " + shapeText(tensor.shape) +
+                                  " has a negative extent or is too large");
+        if (tensor.bytes.size() != *bytes)
             throw Error(name, "tensor " + tensor.name + ": " + std::to_string(tensor.bytes.size()) +
                                   " bytes for shape " + shapeText(tensor.shape) + " of " +
                                   std::to_string(elementSize(tensor.dtype)) + "-byte values");

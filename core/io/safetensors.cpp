@@ -22,32 +22,9 @@ using OrderedJson = nlohmann::ordered_json;
 // and accepting it would let a bad file make us parse gigabytes of garbage.
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 
-std::string shapeText(const std::vector<std::int64_t>& shape)
-{
-    std::string text = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        text += (i ? ", " : "") + std::to_string(shape[i]);
-    return text + "]";
-}
-
 std::string rangeText(std::uint64_t begin, std::uint64_t end)
 {
     return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
-}
-
-// Bytes a tensor of this shape and dtype needs, or empty on overflow / negative extent.
-std::optional<std::uint64_t> byteSize(const std::vector<std::int64_t>& shape, DType dtype)
-{
-    std::uint64_t total = elementSize(dtype);
-    for (std::int64_t extent : shape) {
-        if (extent < 0)
-            return std::nullopt;
-        const auto e = static_cast<std::uint64_t>(extent);
-        if (e != 0 && total > std::numeric_limits<std::uint64_t>::max() / e)
-            return std::nullopt;
-        total *= e;
-    }
-    return total;
 }
 
 TensorEntry parseEntry(const std::string& path, const std::string& name, const OrderedJson& value)
@@ -88,7 +65,7 @@ TensorEntry parseEntry(const std::string& path, const std::string& name, const O
     if (entry.end < entry.begin)
         throw Error(path, where + "data_offsets " + rangeText(entry.begin, entry.end) +
                               " end before they begin");
-    const auto needed = byteSize(entry.shape, entry.dtype);
+    const auto needed = tensorByteSize(entry.shape, entry.dtype);
     if (!needed || *needed != entry.end - entry.begin)
         throw Error(path, where + "shape/size mismatch: shape " + shapeText(entry.shape) + " of " +
                               std::string(dtypeName(entry.dtype)) + " needs " +
@@ -99,6 +76,28 @@ TensorEntry parseEntry(const std::string& path, const std::string& name, const O
 }
 
 } // namespace
+
+std::string shapeText(const std::vector<std::int64_t>& shape)
+{
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+std::optional<std::uint64_t> tensorByteSize(const std::vector<std::int64_t>& shape, DType dtype)
+{
+    std::uint64_t total = elementSize(dtype);
+    for (std::int64_t extent : shape) {
+        if (extent < 0)
+            return std::nullopt;
+        const auto e = static_cast<std::uint64_t>(extent);
+        if (e != 0 && total > std::numeric_limits<std::uint64_t>::max() / e)
+            return std::nullopt;
+        total *= e;
+    }
+    return total;
+}
 
 std::int64_t TensorEntry::elementCount() const
 {
@@ -245,7 +244,7 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
     for (const TensorView& tensor : tensors) {
         if (tensor.name == "__metadata__" || !names.insert(tensor.name).second)
             throw Error(path, "tensor name '" + tensor.name + "' is reserved or used twice");
-        const auto needed = byteSize(tensor.shape, tensor.dtype);
+        const auto needed = tensorByteSize(tensor.shape, tensor.dtype);
         if (!needed || *needed != tensor.bytes.size())
             throw Error(path, "tensor '" + tensor.name + "': shape " + shapeText(tensor.shape) +
                                   " does not match its " + std::to_string(tensor.bytes.size()) +

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +17,11 @@ namespace lq {
 class StagedFiles; // atomicfile.h
 
 class MappedFile;
+
+// A shape as "[2048, 4]", for messages.
+std::string shapeText(const std::vector<std::int64_t>& shape);
+// Bytes a tensor of this shape and dtype holds, or empty on a negative extent or overflow.
+std::optional<std::uint64_t> tensorByteSize(const std::vector<std::int64_t>& shape, DType dtype);
 
 // One tensor as described in a safetensors header. Offsets are relative to the start of the data
 // section (after the 8-byte length and the JSON header), as in the format.
