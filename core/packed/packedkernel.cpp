@@ -285,10 +285,11 @@ void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xC
         throw Error("module " + module.name, "high bit width is not in 1..8");
 }
 
-// One module: t = s A_hat X over the A tiles, then Y = B_hat t over the B tiles, the threads
-// splitting each when `parallel` (same tiles and sums either way, so the same result).
+// One module: t = s A_hat X over the A tiles, then Y = B_hat t over the B tiles, through the mask
+// kernel when `masked` (usesMaskKernel), the threads splitting each when `parallel` (same tiles
+// and sums either way, so the same result).
 void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,
-                 Eigen::Ref<Eigen::MatrixXf> Y, bool parallel)
+                 Eigen::Ref<Eigen::MatrixXf> Y, bool masked, bool parallel)
 {
     const int tokens = int(X.cols());
     const int r = module.r;
@@ -298,9 +299,8 @@ void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
     thread_local std::vector<float> partial, t;
     partial.resize(std::size_t(aTiles) * std::size_t(r) * std::size_t(tokens));
     t.resize(std::size_t(r) * std::size_t(tokens));
-    const Job job{&module,        X.data(),        X.outerStride(),
-                  Y.data(),       Y.outerStride(), tokens,
-                  partial.data(), t.data(),        usesMaskKernel(module)};
+    const Job job{&module, X.data(),       X.outerStride(), Y.data(), Y.outerStride(),
+                  tokens,  partial.data(), t.data(),        masked};
     const auto scale = float(module.loraScale);
     const std::int64_t rt = std::int64_t(r) * tokens;
     const auto tileA = [&](int tile) { job.masked ? maskTileA(job, tile) : runTileA(job, tile); };
@@ -344,10 +344,11 @@ void applyPacked(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
                  Eigen::Ref<Eigen::MatrixXf> Y)
 {
     checkShapes(module, X.rows(), X.cols(), Y.rows(), Y.cols());
-    const std::int64_t threshold = usesMaskKernel(module) ? kParallelWorkMasked : kParallelWork;
+    const bool masked = usesMaskKernel(module);
+    const std::int64_t threshold = masked ? kParallelWorkMasked : kParallelWork;
     const bool parallel = module.parameterCount() * X.cols() >= threshold &&
                           omp_get_max_threads() > 1 && !omp_in_parallel();
-    applyModule(module, X, Y, parallel);
+    applyModule(module, X, Y, masked, parallel);
 }
 
 void applyPackedModules(std::span<const PackedModule> modules, std::span<const Eigen::MatrixXf> xs,
@@ -365,7 +366,8 @@ void applyPackedModules(std::span<const PackedModule> modules, std::span<const E
     const auto count = std::int64_t(modules.size());
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
     for (std::int64_t i = 0; i < count; ++i)
-        applyModule(modules[std::size_t(i)], xs[std::size_t(i)], ys[std::size_t(i)], false);
+        applyModule(modules[std::size_t(i)], xs[std::size_t(i)], ys[std::size_t(i)],
+                    usesMaskKernel(modules[std::size_t(i)]), false);
 }
 
 void applyReference(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,
