@@ -20,7 +20,10 @@ constexpr const char* kConfigFileName = "adapter_config.json";
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // `<prefix>.lora_A.weight`, `<prefix>.lora_B.weight`, or with an adapter name between
-// (`.lora_A.default.weight`, PEFT's in-memory spelling that some exporters keep).
+// (`.lora_A.default.weight`, PEFT's in-memory spelling that some exporters keep). An embedding
+// layer's factors are bare parameters, `<prefix>.lora_embedding_A` (r x vocabulary) and
+// `<prefix>.lora_embedding_B` (dimension x r): the same orientation as a linear pair, so they
+// are a module like any other.
 struct FactorName
 {
     std::string prefix;
@@ -35,12 +38,14 @@ FactorName parseFactorName(const std::string& name)
         return text.size() >= tail.size() && text.substr(text.size() - tail.size()) == tail;
     };
     std::string_view rest(name);
-    if (!endsWith(rest, ".weight"))
-        return {};
-    rest.remove_suffix(7);
+    std::string stem = ".lora_";
+    if (endsWith(rest, ".weight"))
+        rest.remove_suffix(7);
+    else
+        stem = ".lora_embedding_";
     for (int attempt = 0; attempt < 2; ++attempt) {
         for (const char which : {'A', 'B'}) {
-            const std::string tail = std::string(".lora_") + which;
+            const std::string tail = stem + which;
             if (endsWith(rest, tail) && rest.size() > tail.size())
                 return {std::string(rest.substr(0, rest.size() - tail.size())), which};
         }

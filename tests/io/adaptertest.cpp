@@ -77,6 +77,7 @@ private slots:
     void refusesToWriteIntoSourceFolder();
     void defaultSpellingAndOtherTensors();
     void nonLinearFactorsAreKeptAside();
+    void embeddingFactorsAreAModule();
     void configRankDisagreementWarns();
     void inMemoryAdapter();
     void inMemoryOtherTensorsAreWritten();
@@ -333,6 +334,58 @@ void AdapterTest::nonLinearFactorsAreKeptAside()
     QCOMPARE(adapter.otherTensors().size(), std::size_t(2));
     QCOMPARE(adapter.warnings().size(), std::size_t(2)); // no config, and the conv module
     QVERIFY(QString::fromStdString(adapter.warnings()[1]).contains("m.conv"));
+}
+
+void AdapterTest::embeddingFactorsAreAModule()
+{
+    // PEFT stores an embedding layer's factors as bare parameters (no `.weight`): A is
+    // r x vocabulary, B is dimension x r. They are a module like a linear pair, and a write
+    // keeps their names; a DoRA magnitude vector stays a tensor copied through.
+    QTemporaryDir dir;
+    const std::string embed = "base_model.model.model.embed_tokens";
+    const std::string q = "base_model.model.model.layers.0.self_attn.q_proj";
+    writeSafetensors(
+        dir.filePath("adapter_model.safetensors").toStdString(),
+        {{embed + ".lora_embedding_A",
+          DType::F32,
+          {2, 40},
+          bytesOf(ramp(80, -1, 0.025f), DType::F32)},
+         {embed + ".lora_embedding_B",
+          DType::F32,
+          {6, 2},
+          bytesOf(ramp(12, 0.5f, 0.1f), DType::F32)},
+         {q + ".lora_A.weight", DType::F32, {2, 6}, bytesOf(ramp(12, 1, 1), DType::F32)},
+         {q + ".lora_B.weight", DType::F32, {6, 2}, bytesOf(ramp(12, 1, 1), DType::F32)},
+         {q + ".lora_magnitude_vector", DType::F32, {6}, bytesOf(ramp(6, 1, 1), DType::F32)}},
+        {});
+    QFile config(dir.filePath("adapter_config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"r": 2, "lora_alpha": 4, "use_dora": true})");
+    config.close();
+
+    const Adapter adapter = Adapter::load(dir.path().toStdString());
+    QVERIFY(adapter.warnings().empty());
+    QCOMPARE(adapter.modules().size(), std::size_t(2));
+    const LoraModule& e = adapter.modules()[0];
+    QCOMPARE(e.name, embed);
+    QCOMPARE(e.kind, std::string("embed_tokens"));
+    QCOMPARE(e.m, 6);
+    QCOMPARE(e.n, 40);
+    QCOMPARE(e.r, 2);
+    QCOMPARE(e.scale, std::optional<double>(2.0));
+    QCOMPARE(adapter.factors(0).A(1, 39), ramp(80, -1, 0.025f)[79]); // row-major r x vocabulary
+    QCOMPARE(adapter.otherTensors(), std::vector<std::string>{q + ".lora_magnitude_vector"});
+
+    std::vector<ModuleFactors> replaced{adapter.factors(0), adapter.factors(1)};
+    replaced[0].A.setConstant(0.25f);
+    const QString out = dir.filePath("out");
+    writePeftAdapter(out.toStdString(), adapter, &replaced);
+    const Adapter back = Adapter::load(out.toStdString());
+    QCOMPARE(back.modules().size(), std::size_t(2));
+    QCOMPARE(back.modules()[0].keyA, embed + ".lora_embedding_A");
+    QCOMPARE(back.modules()[0].keyB, embed + ".lora_embedding_B");
+    QVERIFY(back.factors(0).A == replaced[0].A);
+    QVERIFY(back.factors(0).B == adapter.factors(0).B);
 }
 
 void AdapterTest::configRankDisagreementWarns()
