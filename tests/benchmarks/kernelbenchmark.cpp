@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +39,10 @@
 #include <omp.h>
 #include <string>
 #include <vector>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace fs = std::filesystem;
 
@@ -111,6 +116,67 @@ void scrubCaches()
     }
     g_scrubSink = g_scrubSink + sum;
 }
+
+// ---- the mask kernel's ceiling on this CPU ------------------------------------------------------
+
+#if defined(__GNUC__) && defined(__x86_64__)
+constexpr int kCeilingRows = 15; // the binary rows of an r = 16, h = 1 module
+constexpr int kCeilingLength = 4096;
+
+// The innermost work of maskkernel.cpp's binary rows and nothing else: per 16 weights, load 16
+// bits of a 1-bit stream, move them into a mask register and do one masked add, for 15 rows in
+// L1. No group epilogue, no tiles, no B side: an upper bound for what the kernel can do per core.
+// The result is returned so that the loop cannot be dropped.
+[[gnu::target("avx512f,avx512dq"), gnu::noinline]] float
+maskedAddLoop(const float* x, const std::uint16_t* codes, long repeats)
+{
+    __m512 acc[kCeilingRows];
+    for (__m512& a : acc)
+        a = _mm512_setzero_ps();
+    constexpr int words = kCeilingLength / 16;
+    for (long rep = 0; rep < repeats; ++rep)
+        for (int j = 0; j < words; ++j) {
+            const __m512 xv = _mm512_loadu_ps(x + 16 * j);
+#pragma GCC unroll 16
+            for (int b = 0; b < kCeilingRows; ++b)
+                acc[b] =
+                    _mm512_mask_add_ps(acc[b], _cvtu32_mask16(codes[b * words + j]), acc[b], xv);
+        }
+    float sum = 0;
+    for (const __m512& a : acc) {
+        alignas(64) float lane[16];
+        _mm512_store_ps(lane, a);
+        for (const float v : lane)
+            sum += v;
+    }
+    return sum;
+}
+
+volatile float g_ceilingSink = 0;
+
+// Weights per nanosecond on one core (best of 5 runs of about 20 ms); 0 without AVX-512.
+double maskCeiling()
+{
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512dq"))
+        return 0;
+    std::vector<float> x(kCeilingLength, 0.5f);
+    std::vector<std::uint16_t> codes(std::size_t(kCeilingRows) * kCeilingLength / 16);
+    std::uint32_t state = 12345;
+    for (std::uint16_t& word : codes) {
+        state = state * 1664525u + 1013904223u;
+        word = std::uint16_t(state >> 16);
+    }
+    constexpr long repeats = 2000;
+    const Timing t = timePasses(
+        5, [&] { g_ceilingSink = g_ceilingSink + maskedAddLoop(x.data(), codes.data(), repeats); });
+    return double(repeats) * kCeilingRows * kCeilingLength / t.best / 1e9;
+}
+#else
+double maskCeiling()
+{
+    return 0;
+}
+#endif
 
 // ---- (c): float16 weights converted on the fly, tiled like the packed kernel ----------------
 
@@ -406,6 +472,24 @@ int main(int argc, char** argv)
                   << "  (a2) in one call: " << fixed(batchRateT1 / 1e9, 2)
                   << " GB/s = " << fixed(100 * batchRateT1 / bandwidth, 1)
                   << "% of the copy bandwidth\n";
+
+        // What the share target asks, against what the cores can do at most with one mask per
+        // 16 weights (maskCeiling's loop).
+        const double weights = double(packed.parameterCount());
+        const double needed =
+            kTargetBandwidthShare * bandwidth / (double(packedBytes) / weights) / 1e9;
+        const double ceiling = maskCeiling();
+        std::cout << "\nweights per ns at T = 1\n"
+                  << "  the share target needs " << fixed(needed, 1) << " ("
+                  << fixed(needed / threads, 1) << " on each of " << threads
+                  << " threads); (a) does " << fixed(weights / packedT1 / 1e9, 1) << ", (a2) "
+                  << fixed(weights / (double(packedBytes) / batchRateT1) / 1e9, 1) << '\n';
+        if (ceiling > 0)
+            std::cout << "  ceiling of the mask kernel's inner loop alone on one core (15 binary "
+                         "rows in L1, one mask load and one masked add per 16 weights): "
+                      << fixed(ceiling, 1) << '\n';
+        else
+            std::cout << "  ceiling of the mask kernel: n/a (no AVX-512 on this CPU)\n";
     } catch (const lq::Error& e) {
         std::cerr << "bench_kernels: " << e.what() << '\n';
         if (!temporary.empty())
