@@ -11,6 +11,25 @@
 
 namespace lq {
 
+namespace {
+
+// libstdc++ reads the number of a back-reference or a repeat count (\12, {3,5}) into a long
+// without checking for overflow: 19 digits are undefined behaviour (found by fuzz_adapterconfig,
+// reported by UBSan). No real key has a number of more than a few digits.
+bool hasLongNumber(const std::string& pattern)
+{
+    constexpr int kMaxDigits = 9; // fits an int
+    int run = 0;
+    for (const char c : pattern) {
+        run = c >= '0' && c <= '9' ? run + 1 : 0;
+        if (run > kMaxDigits)
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
 bool modulePatternMatches(const std::string& pattern, const std::string& moduleName)
 {
     // The pattern comes from a downloaded config, so matching must be bounded. libstdc++'s
@@ -25,7 +44,8 @@ bool modulePatternMatches(const std::string& pattern, const std::string& moduleN
     constexpr auto kFlags =
         std::regex::ECMAScript | std::regex::nosubs | std::regex_constants::__polynomial;
     try {
-        if (moduleName.size() <= kMaxRegexInput && pattern.size() <= kMaxRegexInput)
+        if (moduleName.size() <= kMaxRegexInput && pattern.size() <= kMaxRegexInput &&
+            !hasLongNumber(pattern))
             return std::regex_match(moduleName, std::regex("(.*\\.)?(" + pattern + ")", kFlags));
     } catch (const std::regex_error&) {
     }

@@ -31,6 +31,7 @@ private slots:
     void randomCorruptionNeverCrashes();
     void hugeTensorName();
     void hostilePatternKeyLoads();
+    void longNumberInPatternKey();
 };
 
 void BadInputTest::corpus_data()
@@ -318,6 +319,36 @@ void BadInputTest::hostilePatternKeyLoads()
     QVERIFY(adapter.modules()[1].scale);
     QCOMPARE(*adapter.modules()[1].scale, 2.0);
     QCOMPARE(lqtest::snapshot(full), before);
+}
+
+void BadInputTest::longNumberInPatternKey()
+{
+    // Found with fuzz_adapterconfig: a back-reference or a repeat count of 20 digits in a
+    // pattern key overflowed a long inside libstdc++'s regex parser (undefined behaviour, which
+    // the sanitizer build of this test reports). Such keys are compared literally, so they match
+    // no module, while the regex key "q_pr.j" beside them still applies (8 / r 2 = 4 on q_proj,
+    // lora_alpha 4 / 2 = 2 on v_proj).
+    QTemporaryDir dir;
+    std::vector<std::byte> bytes(2 * 3 * 4);
+    const std::string prefix = "base_model.model.model.layers.1.self_attn.";
+    std::vector<TensorData> tensors;
+    for (const char* kind : {"q_proj", "v_proj"})
+        for (const char* factor : {".lora_A.weight", ".lora_B.weight"})
+            tensors.push_back({prefix + kind + factor, DType::F32, {2, 3}, bytes});
+    tensors[1].shape = {3, 2};
+    tensors[3].shape = {3, 2};
+    writeSafetensors(dir.filePath("adapter_model.safetensors").toStdString(), tensors, {});
+    QFile config(dir.filePath("adapter_config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"r": 2, "lora_alpha": 4, "alpha_pattern": {
+        "layers\\.1\\99999999999999999999.*v_proj": 40,
+        "v_proj{99999999999999999999}": 40,
+        "q_pr.j": 8}})");
+    config.close();
+    const Adapter adapter = Adapter::load(dir.path().toStdString());
+    QCOMPARE(adapter.modules().size(), std::size_t(2));
+    QCOMPARE(adapter.modules()[0].scale, std::optional<double>(4.0));
+    QCOMPARE(adapter.modules()[1].scale, std::optional<double>(2.0));
 }
 
 QTEST_APPLESS_MAIN(BadInputTest)
