@@ -7,23 +7,69 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <algorithm>
 #include <regex>
 
 namespace lq {
 
 namespace {
 
-// libstdc++ reads the number of a back-reference or a repeat count (\12, {3,5}) into a long
-// without checking for overflow: 19 digits are undefined behaviour (found by fuzz_adapterconfig,
-// reported by UBSan). No real key has a number of more than a few digits.
-bool hasLongNumber(const std::string& pattern)
+// Whether a pattern could make libstdc++'s regex slow or undefined, so that it is compared
+// literally instead. Two kinds, both found by fuzz_adapterconfig:
+// - a number of more than 9 digits: the parser reads a back-reference or a repeat count (\12,
+//   {3,5}) into a long without checking for overflow (undefined behaviour at 19 digits);
+// - repeat counts whose product exceeds kMaxRepeats: the NFA holds a copy of the repeated part
+//   per count, nested counts multiply, and matching costs states x name length
+//   ("(.*.*.*.*.*.*.*.*.*.*.*.*){1001}*x": 0.1 s per module here, over 10 s under ASan).
+// Real keys use small counts if any ("layers\.[0-9]{1,2}\.q_proj").
+bool tooCostly(const std::string& pattern)
 {
     constexpr int kMaxDigits = 9; // fits an int
+    constexpr long kMaxRepeats = 64;
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
     int run = 0;
     for (const char c : pattern) {
-        run = c >= '0' && c <= '9' ? run + 1 : 0;
+        run = digit(c) ? run + 1 : 0;
         if (run > kMaxDigits)
             return true;
+    }
+    // Counts of at most 9 digits: below 1e9, and the product is checked after each factor.
+    const std::size_t size = pattern.size();
+    const auto number = [&](std::size_t& i) {
+        long value = 0;
+        while (i < size && digit(pattern[i]))
+            value = value * 10 + (pattern[i++] - '0');
+        return value;
+    };
+    long product = 1;
+    for (std::size_t i = 0; i < size; ++i) {
+        if (pattern[i] == '\\') {
+            ++i; // an escaped character is not a quantifier
+        } else if (pattern[i] == '[') {
+            // A bracket expression: braces inside are literal. "[]" and "[^]" start with ']'.
+            std::size_t j = i + 1;
+            if (j < size && pattern[j] == '^')
+                ++j;
+            if (j < size && pattern[j] == ']')
+                ++j;
+            while (j < size && pattern[j] != ']')
+                j += pattern[j] == '\\' ? 2 : 1;
+            i = j;
+        } else if (pattern[i] == '{' && i + 1 < size && digit(pattern[i + 1])) {
+            std::size_t j = i + 1;
+            const long low = number(j);
+            long count = low;
+            if (j < size && pattern[j] == ',') {
+                ++j;
+                count = j < size && digit(pattern[j]) ? number(j) : low + 1;
+            }
+            if (j < size && pattern[j] == '}') {
+                product *= std::max(count, 1L);
+                if (product > kMaxRepeats)
+                    return true;
+                i = j;
+            }
+        }
     }
     return false;
 }
@@ -39,13 +85,14 @@ bool modulePatternMatches(const std::string& pattern, const std::string& moduleN
     // recursion per character; it refuses back-references (regex_error -> literal comparison),
     // and nosubs drops capture bookkeeping we do not need. libstdc++ caps a pattern at 100000
     // NFA states (regex_error beyond); with names capped at 256 characters (real ones are under
-    // 120) the worst pattern costs about 0.3 s per module, a typical one microseconds.
+    // 120), and tooCostly() keeping large repeat counts out, a typical pattern costs
+    // microseconds per module.
     constexpr std::size_t kMaxRegexInput = 256;
     constexpr auto kFlags =
         std::regex::ECMAScript | std::regex::nosubs | std::regex_constants::__polynomial;
     try {
         if (moduleName.size() <= kMaxRegexInput && pattern.size() <= kMaxRegexInput &&
-            !hasLongNumber(pattern))
+            !tooCostly(pattern))
             return std::regex_match(moduleName, std::regex("(.*\\.)?(" + pattern + ")", kFlags));
     } catch (const std::regex_error&) {
     }
