@@ -397,7 +397,7 @@ int main(int argc, char** argv)
 
         std::cout << "  T  variant                               ms/pass best  median  weight MB"
                      "  weight GB/s  vs (b)\n";
-        double packedT1 = 0, eigenT1 = 0, packedRateT1 = 0, batchRateT1 = 0;
+        double packedT1 = 0, batchT1 = 0, eigenT1 = 0;
         for (const int tokens : {1, 8, 64}) {
             std::vector<Eigen::MatrixXf> xs, ys;
             for (const lq::PackedModule& module : packed.modules) {
@@ -449,8 +449,7 @@ int main(int argc, char** argv)
             if (tokens == 1) {
                 packedT1 = a.best;
                 eigenT1 = b.best;
-                packedRateT1 = double(packedBytes) / a.best;
-                batchRateT1 = double(packedBytes) / a2.best;
+                batchT1 = a2.best;
                 const Timing aCold = timePasses(std::max(3, passes / 3), packedPass, scrubCaches);
                 const Timing bCold = timePasses(std::max(3, passes / 3), eigenPass, scrubCaches);
                 std::cout << "     cold caches (512 MB streamed before each pass): (a) "
@@ -460,6 +459,8 @@ int main(int argc, char** argv)
         }
 
         const double speedup = eigenT1 / packedT1;
+        const double packedRateT1 = double(packedBytes) / packedT1;
+        const double batchRateT1 = double(packedBytes) / batchT1;
         const double share = packedRateT1 / bandwidth;
         std::cout << "\ntargets at T = 1\n"
                   << "  packed vs Eigen float32: " << fixed(speedup, 2)
@@ -483,7 +484,7 @@ int main(int argc, char** argv)
                   << "  the share target needs " << fixed(needed, 1) << " ("
                   << fixed(needed / threads, 1) << " on each of " << threads
                   << " threads); (a) does " << fixed(weights / packedT1 / 1e9, 1) << ", (a2) "
-                  << fixed(weights / (double(packedBytes) / batchRateT1) / 1e9, 1) << '\n';
+                  << fixed(weights / batchT1 / 1e9, 1) << '\n';
         if (ceiling > 0)
             std::cout << "  ceiling of the mask kernel's inner loop alone on one core (15 binary "
                          "rows in L1, one mask load and one masked add per 16 weights): "

@@ -9,6 +9,7 @@
 
 #include <QTemporaryDir>
 #include <QTest>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -43,6 +44,13 @@ bool copyFolder(const QString& from, const QString& to)
         if (!QFile::copy(from + '/' + name, to + '/' + name))
             return false;
     return true;
+}
+
+// An adapter_config.json with this text in `dir`.
+bool writeConfig(const QTemporaryDir& dir, const char* json)
+{
+    QFile config(dir.filePath("adapter_config.json"));
+    return config.open(QIODevice::WriteOnly) && config.write(json) == qint64(std::strlen(json));
 }
 
 std::vector<std::byte> bytesOf(const std::vector<float>& values, DType type)
@@ -358,10 +366,7 @@ void AdapterTest::embeddingFactorsAreAModule()
          {q + ".lora_B.weight", DType::F32, {6, 2}, bytesOf(ramp(12, 1, 1), DType::F32)},
          {q + ".lora_magnitude_vector", DType::F32, {6}, bytesOf(ramp(6, 1, 1), DType::F32)}},
         {});
-    QFile config(dir.filePath("adapter_config.json"));
-    QVERIFY(config.open(QIODevice::WriteOnly));
-    config.write(R"({"r": 2, "lora_alpha": 4, "use_dora": true})");
-    config.close();
+    QVERIFY(writeConfig(dir, R"({"r": 2, "lora_alpha": 4, "use_dora": true})"));
 
     const Adapter adapter = Adapter::load(dir.path().toStdString());
     QVERIFY(adapter.warnings().empty());
@@ -396,10 +401,7 @@ void AdapterTest::configRankDisagreementWarns()
         {{"x.q_proj.lora_A.weight", DType::F32, {2, 3}, bytesOf(ramp(6, 1, 1), DType::F32)},
          {"x.q_proj.lora_B.weight", DType::F32, {4, 2}, bytesOf(ramp(8, 1, 1), DType::F32)}},
         {});
-    QFile config(dir.filePath("adapter_config.json"));
-    QVERIFY(config.open(QIODevice::WriteOnly));
-    config.write(R"({"r": 8, "lora_alpha": 16})");
-    config.close();
+    QVERIFY(writeConfig(dir, R"({"r": 8, "lora_alpha": 16})"));
     const Adapter adapter = Adapter::load(dir.path().toStdString());
     QCOMPARE(adapter.warnings().size(), std::size_t(1));
     QVERIFY(QString::fromStdString(adapter.warnings()[0]).contains("the config says 8"));
