@@ -2,6 +2,7 @@
 
 #include "../io/error.h"
 #include "codedecode.h"
+#include "lookupkernel.h"
 #include "maskkernel.h"
 
 #include <algorithm>
@@ -254,9 +255,13 @@ void maskTileA(const Job& job, int tile)
     float* out = job.partial + std::int64_t(tile) * module.r * job.tokens;
     if (module.h > 0)
         packed_detail::maskRowsTimesX(module.aHigh, i0, i1, job.x, job.xStride, job.tokens, out);
-    if (module.r > module.h)
-        packed_detail::maskRowsTimesX(module.aLow, i0, i1, job.x, job.xStride, job.tokens,
-                                      out + std::int64_t(module.h) * job.tokens);
+    if (module.r > module.h) {
+        const auto rowsTimesX = packed_detail::lookupKernelApplies(module.aLow)
+                                    ? packed_detail::lookupRowsTimesX
+                                    : packed_detail::maskRowsTimesX;
+        rowsTimesX(module.aLow, i0, i1, job.x, job.xStride, job.tokens,
+                   out + std::int64_t(module.h) * job.tokens);
+    }
 }
 
 void maskTileB(const Job& job, int tile)
@@ -266,10 +271,13 @@ void maskTileB(const Job& job, int tile)
     if (module.h > 0)
         packed_detail::maskColumnsTimesT(module.bHigh, i0, i1, job.t, job.tokens, job.y,
                                          job.yStride, false);
-    if (module.r > module.h)
-        packed_detail::maskColumnsTimesT(module.bLow, i0, i1,
-                                         job.t + std::int64_t(module.h) * job.tokens, job.tokens,
-                                         job.y, job.yStride, module.h > 0);
+    if (module.r > module.h) {
+        const auto columnsTimesT = packed_detail::lookupKernelApplies(module.bLow)
+                                       ? packed_detail::lookupColumnsTimesT
+                                       : packed_detail::maskColumnsTimesT;
+        columnsTimesT(module.bLow, i0, i1, job.t + std::int64_t(module.h) * job.tokens, job.tokens,
+                      job.y, job.yStride, module.h > 0);
+    }
 }
 
 void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xCols,

@@ -2,16 +2,17 @@
 // reference against the engine's own dequantized factors: on random shapes that hit every
 // leftover path (m or n not a multiple of the group size or of the 512-value tile, r = 1, h = 0,
 // h = r, group size 1, flattened groups, f32 scales, T = 1 .. 256, every bit width) and on the
-// three shared adapters; each through both kernel paths (the AVX-512 mask kernel, maskkernel.h,
-// where the shape and CPU allow it, and the decoding path). A decoding mistake (wrong code, scale,
-// zero point or group boundary) moves outputs by a sizeable fraction of a scale, far above the
-// tolerance.
+// three shared adapters. Each random shape goes through every kernel path (the table lookup for
+// binary parts, lookupkernel.h, and the AVX-512 mask kernel, maskkernel.h, where the shape and
+// CPU allow them, and the decoding path). A decoding mistake (wrong code, scale, zero point or
+// group boundary) moves outputs by a sizeable fraction of a scale, far above the tolerance.
 
 #include "core/packed/packedkernel.h"
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/error.h"
 #include "core/packed/kernelvalidation.h"
+#include "core/packed/lookupkernel.h"
 #include "core/packed/maskkernel.h"
 #include "packedtestdata.h"
 #include "shareddata.h"
@@ -19,7 +20,6 @@
 #include <QTest>
 #include <cstring>
 #include <omp.h>
-#include <optional>
 
 Q_DECLARE_METATYPE(lq::GroupLayout)
 Q_DECLARE_METATYPE(lq::ScaleFormat)
@@ -61,13 +61,43 @@ Packed quantizeAndPack(const lq::Adapter& source, const lq::QuantSettings& setti
     return p;
 }
 
-// Runs the rest of a test function with the mask kernel off, then turns it back on.
-struct DecodingPathOnly
+// The kernel paths a module can take on this CPU, newest first: the table lookup for binary parts
+// (lookupkernel.h), the mask kernel's own binary path (maskkernel.h), and decoding. Each is
+// checked wherever the CPU and the shape allow it; elsewhere the later paths run twice.
+enum class KernelPath
 {
-    DecodingPathOnly() { lq::packed_detail::setMaskKernelEnabled(false); }
-    ~DecodingPathOnly() { lq::packed_detail::setMaskKernelEnabled(true); }
-    DecodingPathOnly(const DecodingPathOnly&) = delete;
-    DecodingPathOnly& operator=(const DecodingPathOnly&) = delete;
+    Lookup,
+    Mask,
+    Decoding
+};
+
+const char* pathName(KernelPath path)
+{
+    switch (path) {
+    case KernelPath::Lookup:
+        return "lookup";
+    case KernelPath::Mask:
+        return "mask";
+    default:
+        return "decoding";
+    }
+}
+
+// Restricts the kernels to `path` and the ones after it for the rest of a test function.
+struct OnlyPath
+{
+    explicit OnlyPath(KernelPath path)
+    {
+        lq::packed_detail::setLookupKernelEnabled(path == KernelPath::Lookup);
+        lq::packed_detail::setMaskKernelEnabled(path != KernelPath::Decoding);
+    }
+    ~OnlyPath()
+    {
+        lq::packed_detail::setLookupKernelEnabled(true);
+        lq::packed_detail::setMaskKernelEnabled(true);
+    }
+    OnlyPath(const OnlyPath&) = delete;
+    OnlyPath& operator=(const OnlyPath&) = delete;
 };
 
 } // namespace
@@ -150,10 +180,8 @@ private slots:
         QVERIFY2(normwise(reference, exact) <= kReferenceTolerance,
                  qPrintable(QStringLiteral("%1").arg(normwise(reference, exact))));
 
-        for (const bool masked : {true, false}) {
-            std::optional<DecodingPathOnly> decoding;
-            if (!masked)
-                decoding.emplace();
+        for (const KernelPath path : {KernelPath::Lookup, KernelPath::Mask, KernelPath::Decoding}) {
+            const OnlyPath only(path);
             lq::KernelValidationSettings check;
             check.tokens = tokens;
             check.timingRuns = 1;
@@ -162,7 +190,7 @@ private slots:
             QCOMPARE(result.modules.size(), std::size_t(1));
             QVERIFY2(result.modules[0].relError <= lq::kKernelRelTolerance,
                      qPrintable(QStringLiteral("%1 path: relative error %2")
-                                    .arg(masked ? "mask" : "decoding")
+                                    .arg(pathName(path))
                                     .arg(result.modules[0].relError)));
             QVERIFY(result.modules[0].maxAbsOutput > 0);
             Eigen::MatrixXf kernel(m, tokens);

@@ -1,0 +1,343 @@
+// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 headers for most of the shuffles
+// used here (they start from _mm512_undefined_*(), which is meant to be uninitialized). The
+// pragma has to come before any header that may pull in immintrin.h.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "lookupkernel.h"
+
+#include "maskkernel.h"
+
+#include <algorithm>
+#include <array>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LQ_LOOKUP_KERNEL_X86 1
+#include <immintrin.h>
+// As in maskkernel.cpp: nothing here runs unless the CPU check at run time passed.
+#define LQ_LOOKUP_TARGET [[gnu::target("avx512f,avx512dq,avx512bw,avx512vbmi,gfni,bmi2,f16c")]]
+#else
+#define LQ_LOOKUP_KERNEL_X86 0
+#endif
+
+namespace lq::packed_detail {
+namespace {
+
+bool g_enabled = true;
+
+#if LQ_LOOKUP_KERNEL_X86
+
+constexpr int kLanes = 16;
+// Values of one vector read at a time: 64 bytes of a 1-bit stream, one register per vector.
+constexpr int kBlockValues = 512;
+constexpr int kBlockSlices = kBlockValues / kLanes;
+
+bool cpuSupported()
+{
+    static const bool has =
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+        __builtin_cpu_supports("gfni") && __builtin_cpu_supports("bmi2");
+    return has;
+}
+
+int groupsPerVector(const PackedVectors& part)
+{
+    return (part.length + part.groupSize - 1) / part.groupSize;
+}
+
+LQ_LOOKUP_TARGET inline float scaleOf(const PackedVectors& part, int group)
+{
+    const auto index = std::size_t(group);
+    return part.scaleFormat == ScaleFormat::F16 ? _cvtsh_ss(part.scalesF16[index])
+                                                : part.scalesF32[index];
+}
+
+// The 16 subset sums of v[0 .. 3]: lane l holds the sum of v[k] over the set bits k of l.
+LQ_LOOKUP_TARGET inline __m512 subsetSums(const float* v)
+{
+    __m512 sums = _mm512_maskz_mov_ps(0xAAAA, _mm512_set1_ps(v[0]));
+    sums = _mm512_mask_add_ps(sums, 0xCCCC, sums, _mm512_set1_ps(v[1]));
+    sums = _mm512_mask_add_ps(sums, 0xF0F0, sums, _mm512_set1_ps(v[2]));
+    return _mm512_mask_add_ps(sums, 0xFF00, sums, _mm512_set1_ps(v[3]));
+}
+
+// The lanes added in a fixed tree order, as maskkernel.cpp does.
+LQ_LOOKUP_TARGET inline float treeSum(__m512 v)
+{
+    alignas(64) float lane[kLanes];
+    _mm512_store_ps(lane, v);
+    for (int width = kLanes / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; ++k)
+            lane[k] += lane[k + width];
+    return lane[0];
+}
+
+// Vectors v0 .. v0 + count - 1 (count <= 16) of a 1-bit stream from value j on, `values` (a
+// multiple of 16, at most 512) of each, turned so that block[k] lane b holds bits
+// [j + 32 k, j + 32 k + 32) of vector v0 + b (bit i: value j + 32 k + i). Lanes past `count` and
+// bits past `values` are zero; nothing past them is read.
+LQ_LOOKUP_TARGET inline void loadTransposed(const PackedVectors& part, int v0, int count, int j,
+                                            int values, __m512i (&block)[kLanes])
+{
+    const __mmask64 bytes =
+        values == kBlockValues ? ~__mmask64(0) : (__mmask64(1) << (values / 8)) - 1;
+    for (int b = 0; b < kLanes; ++b)
+        block[b] =
+            b < count ? _mm512_maskz_loadu_epi8(
+                            bytes, part.codes.data() + (std::int64_t(v0 + b) * part.length + j) / 8)
+                      : _mm512_setzero_si512();
+    // A 16 x 16 transpose of dwords: pairs of dwords, then of qwords, inside each 128-bit lane;
+    // then the 128-bit lanes of four registers at a time, in two steps.
+    __m512i t[kLanes];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_epi32(block[2 * i], block[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(block[2 * i], block[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        block[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        block[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        block[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        block[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    // Now 128-bit lane L of block[4 i + e] holds dword 4 L + e of vectors 4 i .. 4 i + 3.
+    for (int e = 0; e < 4; ++e) {
+        const __m512i low01 = _mm512_shuffle_i32x4(block[e], block[4 + e], 0x44);
+        const __m512i high01 = _mm512_shuffle_i32x4(block[e], block[4 + e], 0xEE);
+        const __m512i low23 = _mm512_shuffle_i32x4(block[8 + e], block[12 + e], 0x44);
+        const __m512i high23 = _mm512_shuffle_i32x4(block[8 + e], block[12 + e], 0xEE);
+        t[e] = _mm512_shuffle_i32x4(low01, low23, 0x88);
+        t[4 + e] = _mm512_shuffle_i32x4(low01, low23, 0xDD);
+        t[8 + e] = _mm512_shuffle_i32x4(high01, high23, 0x88);
+        t[12 + e] = _mm512_shuffle_i32x4(high01, high23, 0xDD);
+    }
+    for (int k = 0; k < kLanes; ++k)
+        block[k] = t[k];
+}
+
+// Up to 16 binary rows v0 .. v0 + count - 1 times x over [i0, i1): lane b of the result is row
+// v0 + b's share. Per 16 columns one transposed dword half gives every row's 16 sign bits, and
+// four lookups (one per 4 columns) add their subset sums of x.
+LQ_LOOKUP_TARGET __m512 binaryRowsTimesX(const PackedVectors& part, int v0, int count, int i0,
+                                         int i1, const float* x)
+{
+    const int g = part.groupSize;
+    const int perVector = groupsPerVector(part);
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 total = zero, even = zero, odd = zero, sum = zero;
+    for (int jb = i0; jb < i1; jb += kBlockValues) {
+        const int values = std::min(kBlockValues, i1 - jb);
+        __m512i bits[kLanes];
+        loadTransposed(part, v0, count, jb, values, bits);
+        for (int k = 0; k < values / kLanes; ++k) {
+            const int j = jb + k * kLanes;
+            const __m512i index = k % 2 == 0 ? bits[k / 2] : _mm512_srli_epi32(bits[k / 2], kLanes);
+            sum = _mm512_add_ps(sum, _mm512_loadu_ps(x + j));
+            // VPERMPS reads the low 4 bits of each index lane: no mask needed after the shift.
+            even = _mm512_add_ps(even, _mm512_permutexvar_ps(index, subsetSums(x + j)));
+            odd = _mm512_add_ps(
+                odd, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 4), subsetSums(x + j + 4)));
+            even = _mm512_add_ps(
+                even, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 8), subsetSums(x + j + 8)));
+            odd = _mm512_add_ps(
+                odd, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 12), subsetSums(x + j + 12)));
+            const int group = j / g;
+            if (j + kLanes < std::min(i1, (group + 1) * g))
+                continue;
+            // The group ends here: value = 2 d q - d, so the rows get 2 d acc - d sum(x).
+            alignas(64) float scale[kLanes] = {};
+            for (int b = 0; b < count; ++b)
+                scale[b] = scaleOf(part, (v0 + b) * perVector + group);
+            const __m512 d = _mm512_load_ps(scale);
+            total = _mm512_fmadd_ps(_mm512_add_ps(d, d), _mm512_add_ps(even, odd), total);
+            total = _mm512_fnmadd_ps(d, _mm512_set1_ps(treeSum(sum)), total);
+            even = odd = sum = zero;
+        }
+    }
+    return total;
+}
+
+LQ_LOOKUP_TARGET void rowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
+                                 std::int64_t xStride, int tokens, float* out)
+{
+    for (int token = 0; token < tokens; ++token)
+        for (int v0 = 0; v0 < part.count; v0 += kLanes) {
+            const int count = std::min(kLanes, part.count - v0);
+            alignas(64) float lane[kLanes];
+            _mm512_store_ps(lane, binaryRowsTimesX(part, v0, count, i0, i1, x + token * xStride));
+            for (int b = 0; b < count; ++b)
+                out[std::int64_t(v0 + b) * tokens + token] = lane[b];
+        }
+}
+
+// Byte permutes of the B side (see columnBlockTimesT), made once.
+struct ColumnPermutes
+{
+    alignas(64) std::array<std::uint8_t, 64> toBitBlocks{};
+    alignas(64) std::array<std::uint8_t, 64> rowsLow{};
+    alignas(64) std::array<std::uint8_t, 64> rowsHigh{};
+
+    constexpr ColumnPermutes()
+    {
+        // In: dword c = 32 rows of column c (byte q: rows 8 q .. 8 q + 7). Out: qword 2 q + h
+        // holds byte q of columns 8 h + 7 .. 8 h (in that order: GF2P8AFFINEQB numbers the
+        // matrix rows from the top byte down).
+        for (int q = 0; q < 4; ++q)
+            for (int h = 0; h < 2; ++h)
+                for (int p = 0; p < 8; ++p)
+                    toBitBlocks[std::size_t((q * 2 + h) * 8 + p)] =
+                        std::uint8_t((8 * h + 7 - p) * 4 + q);
+        // After the bit transpose byte i of qword 2 q + h holds columns 8 h .. 8 h + 7 of row
+        // 8 q + i; dword k of the index gets row k's two bytes (bytes 2 and 3 are zeroed).
+        for (int k = 0; k < kLanes; ++k)
+            for (int h = 0; h < 2; ++h) {
+                rowsLow[std::size_t(4 * k + h)] = std::uint8_t((k / 8 * 2 + h) * 8 + k % 8);
+                rowsHigh[std::size_t(4 * k + h)] = std::uint8_t(((2 + k / 8) * 2 + h) * 8 + k % 8);
+            }
+    }
+};
+
+constexpr ColumnPermutes kColumnPermutes;
+
+// Rows [j, end) of one group for up to 4 Tables of lookups: y = (y +) base + per 4 columns the
+// subset sum their bits select.
+template <int Tables>
+LQ_LOOKUP_TARGET inline void lookupRows(const __m512i* index, const __m512 (&table)[4], float base,
+                                        float* y, int j, int end, bool accumulate)
+{
+    const __m512 baseVector = _mm512_set1_ps(base);
+    for (; j < end; j += kLanes, ++index) {
+        __m512 even = _mm512_add_ps(baseVector, _mm512_permutexvar_ps(*index, table[0]));
+        __m512 odd = _mm512_setzero_ps();
+        if constexpr (Tables > 1)
+            odd = _mm512_permutexvar_ps(_mm512_srli_epi32(*index, 4), table[1]);
+        if constexpr (Tables > 2)
+            even =
+                _mm512_add_ps(even, _mm512_permutexvar_ps(_mm512_srli_epi32(*index, 8), table[2]));
+        if constexpr (Tables > 3)
+            odd =
+                _mm512_add_ps(odd, _mm512_permutexvar_ps(_mm512_srli_epi32(*index, 12), table[3]));
+        __m512 sum = Tables > 1 ? _mm512_add_ps(even, odd) : even;
+        if (accumulate)
+            sum = _mm512_add_ps(_mm512_loadu_ps(y + j), sum);
+        _mm512_storeu_ps(y + j, sum);
+    }
+}
+
+// Binary columns c0 .. c0 + count - 1 (count <= 16) of B_hat times their share of t, for rows
+// [i0, i1). The column bits of 32 rows, once transposed (loadTransposed: register k lane c =
+// column c's rows), go through a byte permute into eight 8 x 8 bit blocks, one GF2P8AFFINEQB
+// turns each block over, and two byte permutes give two index registers: lane k = row k's 16
+// column bits. The index registers serve every token.
+LQ_LOOKUP_TARGET void columnBlockTimesT(const PackedVectors& part, int c0, int count, int i0,
+                                        int i1, const float* t, int tokens, float* y,
+                                        std::int64_t yStride, bool accumulate)
+{
+    const int g = part.groupSize;
+    const int perVector = groupsPerVector(part);
+    const __m512i toBitBlocks = _mm512_load_si512(kColumnPermutes.toBitBlocks.data());
+    const __m512i rowsLow = _mm512_load_si512(kColumnPermutes.rowsLow.data());
+    const __m512i rowsHigh = _mm512_load_si512(kColumnPermutes.rowsHigh.data());
+    // Byte i of each qword of this constant is 1 << i: with the bit block as the matrix operand,
+    // GF2P8AFFINEQB gives byte i = bit i of every matrix byte, i.e. the transposed block.
+    const __m512i unit = _mm512_set1_epi64(0x8040201008040201);
+    const __mmask64 lowTwoBytes = 0x3333333333333333;
+    const int tables = (count + 3) / 4;
+    for (int jb = i0; jb < i1; jb += kBlockValues) {
+        const int values = std::min(kBlockValues, i1 - jb);
+        __m512i bits[kLanes];
+        loadTransposed(part, c0, count, jb, values, bits);
+        __m512i index[kBlockSlices];
+        for (int k = 0; 32 * k < values; ++k) {
+            const __m512i blocks = _mm512_gf2p8affine_epi64_epi8(
+                unit, _mm512_permutexvar_epi8(toBitBlocks, bits[k]), 0);
+            index[2 * k] = _mm512_maskz_permutexvar_epi8(lowTwoBytes, rowsLow, blocks);
+            index[2 * k + 1] = _mm512_maskz_permutexvar_epi8(lowTwoBytes, rowsHigh, blocks);
+        }
+        for (int token = 0; token < tokens; ++token) {
+            float* yt = y + token * yStride;
+            for (int j = jb; j < jb + values;) {
+                const int group = j / g;
+                const int end = std::min(jb + values, (group + 1) * g);
+                // Binary: value = 2 d q - d, so a set bit adds 2 d t_c and every row gets -d t_c.
+                alignas(64) float weight[kLanes] = {};
+                float base = 0;
+                for (int c = 0; c < count; ++c) {
+                    const float d = scaleOf(part, (c0 + c) * perVector + group);
+                    const float tc = t[std::int64_t(c0 + c) * tokens + token];
+                    weight[c] = (2.0f * d) * tc;
+                    base -= d * tc;
+                }
+                __m512 table[4];
+                for (int q = 0; q < 4; ++q)
+                    table[q] = subsetSums(weight + 4 * q);
+                const __m512i* first = index + (j - jb) / kLanes;
+                switch (tables) {
+                case 1:
+                    lookupRows<1>(first, table, base, yt, j, end, accumulate);
+                    break;
+                case 2:
+                    lookupRows<2>(first, table, base, yt, j, end, accumulate);
+                    break;
+                case 3:
+                    lookupRows<3>(first, table, base, yt, j, end, accumulate);
+                    break;
+                default:
+                    lookupRows<4>(first, table, base, yt, j, end, accumulate);
+                }
+                j = end;
+            }
+        }
+    }
+}
+
+#else
+
+bool cpuSupported()
+{
+    return false;
+}
+
+#endif
+
+} // namespace
+
+bool lookupKernelApplies(const PackedVectors& part)
+{
+    return g_enabled && part.isBinary() && maskKernelApplies(part) && cpuSupported();
+}
+
+#if LQ_LOOKUP_KERNEL_X86
+
+void lookupRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
+                      std::int64_t xStride, int tokens, float* out)
+{
+    rowsTimesX(part, i0, i1, x, xStride, tokens, out);
+}
+
+void lookupColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
+                         float* y, std::int64_t yStride, bool accumulate)
+{
+    // Blocks of 16 columns; after the first the block adds to what the earlier ones wrote.
+    for (int c0 = 0; c0 < part.count; c0 += kLanes)
+        columnBlockTimesT(part, c0, std::min(kLanes, part.count - c0), i0, i1, t, tokens, y,
+                          yStride, accumulate || c0 > 0);
+}
+
+#else
+
+// Never called: lookupKernelApplies() is false without x86-64 and GCC-style target attributes.
+void lookupRowsTimesX(const PackedVectors&, int, int, const float*, std::int64_t, int, float*) {}
+void lookupColumnsTimesT(const PackedVectors&, int, int, const float*, int, float*, std::int64_t,
+                         bool)
+{}
+
+#endif
+
+void setLookupKernelEnabled(bool enabled)
+{
+    g_enabled = enabled;
+}
+
+} // namespace lq::packed_detail

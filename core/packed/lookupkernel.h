@@ -1,0 +1,40 @@
+#pragma once
+
+#include "packedformat.h"
+
+#include <cstdint>
+
+namespace lq::packed_detail {
+
+// The binary parts of a module applied by table lookup (AVX-512 with VBMI and GFNI). The mask
+// kernel (maskkernel.h) spends one mask register per 16 weights, and a core makes about one mask
+// register per cycle; here one VPERMPS does 64 weights: 16 lanes, each picking one of 16 partial
+// sums by a 4-bit index.
+//
+// A side (rows of A_hat times x): the lanes are 16 binary rows, the index a row's 4 sign bits
+// over 4 adjacent columns, the table the 16 subset sums of those 4 values of x. Per group,
+// acc = sum of the looked-up subset sums, and the row's share is 2 d acc - d sum_j x_j.
+//
+// B side (columns of B_hat times t): the lanes are 16 output rows, the index a row's sign bits
+// in 4 binary columns, the table the 16 subset sums of those columns' 2 d t_c, built once per
+// group of g rows; each output gets base = -sum_c d t_c plus one lookup per 4 columns. The bits
+// of 16 columns for 32 rows are turned row-major in registers (one 16 x 16 dword transpose per
+// 512 rows, then a byte permute and one GF2P8AFFINEQB, which transposes 8 x 8 bit blocks).
+//
+// Both read the packed streams as they are: no second layout. Applies where the mask kernel
+// does (maskKernelApplies) to binary parts, on CPUs that also have AVX-512 BW and VBMI and GFNI.
+bool lookupKernelApplies(const PackedVectors& part);
+
+// maskRowsTimesX for a binary part.
+void lookupRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
+                      std::int64_t xStride, int tokens, float* out);
+
+// maskColumnsTimesT for a binary part.
+void lookupColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
+                         float* y, std::int64_t yStride, bool accumulate);
+
+// For tests: false makes lookupKernelApplies() answer false, so that the mask kernel's binary
+// path can be checked on a CPU that has the lookup's instructions. Not thread-safe.
+void setLookupKernelEnabled(bool enabled);
+
+} // namespace lq::packed_detail
