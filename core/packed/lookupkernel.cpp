@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <type_traits>
+#include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LQ_LOOKUP_KERNEL_X86 1
@@ -292,6 +295,145 @@ LQ_LOOKUP_TARGET void columnBlockTimesT(const PackedVectors& part, int c0, int c
     }
 }
 
+// ---- RTN parts of 1 to 4 bits: the code itself is the index -------------------------------
+
+// For b <= 4 the 16 codes of 16 values are at most 64 bits: one broadcast load, and one
+// VPMULTISHIFTQB puts code k's bits at the bottom of dword k (above them lie the next codes'
+// bits, which the table ignores by repeating itself every 2^b entries).
+template <int Bits>
+LQ_LOOKUP_TARGET inline __m512i codeIndex(const std::uint8_t* bytes)
+{
+    static_assert(Bits >= 1 && Bits <= 4);
+    std::uint64_t word;
+    std::memcpy(&word, bytes, sizeof word);
+    alignas(64) static constexpr auto control = [] {
+        std::array<std::uint8_t, 64> c{};
+        for (int k = 0; k < kLanes; ++k)
+            c[std::size_t(4 * k)] = std::uint8_t(Bits * k);
+        return c;
+    }();
+    return _mm512_multishift_epi64_epi8(_mm512_load_si512(control.data()),
+                                        _mm512_set1_epi64(std::int64_t(word)));
+}
+
+// Lane l = (l mod 2^b - z) d: every code's value, as the reference dequantizes it.
+template <int Bits>
+LQ_LOOKUP_TARGET inline __m512 valueTable(const PackedVectors& part, int group)
+{
+    alignas(64) static constexpr auto codes = [] {
+        std::array<float, kLanes> c{};
+        for (int l = 0; l < kLanes; ++l)
+            c[std::size_t(l)] = float(l % (1 << Bits));
+        return c;
+    }();
+    const __m512 zero = _mm512_set1_ps(float(part.zero(group)));
+    return _mm512_mul_ps(_mm512_sub_ps(_mm512_load_ps(codes.data()), zero),
+                         _mm512_set1_ps(scaleOf(part, group)));
+}
+
+template <int Bits>
+const std::uint8_t* codeBytes(const PackedVectors& part, int v, int j)
+{
+    return part.codes.data() + (std::int64_t(v) * part.length + j) / 8 * Bits;
+}
+
+// acc + the values of the 16 codes at `at` (looked up in `table`) times x[0 .. 15].
+template <int Bits>
+LQ_LOOKUP_TARGET inline __m512 codeTerm(const std::uint8_t* at, __m512 table, const float* x,
+                                        __m512 acc)
+{
+    return _mm512_fmadd_ps(_mm512_permutexvar_ps(codeIndex<Bits>(at), table), _mm512_loadu_ps(x),
+                           acc);
+}
+
+// Rows of an RTN part times x over [i0, i1): per 16 values one lookup gives their values, one
+// multiply-add takes them times x; four accumulators in registers so that the multiply-adds do
+// not wait on each other.
+template <int Bits>
+LQ_LOOKUP_TARGET void codeRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
+                                     std::int64_t xStride, int tokens, float* out)
+{
+    constexpr int kStep = 2 * Bits; // bytes of 16 codes
+    const int g = part.groupSize;
+    const int perVector = groupsPerVector(part);
+    for (int token = 0; token < tokens; ++token) {
+        const float* xt = x + token * xStride;
+        for (int v = 0; v < part.count; ++v) {
+            const std::uint8_t* bytes = codeBytes<Bits>(part, v, i0);
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int j0 = i0; j0 < i1;) {
+                const int group = j0 / g;
+                const int j1 = std::min(i1, (group + 1) * g);
+                const __m512 table = valueTable<Bits>(part, v * perVector + group);
+                int j = j0;
+                for (; j + 4 * kLanes <= j1; j += 4 * kLanes, bytes += 4 * kStep) {
+                    acc0 = codeTerm<Bits>(bytes, table, xt + j, acc0);
+                    acc1 = codeTerm<Bits>(bytes + kStep, table, xt + j + kLanes, acc1);
+                    acc2 = codeTerm<Bits>(bytes + 2 * kStep, table, xt + j + 2 * kLanes, acc2);
+                    acc3 = codeTerm<Bits>(bytes + 3 * kStep, table, xt + j + 3 * kLanes, acc3);
+                }
+                for (; j < j1; j += kLanes, bytes += kStep)
+                    acc0 = codeTerm<Bits>(bytes, table, xt + j, acc0);
+                j0 = j1;
+            }
+            out[std::int64_t(v) * tokens + token] =
+                treeSum(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+        }
+    }
+}
+
+// Columns of an RTN part times their share of t, rows [i0, i1): per group and column one table
+// holds the column's values times t_c, and every 16 outputs add one lookup in it (column after
+// column, so the outputs pass through L1 once per column: the high part has few columns).
+template <int Bits>
+LQ_LOOKUP_TARGET void codeColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t,
+                                        int tokens, float* y, std::int64_t yStride, bool accumulate)
+{
+    constexpr int kStep = 2 * Bits; // bytes of 16 codes
+    const int g = part.groupSize;
+    const int perVector = groupsPerVector(part);
+    for (int token = 0; token < tokens; ++token) {
+        float* yt = y + token * yStride;
+        for (int j0 = i0; j0 < i1;) {
+            const int group = j0 / g;
+            const int j1 = std::min(i1, (group + 1) * g);
+            for (int v = 0; v < part.count; ++v) {
+                const __m512 table =
+                    _mm512_mul_ps(valueTable<Bits>(part, v * perVector + group),
+                                  _mm512_set1_ps(t[std::int64_t(v) * tokens + token]));
+                const std::uint8_t* bytes = codeBytes<Bits>(part, v, j0);
+                if (v == 0 && !accumulate) {
+                    for (int j = j0; j < j1; j += kLanes, bytes += kStep)
+                        _mm512_storeu_ps(yt + j,
+                                         _mm512_permutexvar_ps(codeIndex<Bits>(bytes), table));
+                } else {
+                    for (int j = j0; j < j1; j += kLanes, bytes += kStep)
+                        _mm512_storeu_ps(yt + j, _mm512_add_ps(_mm512_loadu_ps(yt + j),
+                                                               _mm512_permutexvar_ps(
+                                                                   codeIndex<Bits>(bytes), table)));
+                }
+            }
+            j0 = j1;
+        }
+    }
+}
+
+// f(std::integral_constant<int, bits>()) for an RTN width of 1 to 4 bits.
+template <typename F>
+void withCodeBits(int bits, F&& f)
+{
+    switch (bits) {
+    case 1:
+        return f(std::integral_constant<int, 1>());
+    case 2:
+        return f(std::integral_constant<int, 2>());
+    case 3:
+        return f(std::integral_constant<int, 3>());
+    default:
+        return f(std::integral_constant<int, 4>());
+    }
+}
+
 #else
 
 bool cpuSupported()
@@ -305,7 +447,8 @@ bool cpuSupported()
 
 bool lookupKernelApplies(const PackedVectors& part)
 {
-    return g_enabled && part.isBinary() && maskKernelApplies(part) && cpuSupported();
+    return g_enabled && part.bits <= kMaxLookupCodeBits && maskKernelApplies(part) &&
+           cpuSupported();
 }
 
 #if LQ_LOOKUP_KERNEL_X86
@@ -313,12 +456,21 @@ bool lookupKernelApplies(const PackedVectors& part)
 void lookupRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
                       std::int64_t xStride, int tokens, float* out)
 {
-    rowsTimesX(part, i0, i1, x, xStride, tokens, out);
+    if (part.isBinary())
+        return rowsTimesX(part, i0, i1, x, xStride, tokens, out);
+    withCodeBits(part.bits, [&](auto bits) {
+        codeRowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
+    });
 }
 
 void lookupColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                          float* y, std::int64_t yStride, bool accumulate)
 {
+    if (!part.isBinary())
+        return withCodeBits(part.bits, [&](auto bits) {
+            codeColumnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride,
+                                                     accumulate);
+        });
     // Blocks of 16 columns; after the first the block adds to what the earlier ones wrote.
     for (int c0 = 0; c0 < part.count; c0 += kLanes)
         columnBlockTimesT(part, c0, std::min(kLanes, part.count - c0), i0, i1, t, tokens, y,

@@ -6,7 +6,7 @@
 
 namespace lq::packed_detail {
 
-// The binary parts of a module applied by table lookup (AVX-512 with VBMI and GFNI). The mask
+// The parts of a module applied by table lookup (AVX-512 with VBMI and GFNI). The mask
 // kernel (maskkernel.h) spends one mask register per 16 weights, and a core makes about one mask
 // register per cycle; here one VPERMPS does 64 weights: 16 lanes, each picking one of 16 partial
 // sums by a 4-bit index.
@@ -21,15 +21,22 @@ namespace lq::packed_detail {
 // of 16 columns for 32 rows are turned row-major in registers (one 16 x 16 dword transpose per
 // 512 rows, then a byte permute and one GF2P8AFFINEQB, which transposes 8 x 8 bit blocks).
 //
+// RTN parts of 1 to 4 bits (the high part): the lanes are 16 consecutive values of one vector and
+// the index is their code itself (one VPMULTISHIFTQB from a broadcast 64-bit load), the table the
+// 2^b values (q - z) d of the group, repeated. A side: one multiply-add by x per 16 values;
+// B side: the table is scaled by t_c once per group, one add per 16 outputs and column.
+//
 // Both read the packed streams as they are: no second layout. Applies where the mask kernel
-// does (maskKernelApplies) to binary parts, on CPUs that also have AVX-512 BW and VBMI and GFNI.
+// does (maskKernelApplies) to binary parts and to RTN parts of up to kMaxLookupCodeBits, on CPUs
+// that also have AVX-512 BW and VBMI and GFNI.
+inline constexpr int kMaxLookupCodeBits = 4;
 bool lookupKernelApplies(const PackedVectors& part);
 
-// maskRowsTimesX for a binary part.
+// maskRowsTimesX for a part lookupKernelApplies() to.
 void lookupRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
                       std::int64_t xStride, int tokens, float* out);
 
-// maskColumnsTimesT for a binary part.
+// maskColumnsTimesT for a part lookupKernelApplies() to.
 void lookupColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                          float* y, std::int64_t yStride, bool accumulate);
 

@@ -253,8 +253,12 @@ void maskTileA(const Job& job, int tile)
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.n, i0 + kKernelTile);
     float* out = job.partial + std::int64_t(tile) * module.r * job.tokens;
-    if (module.h > 0)
-        packed_detail::maskRowsTimesX(module.aHigh, i0, i1, job.x, job.xStride, job.tokens, out);
+    if (module.h > 0) {
+        const auto rowsTimesX = packed_detail::lookupKernelApplies(module.aHigh)
+                                    ? packed_detail::lookupRowsTimesX
+                                    : packed_detail::maskRowsTimesX;
+        rowsTimesX(module.aHigh, i0, i1, job.x, job.xStride, job.tokens, out);
+    }
     if (module.r > module.h) {
         const auto rowsTimesX = packed_detail::lookupKernelApplies(module.aLow)
                                     ? packed_detail::lookupRowsTimesX
@@ -268,9 +272,12 @@ void maskTileB(const Job& job, int tile)
 {
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.m, i0 + kKernelTile);
-    if (module.h > 0)
-        packed_detail::maskColumnsTimesT(module.bHigh, i0, i1, job.t, job.tokens, job.y,
-                                         job.yStride, false);
+    if (module.h > 0) {
+        const auto columnsTimesT = packed_detail::lookupKernelApplies(module.bHigh)
+                                       ? packed_detail::lookupColumnsTimesT
+                                       : packed_detail::maskColumnsTimesT;
+        columnsTimesT(module.bHigh, i0, i1, job.t, job.tokens, job.y, job.yStride, false);
+    }
     if (module.r > module.h) {
         const auto columnsTimesT = packed_detail::lookupKernelApplies(module.bLow)
                                        ? packed_detail::lookupColumnsTimesT
