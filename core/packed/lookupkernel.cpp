@@ -1,8 +1,10 @@
-// GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 headers for most of the shuffles
-// used here (they start from _mm512_undefined_*(), which is meant to be uninitialized). The
-// pragma has to come before any header that may pull in immintrin.h.
+// GCC 12 reports -Wmaybe-uninitialized (and at -O1 -Wuninitialized) inside its own AVX-512
+// headers for most of the shuffles used here: they start from _mm512_undefined_*(), which is
+// meant to be uninitialized. The pragma has to come before any header that may pull in
+// immintrin.h.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #include "lookupkernel.h"
@@ -19,7 +21,8 @@
 #define LQ_LOOKUP_KERNEL_X86 1
 #include <immintrin.h>
 // As in maskkernel.cpp: nothing here runs unless the CPU check at run time passed.
-#define LQ_LOOKUP_TARGET [[gnu::target("avx512f,avx512dq,avx512bw,avx512vbmi,gfni,bmi2,f16c")]]
+#define LQ_LOOKUP_TARGET                                                                           \
+    [[gnu::target("avx512f,avx512dq,avx512bw,avx512vl,avx512vbmi,gfni,bmi2,f16c")]]
 #else
 #define LQ_LOOKUP_KERNEL_X86 0
 #endif
@@ -40,8 +43,9 @@ bool cpuSupported()
 {
     static const bool has =
         __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-        __builtin_cpu_supports("gfni") && __builtin_cpu_supports("bmi2");
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni") &&
+        __builtin_cpu_supports("bmi2");
     return has;
 }
 
@@ -77,6 +81,18 @@ LQ_LOOKUP_TARGET inline float treeSum(__m512 v)
     return lane[0];
 }
 
+// The sum of the 16 lanes in every lane, in registers (a fixed order per lane: the rows of a
+// block may see sums that differ in the last bit, each the same from call to call).
+LQ_LOOKUP_TARGET inline __m512 allLanesSum(__m512 v)
+{
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));
+    v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, 0x4E));
+    return _mm512_add_ps(v, _mm512_permute_ps(v, 0xB1));
+}
+
+LQ_LOOKUP_TARGET inline void transpose16x16(__m512i (&block)[kLanes]);
+
 // Vectors v0 .. v0 + count - 1 (count <= 16) of a 1-bit stream from value j on, `values` (a
 // multiple of 16, at most 512) of each, turned so that block[k] lane b holds bits
 // [j + 32 k, j + 32 k + 32) of vector v0 + b (bit i: value j + 32 k + i). Lanes past `count` and
@@ -91,8 +107,14 @@ LQ_LOOKUP_TARGET inline void loadTransposed(const PackedVectors& part, int v0, i
             b < count ? _mm512_maskz_loadu_epi8(
                             bytes, part.codes.data() + (std::int64_t(v0 + b) * part.length + j) / 8)
                       : _mm512_setzero_si512();
-    // A 16 x 16 transpose of dwords: pairs of dwords, then of qwords, inside each 128-bit lane;
-    // then the 128-bit lanes of four registers at a time, in two steps.
+    transpose16x16(block);
+}
+
+// block[k] lane b <- block[b] lane k, for 16 registers of 16 dwords.
+LQ_LOOKUP_TARGET inline void transpose16x16(__m512i (&block)[kLanes])
+{
+    // Pairs of dwords, then of qwords, inside each 128-bit lane; then the 128-bit lanes of four
+    // registers at a time, in two steps.
     __m512i t[kLanes];
     for (int i = 0; i < 8; ++i) {
         t[2 * i] = _mm512_unpacklo_epi32(block[2 * i], block[2 * i + 1]);
@@ -119,42 +141,92 @@ LQ_LOOKUP_TARGET inline void loadTransposed(const PackedVectors& part, int v0, i
         block[k] = t[k];
 }
 
+// The scales of vectors v0 .. v0 + count - 1 (count <= 16) for their groups first .. first + n - 1
+// (n <= 16; numbered within the vector, as groupsPerVector counts them): out[k] lane b is vector
+// v0 + b's scale of group first + k. A masked load of each vector's n consecutive scales and one
+// transpose, where 16 scalar loads and conversions per group cost as much as the lookups at
+// rank 64.
+LQ_LOOKUP_TARGET inline void loadScales(const PackedVectors& part, int v0, int count, int first,
+                                        int n, __m512* out)
+{
+    const int perVector = groupsPerVector(part);
+    const auto mask = __mmask16((1u << n) - 1);
+    __m512i rows[kLanes];
+    for (int b = 0; b < kLanes; ++b) {
+        if (b >= count) {
+            rows[b] = _mm512_setzero_si512();
+            continue;
+        }
+        const std::size_t at = std::size_t(v0 + b) * std::size_t(perVector) + std::size_t(first);
+        rows[b] = _mm512_castps_si512(
+            part.scaleFormat == ScaleFormat::F16
+                ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, part.scalesF16.data() + at))
+                : _mm512_maskz_loadu_ps(mask, part.scalesF32.data() + at));
+    }
+    transpose16x16(rows);
+    for (int k = 0; k < n; ++k)
+        out[k] = _mm512_castsi512_ps(rows[k]);
+}
+
+// The subset sums of x[4 c .. 4 c + 3] (subsetSums) for the 4-column chunks c of [i0, i1), 16
+// floats each: with more than 16 binary rows every block of 16 reads them instead of building
+// them again (they are most of the A side's work).
+struct SubsetSumTables
+{
+    const float* first = nullptr; // the chunk at i0
+    int i0 = 0;
+};
+
+// The table of the 4 columns from j on: built here, or read from `tables` when Prebuilt.
+template <bool Prebuilt>
+LQ_LOOKUP_TARGET inline __m512 tableAt(const SubsetSumTables& tables, const float* x, int j)
+{
+    if constexpr (Prebuilt)
+        return _mm512_loadu_ps(tables.first + std::int64_t(j - tables.i0) * 4);
+    else
+        return subsetSums(x + j);
+}
+
 // Up to 16 binary rows v0 .. v0 + count - 1 times x over [i0, i1): lane b of the result is row
 // v0 + b's share. Per 16 columns one transposed dword half gives every row's 16 sign bits, and
 // four lookups (one per 4 columns) add their subset sums of x.
+template <bool Prebuilt>
 LQ_LOOKUP_TARGET __m512 binaryRowsTimesX(const PackedVectors& part, int v0, int count, int i0,
-                                         int i1, const float* x)
+                                         int i1, const float* x, const SubsetSumTables& tables)
 {
     const int g = part.groupSize;
-    const int perVector = groupsPerVector(part);
     const __m512 zero = _mm512_setzero_ps();
     __m512 total = zero, even = zero, odd = zero, sum = zero;
     for (int jb = i0; jb < i1; jb += kBlockValues) {
         const int values = std::min(kBlockValues, i1 - jb);
         __m512i bits[kLanes];
         loadTransposed(part, v0, count, jb, values, bits);
+        // The groups this block of values touches: at most 512 / 16 + 1.
+        const int firstGroup = jb / g;
+        const int groups = (jb + values - 1) / g - firstGroup + 1;
+        __m512 scale[kBlockSlices + kLanes];
+        for (int k = 0; k < groups; k += kLanes)
+            loadScales(part, v0, count, firstGroup + k, std::min(kLanes, groups - k), scale + k);
         for (int k = 0; k < values / kLanes; ++k) {
             const int j = jb + k * kLanes;
             const __m512i index = k % 2 == 0 ? bits[k / 2] : _mm512_srli_epi32(bits[k / 2], kLanes);
             sum = _mm512_add_ps(sum, _mm512_loadu_ps(x + j));
             // VPERMPS reads the low 4 bits of each index lane: no mask needed after the shift.
-            even = _mm512_add_ps(even, _mm512_permutexvar_ps(index, subsetSums(x + j)));
-            odd = _mm512_add_ps(
-                odd, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 4), subsetSums(x + j + 4)));
-            even = _mm512_add_ps(
-                even, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 8), subsetSums(x + j + 8)));
-            odd = _mm512_add_ps(
-                odd, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 12), subsetSums(x + j + 12)));
+            even =
+                _mm512_add_ps(even, _mm512_permutexvar_ps(index, tableAt<Prebuilt>(tables, x, j)));
+            odd = _mm512_add_ps(odd, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 4),
+                                                           tableAt<Prebuilt>(tables, x, j + 4)));
+            even = _mm512_add_ps(even, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 8),
+                                                             tableAt<Prebuilt>(tables, x, j + 8)));
+            odd = _mm512_add_ps(odd, _mm512_permutexvar_ps(_mm512_srli_epi32(index, 12),
+                                                           tableAt<Prebuilt>(tables, x, j + 12)));
             const int group = j / g;
             if (j + kLanes < std::min(i1, (group + 1) * g))
                 continue;
             // The group ends here: value = 2 d q - d, so the rows get 2 d acc - d sum(x).
-            alignas(64) float scale[kLanes] = {};
-            for (int b = 0; b < count; ++b)
-                scale[b] = scaleOf(part, (v0 + b) * perVector + group);
-            const __m512 d = _mm512_load_ps(scale);
+            const __m512 d = scale[group - firstGroup];
             total = _mm512_fmadd_ps(_mm512_add_ps(d, d), _mm512_add_ps(even, odd), total);
-            total = _mm512_fnmadd_ps(d, _mm512_set1_ps(treeSum(sum)), total);
+            total = _mm512_fnmadd_ps(d, allLanesSum(sum), total);
             even = odd = sum = zero;
         }
     }
@@ -164,14 +236,26 @@ LQ_LOOKUP_TARGET __m512 binaryRowsTimesX(const PackedVectors& part, int v0, int 
 LQ_LOOKUP_TARGET void rowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
                                  std::int64_t xStride, int tokens, float* out)
 {
-    for (int token = 0; token < tokens; ++token)
+    const bool shared = part.count > kLanes;
+    thread_local std::vector<float> store;
+    if (shared)
+        store.resize(std::size_t(i1 - i0) * 4);
+    const SubsetSumTables tables{store.data(), i0};
+    for (int token = 0; token < tokens; ++token) {
+        const float* xt = x + token * xStride;
+        if (shared)
+            for (int j = i0; j < i1; j += 4)
+                _mm512_storeu_ps(store.data() + std::int64_t(j - i0) * 4, subsetSums(xt + j));
         for (int v0 = 0; v0 < part.count; v0 += kLanes) {
             const int count = std::min(kLanes, part.count - v0);
             alignas(64) float lane[kLanes];
-            _mm512_store_ps(lane, binaryRowsTimesX(part, v0, count, i0, i1, x + token * xStride));
+            _mm512_store_ps(lane,
+                            shared ? binaryRowsTimesX<true>(part, v0, count, i0, i1, xt, tables)
+                                   : binaryRowsTimesX<false>(part, v0, count, i0, i1, xt, tables));
             for (int b = 0; b < count; ++b)
                 out[std::int64_t(v0 + b) * tokens + token] = lane[b];
         }
+    }
 }
 
 // Byte permutes of the B side (see columnBlockTimesT), made once.

@@ -146,6 +146,9 @@ private slots:
         QTest::newRow("mask, b7")                      << 96   << 64   << 3  << 2  << 7 << 32  << pc   << f16 << 1;
         QTest::newRow("mask, b8, r = 21, h = 0")       << 640  << 528  << 21 << 0  << 8 << 64  << pc   << f16 << 2;
         QTest::newRow("mask, b8, h = r")               << 64   << 80   << 3  << 3  << 8 << 16  << pc   << f16 << 1;
+        // More than 16 binary rows share the lookup's tables of x (38 = 16 + 16 + 6), groups of
+        // 16 give 32 scales per 512-value tile (read 16 at a time), f32 scales.
+        QTest::newRow("mask, 38 binary rows, g = 16")  << 528  << 1040 << 40 << 2  << 2 << 16  << pc   << f32 << 3;
         // clang-format on
     }
 
