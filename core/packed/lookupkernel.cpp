@@ -9,12 +9,12 @@
 
 #include "lookupkernel.h"
 
+#include "avx512kernelsupport.h"
 #include "maskkernel.h"
 
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -39,26 +39,13 @@ constexpr int kLanes = 16;
 constexpr int kBlockValues = 512;
 constexpr int kBlockSlices = kBlockValues / kLanes;
 
+// What the lookup needs beyond the mask kernel's own check (maskKernelApplies: F, DQ, BMI2).
 bool cpuSupported()
 {
-    static const bool has =
-        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni") &&
-        __builtin_cpu_supports("bmi2");
+    static const bool has = __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni");
     return has;
-}
-
-int groupsPerVector(const PackedVectors& part)
-{
-    return (part.length + part.groupSize - 1) / part.groupSize;
-}
-
-LQ_LOOKUP_TARGET inline float scaleOf(const PackedVectors& part, int group)
-{
-    const auto index = std::size_t(group);
-    return part.scaleFormat == ScaleFormat::F16 ? _cvtsh_ss(part.scalesF16[index])
-                                                : part.scalesF32[index];
 }
 
 // The 16 subset sums of v[0 .. 3]: lane l holds the sum of v[k] over the set bits k of l.
@@ -68,17 +55,6 @@ LQ_LOOKUP_TARGET inline __m512 subsetSums(const float* v)
     sums = _mm512_mask_add_ps(sums, 0xCCCC, sums, _mm512_set1_ps(v[1]));
     sums = _mm512_mask_add_ps(sums, 0xF0F0, sums, _mm512_set1_ps(v[2]));
     return _mm512_mask_add_ps(sums, 0xFF00, sums, _mm512_set1_ps(v[3]));
-}
-
-// The lanes added in a fixed tree order, as maskkernel.cpp does.
-LQ_LOOKUP_TARGET inline float treeSum(__m512 v)
-{
-    alignas(64) float lane[kLanes];
-    _mm512_store_ps(lane, v);
-    for (int width = kLanes / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; ++k)
-            lane[k] += lane[k + width];
-    return lane[0];
 }
 
 // The sum of the 16 lanes in every lane, in registers (a fixed order per lane: the rows of a
@@ -351,7 +327,7 @@ LQ_LOOKUP_TARGET void columnBlockTimesT(const PackedVectors& part, int c0, int c
                 alignas(64) float weight[kLanes] = {};
                 float base = 0;
                 for (int c = 0; c < count; ++c) {
-                    const float d = scaleOf(part, (c0 + c) * perVector + group);
+                    const float d = groupScale(part, (c0 + c) * perVector + group);
                     const float tc = t[std::int64_t(c0 + c) * tokens + token];
                     weight[c] = (2.0f * d) * tc;
                     base -= d * tc;
@@ -412,13 +388,7 @@ LQ_LOOKUP_TARGET inline __m512 valueTable(const PackedVectors& part, int group)
     }();
     const __m512 zero = _mm512_set1_ps(float(part.zero(group)));
     return _mm512_mul_ps(_mm512_sub_ps(_mm512_load_ps(codes.data()), zero),
-                         _mm512_set1_ps(scaleOf(part, group)));
-}
-
-template <int Bits>
-const std::uint8_t* codeBytes(const PackedVectors& part, int v, int j)
-{
-    return part.codes.data() + (std::int64_t(v) * part.length + j) / 8 * Bits;
+                         _mm512_set1_ps(groupScale(part, group)));
 }
 
 // acc + the values of the 16 codes at `at` (looked up in `table`) times x[0 .. 15].
@@ -461,7 +431,7 @@ LQ_LOOKUP_TARGET void codeRowsTimesX(const PackedVectors& part, int i0, int i1, 
                 j0 = j1;
             }
             out[std::int64_t(v) * tokens + token] =
-                treeSum(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+                laneSum(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
         }
     }
 }
@@ -502,22 +472,6 @@ LQ_LOOKUP_TARGET void codeColumnsTimesT(const PackedVectors& part, int i0, int i
     }
 }
 
-// f(std::integral_constant<int, bits>()) for an RTN width of 1 to 4 bits.
-template <typename F>
-void withCodeBits(int bits, F&& f)
-{
-    switch (bits) {
-    case 1:
-        return f(std::integral_constant<int, 1>());
-    case 2:
-        return f(std::integral_constant<int, 2>());
-    case 3:
-        return f(std::integral_constant<int, 3>());
-    default:
-        return f(std::integral_constant<int, 4>());
-    }
-}
-
 #else
 
 bool cpuSupported()
@@ -542,8 +496,10 @@ void lookupRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
 {
     if (part.isBinary())
         return rowsTimesX(part, i0, i1, x, xStride, tokens, out);
-    withCodeBits(part.bits, [&](auto bits) {
-        codeRowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
+    // lookupKernelApplies() admitted only widths the code lookup takes.
+    withBits(part.bits, [&](auto bits) {
+        if constexpr (decltype(bits)::value <= kMaxLookupCodeBits)
+            codeRowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
     });
 }
 
@@ -551,9 +507,10 @@ void lookupColumnsTimesT(const PackedVectors& part, int i0, int i1, const float*
                          float* y, std::int64_t yStride, bool accumulate)
 {
     if (!part.isBinary())
-        return withCodeBits(part.bits, [&](auto bits) {
-            codeColumnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride,
-                                                     accumulate);
+        return withBits(part.bits, [&](auto bits) {
+            if constexpr (decltype(bits)::value <= kMaxLookupCodeBits)
+                codeColumnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride,
+                                                         accumulate);
         });
     // Blocks of 16 columns; after the first the block adds to what the earlier ones wrote.
     for (int c0 = 0; c0 < part.count; c0 += kLanes)

@@ -1,8 +1,9 @@
 #include "maskkernel.h"
 
+#include "avx512kernelsupport.h"
+
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -22,22 +23,9 @@ bool g_enabled = true;
 
 constexpr int kWordCodes = 16; // codes per mask register: one float each in a 512-bit register
 
-// Both layouts number the groups the same way when maskKernelApplies(): vector v's groups are
-// v * perVector .. v * perVector + perVector - 1.
-int groupsPerVector(const PackedVectors& part)
-{
-    return (part.length + part.groupSize - 1) / part.groupSize;
-}
-
 // Codes [16 k, 16 k + 16) of a b-bit stream start at byte 2 b k.
 template <int Bits>
 constexpr int kChunkBytes = (kWordCodes * Bits) / 8;
-
-template <int Bits>
-const std::uint8_t* codeBytes(const PackedVectors& part, int v, int j)
-{
-    return part.codes.data() + (std::int64_t(v) * part.length + j) / 8 * Bits;
-}
 
 #if LQ_MASK_KERNEL_X86
 
@@ -55,13 +43,9 @@ struct Affine
     float beta;
 };
 
-// F16C converts a binary16 scale in one instruction; for finite values (all a validated part
-// holds) it is the value finiteHalfToFloat() gives.
 LQ_MASK_TARGET inline Affine affineOf(const PackedVectors& part, int group)
 {
-    const auto index = std::size_t(group);
-    const float d = part.scaleFormat == ScaleFormat::F16 ? _cvtsh_ss(part.scalesF16[index])
-                                                         : part.scalesF32[index];
+    const float d = groupScale(part, group);
     if (part.isBinary())
         return {2.0f * d, d};
     return {d, float(part.zero(group)) * d};
@@ -103,18 +87,6 @@ LQ_MASK_TARGET inline void planeMasks(const std::uint8_t* bytes, __mmask16 (&mas
                                      unsigned(_pext_u64(high, selector)) << 8);
         }
     }
-}
-
-// The 16 lanes added in a fixed tree order (GCC 12's _mm512_reduce_add_ps trips
-// -Wmaybe-uninitialized inside its own header).
-LQ_MASK_TARGET inline float laneSum(__m512 v)
-{
-    alignas(64) float lane[kWordCodes];
-    _mm512_store_ps(lane, v);
-    for (int width = kWordCodes / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; ++k)
-            lane[k] += lane[k + width];
-    return lane[0];
 }
 
 // out[b * tokens] = vector v0 + b times x over [i0, i1) for Rows vectors at once, so that each
@@ -299,35 +271,6 @@ bool maskKernelApplies(const PackedVectors& part)
 }
 
 #if LQ_MASK_KERNEL_X86
-
-namespace {
-
-// Calls f(std::integral_constant<int, bits>()) for bits in 1..8: one switch for every kernel that
-// is compiled per code width.
-template <typename F>
-void withBits(int bits, F&& f)
-{
-    switch (bits) {
-    case 1:
-        return f(std::integral_constant<int, 1>());
-    case 2:
-        return f(std::integral_constant<int, 2>());
-    case 3:
-        return f(std::integral_constant<int, 3>());
-    case 4:
-        return f(std::integral_constant<int, 4>());
-    case 5:
-        return f(std::integral_constant<int, 5>());
-    case 6:
-        return f(std::integral_constant<int, 6>());
-    case 7:
-        return f(std::integral_constant<int, 7>());
-    default:
-        return f(std::integral_constant<int, 8>());
-    }
-}
-
-} // namespace
 
 void maskRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
                     int tokens, float* out)

@@ -246,45 +246,47 @@ LQ_KERNEL_CLONES void runTileB(const Job& job, int tile)
     }
 }
 
-// The same tiles through maskkernel.h: high part, then binary part, in the decoding path's order
-// of components.
+// One part of a tile without decoding: by table lookup where it applies (lookupkernel.h), else
+// through the mask kernel (maskkernel.h).
+void partRowsTimesX(const PackedVectors& part, int i0, int i1, const Job& job, float* out)
+{
+    const auto rowsTimesX = packed_detail::lookupKernelApplies(part)
+                                ? packed_detail::lookupRowsTimesX
+                                : packed_detail::maskRowsTimesX;
+    rowsTimesX(part, i0, i1, job.x, job.xStride, job.tokens, out);
+}
+
+void partColumnsTimesT(const PackedVectors& part, int i0, int i1, const Job& job, const float* t,
+                       bool accumulate)
+{
+    const auto columnsTimesT = packed_detail::lookupKernelApplies(part)
+                                   ? packed_detail::lookupColumnsTimesT
+                                   : packed_detail::maskColumnsTimesT;
+    columnsTimesT(part, i0, i1, t, job.tokens, job.y, job.yStride, accumulate);
+}
+
+// The same tiles as the decoding path, part by part: high part, then binary part, in the
+// decoding path's order of components.
 void maskTileA(const Job& job, int tile)
 {
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.n, i0 + kKernelTile);
     float* out = job.partial + std::int64_t(tile) * module.r * job.tokens;
-    if (module.h > 0) {
-        const auto rowsTimesX = packed_detail::lookupKernelApplies(module.aHigh)
-                                    ? packed_detail::lookupRowsTimesX
-                                    : packed_detail::maskRowsTimesX;
-        rowsTimesX(module.aHigh, i0, i1, job.x, job.xStride, job.tokens, out);
-    }
-    if (module.r > module.h) {
-        const auto rowsTimesX = packed_detail::lookupKernelApplies(module.aLow)
-                                    ? packed_detail::lookupRowsTimesX
-                                    : packed_detail::maskRowsTimesX;
-        rowsTimesX(module.aLow, i0, i1, job.x, job.xStride, job.tokens,
-                   out + std::int64_t(module.h) * job.tokens);
-    }
+    if (module.h > 0)
+        partRowsTimesX(module.aHigh, i0, i1, job, out);
+    if (module.r > module.h)
+        partRowsTimesX(module.aLow, i0, i1, job, out + std::int64_t(module.h) * job.tokens);
 }
 
 void maskTileB(const Job& job, int tile)
 {
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.m, i0 + kKernelTile);
-    if (module.h > 0) {
-        const auto columnsTimesT = packed_detail::lookupKernelApplies(module.bHigh)
-                                       ? packed_detail::lookupColumnsTimesT
-                                       : packed_detail::maskColumnsTimesT;
-        columnsTimesT(module.bHigh, i0, i1, job.t, job.tokens, job.y, job.yStride, false);
-    }
-    if (module.r > module.h) {
-        const auto columnsTimesT = packed_detail::lookupKernelApplies(module.bLow)
-                                       ? packed_detail::lookupColumnsTimesT
-                                       : packed_detail::maskColumnsTimesT;
-        columnsTimesT(module.bLow, i0, i1, job.t + std::int64_t(module.h) * job.tokens, job.tokens,
-                      job.y, job.yStride, module.h > 0);
-    }
+    if (module.h > 0)
+        partColumnsTimesT(module.bHigh, i0, i1, job, job.t, false);
+    if (module.r > module.h)
+        partColumnsTimesT(module.bLow, i0, i1, job, job.t + std::int64_t(module.h) * job.tokens,
+                          module.h > 0);
 }
 
 void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xCols,
