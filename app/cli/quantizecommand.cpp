@@ -287,7 +287,7 @@ int runQuantize(const std::vector<std::string>& args)
         std::vector<ModuleFactors> factors;
         factors.reserve(result.modules.size());
         for (const ModuleResult& module : result.modules)
-            factors.push_back({module.Bhat, module.Ahat});
+            factors.push_back({module.dequantizedB(), module.dequantizedA()});
         writePeftAdapter(*exportFolder, adapter, &factors);
         std::cout << "exported   " << *exportFolder
                   << " (dequantized PEFT adapter, stored dtype of the input)\n";

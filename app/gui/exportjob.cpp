@@ -69,7 +69,7 @@ ExportJob::ExportJob(Input input, QObject* parent)
                   std::vector<lq::ModuleFactors> factors;
                   factors.reserve(result->modules.size());
                   for (const lq::ModuleResult& module : result->modules)
-                      factors.push_back({module.Bhat, module.Ahat});
+                      factors.push_back({module.dequantizedB(), module.dequantizedA()});
                   lq::writePeftAdapter(path, adapter, &factors);
                   break;
               }

@@ -28,17 +28,6 @@ void checkShapes(const LoraModule& module, const ModuleFactors& original,
                                      std::to_string(r) + ")");
 }
 
-// Copies `count` dequantized vectors of `length` values into consecutive columns of `target`
-// starting at `column` (the vector-after-vector layout is column-major).
-void putColumns(Eigen::MatrixXf& target, Eigen::Index column, const QuantizedVectors& part)
-{
-    if (part.count == 0)
-        return;
-    const std::vector<float> values = part.dequantizeAll();
-    target.middleCols(column, part.count) =
-        Eigen::Map<const Eigen::MatrixXf>(values.data(), part.length, part.count);
-}
-
 } // namespace
 
 ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
@@ -62,28 +51,20 @@ ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& origi
     result.h = h;
     result.bitsHigh = bitsHigh;
 
-    result.Bhat.resize(module.m, module.r);
-    putColumns(result.Bhat, 0, parts.bHigh);
-    putColumns(result.Bhat, h, parts.bLow);
-    Eigen::MatrixXf ahatT(module.n, module.r); // A_hat^T: components as columns
-    putColumns(ahatT, 0, parts.aHigh);
-    putColumns(ahatT, h, parts.aLow);
-    result.Ahat = ahatT.transpose();
-
-    const UpdateError error = updateError(original.B, original.A, result.Bhat, result.Ahat);
-    result.normSq = error.normSq;
-    result.errSq = error.errSq;
-    result.relErr = error.relative();
-
     result.bitsPaper = parts.bHigh.paperBits() + parts.aHigh.paperBits() + parts.bLow.paperBits() +
                        parts.aLow.paperBits();
     result.bitsTrue = parts.bHigh.trueBits() + parts.aHigh.trueBits() + parts.bLow.trueBits() +
                       parts.aLow.trueBits() + kModuleHeaderBits;
-
     result.bHigh = std::move(parts.bHigh);
     result.aHigh = std::move(parts.aHigh);
     result.bLow = std::move(parts.bLow);
     result.aLow = std::move(parts.aLow);
+
+    const UpdateError error =
+        updateError(original.B, original.A, result.dequantizedB(), result.dequantizedA());
+    result.normSq = error.normSq;
+    result.errSq = error.errSq;
+    result.relErr = error.relative();
     return result;
 }
 

@@ -38,12 +38,6 @@ QuantizedVectors quantizeRowMajor(const Eigen::MatrixXf& matrix, const BaselineS
     return quantizeRtn(values, rows, cols, settings.bits, spec);
 }
 
-Eigen::MatrixXf dequantizeRowMajor(const QuantizedVectors& part)
-{
-    const std::vector<float> values = part.dequantizeAll();
-    return Eigen::Map<const Eigen::MatrixXf>(values.data(), part.length, part.count).transpose();
-}
-
 } // namespace
 
 std::string toString(const BaselineSettings& settings)
@@ -66,9 +60,8 @@ ModuleResult quantizeModuleBaseline(const LoraModule& module, const ModuleFactor
     result.r = module.r;
     result.baselineB = quantizeRowMajor(original.B, settings);
     result.baselineA = quantizeRowMajor(original.A, settings);
-    result.Bhat = dequantizeRowMajor(result.baselineB);
-    result.Ahat = dequantizeRowMajor(result.baselineA);
-    const UpdateError error = updateError(original.B, original.A, result.Bhat, result.Ahat);
+    const UpdateError error =
+        updateError(original.B, original.A, result.dequantizedB(), result.dequantizedA());
     result.normSq = error.normSq;
     result.errSq = error.errSq;
     result.relErr = error.relative();

@@ -29,8 +29,8 @@ struct BaselineSettings
 std::string toString(const BaselineSettings& settings);
 
 // One module: ModuleResult with h = 0, bitsHigh = 0, baselineB / baselineA set (B as m vectors of
-// r values, A as r vectors of n values, both GroupLayout::Flattened), Bhat / Ahat, errors, bits
-// (paper: r (m + n) b; true: plus scales, zero points and the module header).
+// r values, A as r vectors of n values, both GroupLayout::Flattened), errors and bits. Paper
+// bits are r (m + n) b; true bits add scales, zero points and the module header.
 ModuleResult quantizeModuleBaseline(const LoraModule& module, const ModuleFactors& original,
                                     const BaselineSettings& settings);
 

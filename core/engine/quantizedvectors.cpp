@@ -62,20 +62,25 @@ float QuantizedVectors::dequantize(int v, int i) const
 std::vector<float> QuantizedVectors::dequantizeAll() const
 {
     std::vector<float> values(static_cast<std::size_t>(valueCount()));
+    dequantizeInto(values.data());
+    return values;
+}
+
+void QuantizedVectors::dequantizeInto(float* out) const
+{
     const int groups = groupCount();
     for (int g = 0; g < groups; ++g) {
         const float d = scales[std::size_t(g)];
         const auto begin = std::size_t(groupBegin(g)), end = std::size_t(groupEnd(g));
         if (scheme == Scheme::Binary) {
             for (std::size_t j = begin; j < end; ++j)
-                values[j] = codes[j] ? d : -d;
+                out[j] = codes[j] ? d : -d;
         } else {
             const float z = float(zeros[std::size_t(g)]);
             for (std::size_t j = begin; j < end; ++j)
-                values[j] = (float(codes[j]) - z) * d;
+                out[j] = (float(codes[j]) - z) * d;
         }
     }
-    return values;
 }
 
 double QuantizedVectors::paperBits() const

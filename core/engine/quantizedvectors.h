@@ -56,6 +56,8 @@ struct QuantizedVectors
     float dequantize(int v, int i) const;
     // All values, vector after vector (count * length).
     std::vector<float> dequantizeAll() const;
+    // The same into `out` (valueCount() floats), which saves large callers a copy.
+    void dequantizeInto(float* out) const;
 
     // Bits as the paper counts them (codes only) and as stored (codes, scales, zero points).
     double paperBits() const;

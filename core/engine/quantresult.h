@@ -35,14 +35,18 @@ struct ModuleResult
     QuantizedVectors bHigh, aHigh, bLow, aLow;
     QuantizedVectors baselineB, baselineA;
 
-    Eigen::MatrixXf Bhat; // m x r, dequantized
-    Eigen::MatrixXf Ahat; // r x n, dequantized
-
     double normSq = 0;    // ||B A||_F^2
     double errSq = 0;     // ||B A - Bhat Ahat||_F^2
     double relErr = 0;    // sqrt(errSq / normSq), 0 when normSq == 0
     double bitsPaper = 0; // total bits of this module, paper count
     double bitsTrue = 0;  // total bits of this module as stored, incl. scales, zeros, header
+
+    // B_hat (m x r) and A_hat (r x n), decoded from the parts when asked for. A result keeps
+    // only its codes (one byte per value): float32 copies would make every result held at once
+    // (the window's current one and the one a job is computing, the baselines, the undo steps)
+    // five times its size.
+    Eigen::MatrixXf dequantizedB() const;
+    Eigen::MatrixXf dequantizedA() const;
 };
 
 struct QuantResult

@@ -184,7 +184,8 @@ struct PackedModule
 };
 
 // B_hat (m x r) and A_hat (r x n), value by value through PackedVectors::dequantize: the scalar
-// reference for the kernels and what unpack writes. Bit-identical to ModuleResult::Bhat / Ahat.
+// reference for the kernels and what unpack writes. Bit-identical to the ModuleResult's own
+// dequantizedB() / dequantizedA().
 Eigen::MatrixXf dequantizedB(const PackedModule& module);
 Eigen::MatrixXf dequantizedA(const PackedModule& module);
 

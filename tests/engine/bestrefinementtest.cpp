@@ -258,7 +258,8 @@ void BestRefinementTest::degenerateModules()
             QVERIFY2(allFinite(module.bHigh) && allFinite(module.aHigh) && allFinite(module.bLow) &&
                          allFinite(module.aLow),
                      module.name.c_str());
-            QVERIFY2(module.Bhat.allFinite() && module.Ahat.allFinite(), module.name.c_str());
+            QVERIFY2(module.dequantizedB().allFinite() && module.dequantizedA().allFinite(),
+                     module.name.c_str());
             QVERIFY2(std::isfinite(module.relErr), module.name.c_str());
         }
         QCOMPARE(c.best.modules[0].errSq, 0.0);

@@ -126,8 +126,8 @@ void expectSameResult(const QuantResult& x, const QuantResult& y)
         const ModuleResult& b = y.modules[i];
         QCOMPARE(a.name, b.name);
         QCOMPARE(a.h, b.h);
-        QVERIFY(a.Bhat == b.Bhat); // bit for bit
-        QVERIFY(a.Ahat == b.Ahat);
+        QVERIFY(a.dequantizedB() == b.dequantizedB()); // bit for bit
+        QVERIFY(a.dequantizedA() == b.dequantizedA());
         QCOMPARE(a.errSq, b.errSq);
         QCOMPARE(a.bitsTrue, b.bitsTrue);
     }
@@ -270,7 +270,7 @@ void ModuleTest::traceFormula()
     QVERIFY(std::abs(e.relative() - diff.norm() / dense.norm()) <= kRelativeErrorTolerance);
 }
 
-// The error a module reports is that of its own Bhat, Ahat against the original factors.
+// The error a module reports is that of its own B_hat, A_hat against the original factors.
 void ModuleTest::moduleErrorIsDenseError()
 {
     std::mt19937 engine(11);
@@ -279,14 +279,15 @@ void ModuleTest::moduleErrorIsDenseError()
     settings.refine = Refinement::Paper;
     const ModuleResult result = quantizeModule(moduleOf("m", f), f, settings);
     const Eigen::MatrixXd dense = f.B.cast<double>() * f.A.cast<double>();
-    const Eigen::MatrixXd diff = dense - result.Bhat.cast<double>() * result.Ahat.cast<double>();
+    const Eigen::MatrixXf bhat = result.dequantizedB(), ahat = result.dequantizedA();
+    const Eigen::MatrixXd diff = dense - bhat.cast<double>() * ahat.cast<double>();
     QVERIFY(std::abs(result.errSq - diff.squaredNorm()) <= kTraceTolerance * dense.squaredNorm());
     QVERIFY(std::abs(result.relErr - diff.norm() / dense.norm()) <= kRelativeErrorTolerance);
-    // Bhat is the dequantized parts in component order: high columns first, then low ones.
+    // B_hat is the dequantized parts in component order: high columns first, then low ones.
     const std::vector<float> high = result.bHigh.dequantizeAll();
     for (int i = 0; i < 150; ++i)
-        QCOMPARE(result.Bhat(i, 0), high[std::size_t(i)]);
-    QCOMPARE(result.Ahat(result.h, 3), result.aLow.dequantize(0, 3));
+        QCOMPARE(bhat(i, 0), high[std::size_t(i)]);
+    QCOMPARE(ahat(result.h, 3), result.aLow.dequantize(0, 3));
 }
 
 void ModuleTest::refinementGradient_data()
@@ -412,7 +413,8 @@ void ModuleTest::refinementBehaviour()
     const ModuleResult refined = quantizeModule(module, f, reparam, 2, 2, paper);
     const ModuleResult untouched = quantizeModule(module, f, reparam, 2, 2, zeroSteps);
     // zero steps is no refinement at all
-    QVERIFY(untouched.Bhat == plain.Bhat && untouched.Ahat == plain.Ahat);
+    QVERIFY(untouched.dequantizedB() == plain.dequantizedB() &&
+            untouched.dequantizedA() == plain.dequantizedA());
     // the refinement moves only the high part; the 1-bit part is never refined
     QVERIFY(refined.bLow.codes == plain.bLow.codes && refined.bLow.scales == plain.bLow.scales);
     QVERIFY(refined.aLow.codes == plain.aLow.codes && refined.aLow.scales == plain.aLow.scales);
@@ -440,7 +442,8 @@ void ModuleTest::baselineRowMajorGroups()
     settings.scaleFormat = ScaleFormat::F32;
     const ModuleResult result = quantizeModuleBaseline(moduleOf("m", f), f, settings);
     const Eigen::MatrixXf expectedB = (Eigen::MatrixXf(2, 3) << 1, 2, 3, 3, 1, 1).finished();
-    QVERIFY2(result.Bhat.isApprox(expectedB, kHandValueTolerance), "B is grouped row-major");
+    QVERIFY2(result.dequantizedB().isApprox(expectedB, kHandValueTolerance),
+             "B is grouped row-major");
     QCOMPARE(result.baselineB.groupCount(), 2);
     QCOMPARE(result.h, 0);
     QCOMPARE(result.bitsPaper, 2.0 * 3 * (2 + 2));
@@ -450,14 +453,15 @@ void ModuleTest::baselineRowMajorGroups()
     const float d = 4.0f / 3.0f;
     const Eigen::MatrixXf expectedA =
         (Eigen::MatrixXf(3, 2) << -d, d, -2 * d, d, 0, 0.5f).finished();
-    QVERIFY2(result.Ahat.isApprox(expectedA, kHandValueTolerance), "A is grouped row-major");
+    QVERIFY2(result.dequantizedA().isApprox(expectedA, kHandValueTolerance),
+             "A is grouped row-major");
 
     settings.method = BaselineMethod::Binary;
     const ModuleResult binary = quantizeModuleBaseline(moduleOf("m", f), f, settings);
     // {1 2 3 4} -> 2.5 each; {5 6} -> 5.5 each
     const Eigen::MatrixXf binaryB =
         (Eigen::MatrixXf(2, 3) << 2.5f, 2.5f, 2.5f, 2.5f, 5.5f, 5.5f).finished();
-    QVERIFY(binary.Bhat.isApprox(binaryB, kHandValueTolerance));
+    QVERIFY(binary.dequantizedB().isApprox(binaryB, kHandValueTolerance));
     QCOMPARE(binary.bitsPaper, 1.0 * 3 * (2 + 2));
 }
 
@@ -470,7 +474,7 @@ void ModuleTest::zeroModule()
         QuantSettings settings;
         settings.refine = refine;
         const ModuleResult result = quantizeModule(moduleOf("fresh", f), f, settings);
-        QVERIFY(result.Bhat.allFinite() && result.Ahat.allFinite());
+        QVERIFY(result.dequantizedB().allFinite() && result.dequantizedA().allFinite());
         QCOMPARE(result.normSq, 0.0);
         QCOMPARE(result.errSq, 0.0);
         QCOMPARE(result.relErr, 0.0);

@@ -220,9 +220,9 @@ void UnwritableOutputTest::initTestCase()
     m_result = quantizeAdapter(*m_adapter, {});
     m_olderResult = quantizeAdapter(*m_older, {});
     for (const ModuleResult& module : m_result.modules)
-        m_quantized.push_back({module.Bhat, module.Ahat});
+        m_quantized.push_back({module.dequantizedB(), module.dequantizedA()});
     for (const ModuleResult& module : m_olderResult.modules)
-        m_olderQuantized.push_back({module.Bhat, module.Ahat});
+        m_olderQuantized.push_back({module.dequantizedB(), module.dequantizedA()});
 }
 
 void UnwritableOutputTest::write(Writer writer, const QString& folder, bool older) const

@@ -43,8 +43,8 @@ double normwise(const Eigen::MatrixXf& got, const Eigen::MatrixXd& exact)
 Eigen::MatrixXd engineProduct(const lq::ModuleResult& module, double scale,
                               const Eigen::MatrixXf& x)
 {
-    const Eigen::MatrixXd t = module.Ahat.cast<double>() * x.cast<double>();
-    return scale * (module.Bhat.cast<double>() * t);
+    const Eigen::MatrixXd t = module.dequantizedA().cast<double>() * x.cast<double>();
+    return scale * (module.dequantizedB().cast<double>() * t);
 }
 
 struct Packed
