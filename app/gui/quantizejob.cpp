@@ -64,21 +64,24 @@ QuantizeJob::QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* p
                   }
               }
               if (input.baselines) {
-                  lq::BaselineSettings rtn;
-                  rtn.method = lq::BaselineMethod::Rtn;
-                  rtn.bits = 2;
-                  rtn.groupSize = input.settings.groupSize;
-                  rtn.scaleFormat = input.settings.scaleFormat;
-                  const lq::QuantResult r2 = lq::quantizeBaseline(adapter, rtn, pass(1));
-                  if (r2.cancelled)
+                  // Only the errors are kept, so each baseline's codes are freed before the next
+                  // baseline is made: on a large adapter each is as big as the result.
+                  const auto errorsOfBaseline = [&](lq::BaselineMethod method, int index,
+                                                    std::optional<BaselineErrors>& errors) {
+                      lq::BaselineSettings baseline;
+                      baseline.method = method;
+                      baseline.bits = 2;
+                      baseline.groupSize = input.settings.groupSize;
+                      baseline.scaleFormat = input.settings.scaleFormat;
+                      const lq::QuantResult r =
+                          lq::quantizeBaseline(adapter, baseline, pass(index));
+                      if (!r.cancelled)
+                          errors = errorsOf(r, baseline.groupSize);
+                      return !r.cancelled;
+                  };
+                  if (!errorsOfBaseline(lq::BaselineMethod::Rtn, 1, output->rtn2) ||
+                      !errorsOfBaseline(lq::BaselineMethod::Binary, 2, output->binary))
                       return false;
-                  output->rtn2 = errorsOf(r2, rtn.groupSize);
-                  lq::BaselineSettings binary = rtn;
-                  binary.method = lq::BaselineMethod::Binary;
-                  const lq::QuantResult b = lq::quantizeBaseline(adapter, binary, pass(2));
-                  if (b.cancelled)
-                      return false;
-                  output->binary = errorsOf(b, binary.groupSize);
               }
               if (validate) {
                   const lq::PackedAdapter packed = lq::packAdapter(adapter, output->result);
