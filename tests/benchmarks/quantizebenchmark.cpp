@@ -25,6 +25,7 @@
 #include <map>
 #include <omp.h>
 #include <string>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <vector>
@@ -167,6 +168,14 @@ int main(int argc, char** argv)
         std::printf("\ntargets on 2 threads (median): no refinement < %.0f s, paper refinement "
                     "< %.0f s: %s\n",
                     kTargetPlainSeconds, kTargetRefinedSeconds, met ? "met" : "NOT met");
+        // What the window and the CLI hold per parameter: the adapter's pages and up to two
+        // results (the last run's and the one being made), which keep codes, not floats.
+        rusage usage{};
+        getrusage(RUSAGE_SELF, &usage);
+        const double peakBytes = double(usage.ru_maxrss) * 1024.0; // Linux reports kilobytes
+        std::printf("\npeak RSS %.0f MB = %.1f bytes per LoRA parameter (the file stores %zu)\n",
+                    peakBytes / 1e6, peakBytes / double(adapter.parameterCount()),
+                    lq::elementSize(adapter.modules().front().dtype));
     } catch (const std::exception& e) {
         std::cerr << "bench_quantize: " << e.what() << '\n';
         if (!temporary.empty())
