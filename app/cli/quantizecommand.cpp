@@ -3,6 +3,7 @@
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/baseline.h"
 #include "core/engine/bitbudget.h"
+#include "core/engine/dequantizedadapter.h"
 #include "core/engine/report.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
@@ -284,11 +285,7 @@ int runQuantize(const std::vector<std::string>& args)
         std::cout << "report     " << *report << '\n';
     }
     if (exportFolder) {
-        std::vector<ModuleFactors> factors;
-        factors.reserve(result.modules.size());
-        for (const ModuleResult& module : result.modules)
-            factors.push_back({module.dequantizedB(), module.dequantizedA()});
-        writePeftAdapter(*exportFolder, adapter, &factors);
+        writeDequantizedAdapter(*exportFolder, adapter, result);
         std::cout << "exported   " << *exportFolder
                   << " (dequantized PEFT adapter, stored dtype of the input)\n";
     }

@@ -1,6 +1,7 @@
 #include "exportjob.h"
 
 #include "core/engine/adapterquantizer.h"
+#include "core/engine/dequantizedadapter.h"
 #include "core/engine/report.h"
 #include "core/io/error.h"
 #include "core/packed/packedfile.h"
@@ -66,11 +67,7 @@ ExportJob::ExportJob(Input input, QObject* parent)
               }
               switch (input.kind) {
               case Kind::PeftAdapter: {
-                  std::vector<lq::ModuleFactors> factors;
-                  factors.reserve(result->modules.size());
-                  for (const lq::ModuleResult& module : result->modules)
-                      factors.push_back({module.dequantizedB(), module.dequantizedA()});
-                  lq::writePeftAdapter(path, adapter, &factors);
+                  lq::writeDequantizedAdapter(path, adapter, *result);
                   break;
               }
               case Kind::Report:

@@ -362,12 +362,12 @@ TensorView Adapter::otherTensor(std::size_t index) const
     const std::string& name = m_otherTensors.at(index);
     if (!m_file) {
         const TensorData& tensor = m_otherInMemory.at(index);
-        return {tensor.name, tensor.dtype, tensor.shape, tensor.bytes};
+        return {tensor.name, tensor.dtype, tensor.shape, tensor.bytes, {}};
     }
     const TensorEntry* entry = m_file->find(name);
     if (!entry)
         throw Error(m_file->path(), "tensor " + name + " vanished from the file");
-    return {entry->name, entry->dtype, entry->shape, m_file->bytes(*entry)};
+    return {entry->name, entry->dtype, entry->shape, m_file->bytes(*entry), {}};
 }
 
 const std::map<std::string, std::string>& Adapter::metadata() const
@@ -421,22 +421,19 @@ std::uint64_t Adapter::storedBytes() const
 void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const std::vector<ModuleFactors>* replaced)
 {
+    if (!replaced)
+        return writePeftAdapter(folder, source, ReplacedFactors{});
+    if (replaced->size() != source.modules().size())
+        throw Error(folder, "cannot write: " + std::to_string(replaced->size()) +
+                                " replacement factor pairs for " +
+                                std::to_string(source.modules().size()) + " modules");
+    writePeftAdapter(folder, source, [replaced](std::size_t i) { return (*replaced)[i]; });
+}
+
+void writePeftAdapter(const std::string& folder, const Adapter& source,
+                      const ReplacedFactors& replaced)
+{
     const auto& modules = source.modules();
-    if (replaced) {
-        if (replaced->size() != modules.size())
-            throw Error(folder, "cannot write: " + std::to_string(replaced->size()) +
-                                    " replacement factor pairs for " +
-                                    std::to_string(modules.size()) + " modules");
-        for (std::size_t i = 0; i < modules.size(); ++i) {
-            const ModuleFactors& f = (*replaced)[i];
-            const LoraModule& module = modules[i];
-            if (f.B.rows() != module.m || f.B.cols() != module.r || f.A.rows() != module.r ||
-                f.A.cols() != module.n)
-                throw Error(folder, "cannot write module " + module.name +
-                                        ": the replacement factors' shapes differ from the "
-                                        "original's");
-        }
-    }
 
     std::error_code ec;
     if (!source.safetensorsPath().empty()) {
@@ -469,15 +466,32 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
     if (ec)
         throw Error(folder, "cannot create the output folder: " + ec.message());
 
-    // Tensor bytes: views into the mapped source where unchanged, owned buffers where converted.
-    std::vector<TensorView> views;
-    std::vector<std::vector<std::byte>> owned;
-    owned.reserve(2 * modules.size());
-    const auto convert = [&](const Eigen::MatrixXf& matrix, DType type) {
-        owned.push_back(toStoredBytes(matrix, type));
-        return std::span<const std::byte>(owned.back());
+    // Tensor bytes: views into the mapped source where unchanged; converted factors are made
+    // when the writer reaches them. The last module's factors are kept for its other tensor (A
+    // and B are usually adjacent), so that each module is asked for once.
+    std::optional<std::pair<std::size_t, ModuleFactors>> last;
+    const auto factorsOf = [&](std::size_t i) -> const ModuleFactors& {
+        if (!last || last->first != i) {
+            last.reset(); // before making the next pair: one module's factors at a time
+            ModuleFactors f = replaced ? replaced(i) : source.factors(i);
+            const LoraModule& module = modules[i];
+            if (f.B.rows() != module.m || f.B.cols() != module.r || f.A.rows() != module.r ||
+                f.A.cols() != module.n)
+                throw Error(folder, "cannot write module " + module.name +
+                                        ": the replacement factors' shapes differ from the "
+                                        "original's");
+            last.emplace(i, std::move(f));
+        }
+        return last->second;
+    };
+    const auto factorMaker = [&](std::size_t i, char factor, DType type) {
+        return [&factorsOf, i, factor, type] {
+            const ModuleFactors& f = factorsOf(i);
+            return toStoredBytes(factor == 'A' ? f.A : f.B, type);
+        };
     };
 
+    std::vector<TensorView> views;
     if (const SafetensorsFile* file = source.file()) {
         std::map<std::string, std::pair<std::size_t, char>> factorOf; // tensor -> module, A/B
         if (replaced) {
@@ -487,20 +501,21 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
             }
         }
         for (const TensorEntry& entry : file->tensors()) {
-            TensorView view{entry.name, entry.dtype, entry.shape, file->bytes(entry)};
+            TensorView view{entry.name, entry.dtype, entry.shape, file->bytes(entry), {}};
             if (const auto it = factorOf.find(entry.name); it != factorOf.end()) {
-                const ModuleFactors& f = (*replaced)[it->second.first];
-                view.bytes = convert(it->second.second == 'A' ? f.A : f.B, entry.dtype);
+                view.bytes = {};
+                view.make = factorMaker(it->second.first, it->second.second, entry.dtype);
             }
             views.push_back(std::move(view));
         }
     } else {
         for (std::size_t i = 0; i < modules.size(); ++i) {
             const LoraModule& module = modules[i];
-            const ModuleFactors f = replaced ? (*replaced)[i] : source.factors(i);
             const std::int64_t m = module.m, n = module.n, r = module.r;
-            views.push_back({module.keyA, module.dtype, {r, n}, convert(f.A, module.dtype)});
-            views.push_back({module.keyB, module.dtype, {m, r}, convert(f.B, module.dtype)});
+            views.push_back(
+                {module.keyA, module.dtype, {r, n}, {}, factorMaker(i, 'A', module.dtype)});
+            views.push_back(
+                {module.keyB, module.dtype, {m, r}, {}, factorMaker(i, 'B', module.dtype)});
         }
         for (std::size_t i = 0; i < source.otherTensors().size(); ++i)
             views.push_back(source.otherTensor(i));

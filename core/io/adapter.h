@@ -4,6 +4,7 @@
 #include "safetensors.h"
 
 #include <Eigen/Core>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -93,15 +94,23 @@ private:
     std::vector<std::string> m_warnings;
 };
 
+// New factors for module `index` of an adapter (same shapes as the module's).
+using ReplacedFactors = std::function<ModuleFactors(std::size_t index)>;
+
 // Writes a PEFT folder (adapter_model.safetensors + adapter_config.json) atomically, file by file.
 // Every tensor of `source` is written with its name, dtype and shape; when `replaced` is given it
-// holds new factors for every module (same shapes), converted to each module's stored dtype.
+// gives new factors for every module, converted to each module's stored dtype. It is asked for a
+// module's factors when their tensors are written, so that the whole new adapter is never in
+// memory at once; wrong shapes are an lq::Error and nothing is written.
 // Non-LoRA tensors and `__metadata__` are copied unchanged (an adapter held in memory writes its
 // factors in module order, then the tensors and metadata it was given); the config is written as
 // its original text, and not at all when the source has none (inventing lora_alpha would invent the
 // scale). Refuses (lq::Error) to write into the folder the source was read from; with nothing
 // replaced the files are byte-identical copies.
 void writePeftAdapter(const std::string& folder, const Adapter& source,
-                      const std::vector<ModuleFactors>* replaced = nullptr);
+                      const ReplacedFactors& replaced = {});
+// The same with every module's new factors given at once (exactly one pair per module).
+void writePeftAdapter(const std::string& folder, const Adapter& source,
+                      const std::vector<ModuleFactors>* replaced);
 
 } // namespace lq

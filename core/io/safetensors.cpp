@@ -225,7 +225,7 @@ void writeSafetensors(const std::string& path, const std::vector<TensorData>& te
     std::vector<TensorView> views;
     views.reserve(tensors.size());
     for (const TensorData& tensor : tensors)
-        views.push_back({tensor.name, tensor.dtype, tensor.shape, tensor.bytes});
+        views.push_back({tensor.name, tensor.dtype, tensor.shape, tensor.bytes, {}});
     writeSafetensorViews(path, views, metadata);
 }
 
@@ -245,16 +245,19 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
         if (tensor.name == "__metadata__" || !names.insert(tensor.name).second)
             throw Error(path, "tensor name '" + tensor.name + "' is reserved or used twice");
         const auto needed = tensorByteSize(tensor.shape, tensor.dtype);
-        if (!needed || *needed != tensor.bytes.size())
+        if (!needed)
+            throw Error(path, "tensor '" + tensor.name + "': shape " + shapeText(tensor.shape) +
+                                  " is too large");
+        if (!tensor.make && *needed != tensor.bytes.size())
             throw Error(path, "tensor '" + tensor.name + "': shape " + shapeText(tensor.shape) +
                                   " does not match its " + std::to_string(tensor.bytes.size()) +
                                   " bytes");
         OrderedJson entry = OrderedJson::object();
         entry["dtype"] = std::string(dtypeName(tensor.dtype));
         entry["shape"] = tensor.shape;
-        entry["data_offsets"] = {offset, offset + tensor.bytes.size()};
+        entry["data_offsets"] = {offset, offset + *needed};
         header[tensor.name] = std::move(entry);
-        offset += tensor.bytes.size();
+        offset += *needed;
     }
     std::string text = header.dump(); // compact, UTF-8 as is, like the reference writer
     // Pad with spaces so that the data section starts 8-byte aligned (8 + length = 0 mod 8).
@@ -269,7 +272,23 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
         bool ok = std::fwrite(&length, 8, 1, out) == 1 &&
                   std::fwrite(text.data(), 1, text.size(), out) == text.size();
         for (std::size_t i = 0; ok && i < tensors.size(); ++i) {
-            const auto& bytes = tensors[i].bytes;
+            const TensorView& tensor = tensors[i];
+            std::vector<std::byte> made;
+            if (tensor.make) {
+                try {
+                    made = tensor.make();
+                } catch (...) {
+                    std::fclose(out);
+                    throw;
+                }
+                if (made.size() != *tensorByteSize(tensor.shape, tensor.dtype)) {
+                    std::fclose(out);
+                    throw Error(path, "tensor '" + tensor.name + "': shape " +
+                                          shapeText(tensor.shape) + " does not match its " +
+                                          std::to_string(made.size()) + " bytes");
+                }
+            }
+            const std::span<const std::byte> bytes = tensor.make ? made : tensor.bytes;
             ok = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
         }
         const int code = errno;

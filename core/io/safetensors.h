@@ -3,6 +3,7 @@
 #include "dtype.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -76,13 +77,16 @@ struct TensorData
 };
 
 // A tensor to write whose bytes live elsewhere (a mapped source file, a caller's buffer); they
-// must stay valid during the write.
+// must stay valid during the write. Or, with `make` set, bytes made only when the tensor is
+// written and dropped after it, so that a file of converted tensors never holds all of them in
+// memory at once; they must be exactly as many as the shape and dtype say.
 struct TensorView
 {
     std::string name;
     DType dtype = DType::F32;
     std::vector<std::int64_t> shape;
     std::span<const std::byte> bytes;
+    std::function<std::vector<std::byte>()> make;
 };
 
 // Writes a safetensors file atomically (temporary file in the same folder, then rename). The

@@ -25,7 +25,7 @@ void checkWriteBack(const lq::SafetensorsFile& file)
 {
     std::vector<lq::TensorView> views;
     for (const lq::TensorEntry& entry : file.tensors())
-        views.push_back({entry.name, entry.dtype, entry.shape, file.bytes(entry)});
+        views.push_back({entry.name, entry.dtype, entry.shape, file.bytes(entry), {}});
     const std::string path = scratchFolder() + "/adapter_model.safetensors";
     lq::writeSafetensorViews(path, views, file.metadata()); // lq::Error here is a finding too
     const lq::SafetensorsFile back = lq::SafetensorsFile::open(path);

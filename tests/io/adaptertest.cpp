@@ -244,7 +244,19 @@ void AdapterTest::writeReplacedFactors()
         QVERIFY(f.A == replaced[i].A);
     }
 
-    // Wrong shapes are refused before anything is written.
+    // Given as a function (what exports use, so that they hold one module's floats at a time),
+    // each module's factors are asked for once and the file is the same.
+    std::size_t asked = 0;
+    const QString lazy = dir.filePath("lazy");
+    writePeftAdapter(lazy.toStdString(), adapter, [&](std::size_t i) {
+        ++asked;
+        return replaced[i];
+    });
+    QCOMPARE(asked, adapter.modules().size());
+    QVERIFY(readAll(lazy + "/adapter_model.safetensors") ==
+            readAll(out + "/adapter_model.safetensors"));
+
+    // Wrong shapes are refused, and the folder the write would have created is not left behind.
     replaced[3].B.resize(5, 1);
     const QString other = dir.filePath("other");
     QVERIFY_THROWS_EXCEPTION(Error, writePeftAdapter(other.toStdString(), adapter, &replaced));

@@ -65,7 +65,7 @@ void SafetensorsTest::sharedRoundTripIsByteIdentical()
 
     std::vector<TensorView> views;
     for (const TensorEntry& entry : file.tensors())
-        views.push_back({entry.name, entry.dtype, entry.shape, file.bytes(entry)});
+        views.push_back({entry.name, entry.dtype, entry.shape, file.bytes(entry), {}});
     QTemporaryDir dir;
     const QString target = dir.filePath("copy.safetensors");
     writeSafetensorViews(target.toStdString(), views, file.metadata());
