@@ -14,10 +14,10 @@ struct LoadJob::Output
 
 namespace {
 
-// The dequantized adapter of a packed file, in memory, with the settings and errors it stored.
-// Dequantizing is one pass over the modules (progress `pass`); empty when cancelled.
-std::optional<std::pair<lq::Adapter, PackedOrigin>> loadPacked(const std::string& file,
-                                                               const lq::ProgressFn& pass)
+// The dequantized adapter of a packed file, with the settings and errors it stored. The adapter
+// keeps the packed modules and decodes one whenever its factors are asked for (spectra, a
+// quantization, an export), so it holds about a tenth of what float32 factors would take.
+std::pair<lq::Adapter, PackedOrigin> loadPacked(const std::string& file)
 {
     lq::PackedAdapter packed = lq::readPackedAdapter(file);
     std::optional<lq::AdapterConfig> config;
@@ -30,30 +30,33 @@ std::optional<std::pair<lq::Adapter, PackedOrigin>> loadPacked(const std::string
     origin.relErrTotal = packed.relErrTotal;
     origin.avgBitsTrue = packed.avgBitsTrue();
     std::vector<lq::LoraModule> modules;
-    std::vector<lq::ModuleFactors> factors;
-    const int count = int(packed.modules.size());
-    for (int i = 0; i < count; ++i) {
-        const lq::PackedModule& p = packed.modules[std::size_t(i)];
+    for (const lq::PackedModule& p : packed.modules) {
         lq::LoraModule module;
         module.name = p.name;
         module.keyA = p.keyA;
         module.keyB = p.keyB;
         module.dtype = p.dtypeB;
-        // The scale comes from the stored config as it did for the source (fromFactors).
+        module.m = p.m;
+        module.n = p.n;
+        module.r = p.r;
+        // The scale comes from the stored config as it did for the source (fromSource).
         modules.push_back(std::move(module));
-        factors.push_back({lq::dequantizedB(p), lq::dequantizedA(p)});
         origin.settings.hOverride[p.name] = p.h;
         origin.settings.bitsHighOverride[p.name] = p.bitsHigh;
         origin.relErr.push_back(p.relErr);
-        if (pass && !pass(i + 1, count))
-            return std::nullopt;
     }
-    return std::pair{
-        // The source's non-LoRA tensors and metadata ride along, so that an export keeps them
-        // as `loraquant unpack` does.
-        lq::Adapter::fromFactors(file, std::move(modules), std::move(factors), std::move(config),
-                                 std::move(packed.otherTensors), std::move(packed.source.metadata)),
-        std::move(origin)};
+    // The source's non-LoRA tensors and metadata ride along, so that an export keeps them as
+    // `loraquant unpack` does.
+    std::vector<lq::TensorData> otherTensors = std::move(packed.otherTensors);
+    std::map<std::string, std::string> metadata = std::move(packed.source.metadata);
+    auto held = std::make_shared<const std::vector<lq::PackedModule>>(std::move(packed.modules));
+    const auto decode = [held](std::size_t i) {
+        const lq::PackedModule& p = (*held)[i];
+        return lq::ModuleFactors{lq::dequantizedB(p), lq::dequantizedA(p)};
+    };
+    return {lq::Adapter::fromSource(file, std::move(modules), decode, std::move(config),
+                                    std::move(otherTensors), std::move(metadata)),
+            std::move(origin)};
 }
 
 } // namespace
@@ -67,23 +70,14 @@ LoadJob::LoadJob(const QString& path, std::shared_ptr<Output> output, QObject* p
           tr("Opening %1").arg(path),
           [file = path.toStdString(), output](const lq::ProgressFn& progress) {
               std::shared_ptr<const lq::Adapter> adapter;
-              lq::ProgressFn spectraProgress = progress;
               if (lq::isPackedAdapterPath(file)) {
-                  // Two passes over the modules, reported as one: dequantize, then spectra.
-                  auto loaded = loadPacked(
-                      file, [&](int done, int total) { return progress(done, 2 * total); });
-                  if (!loaded)
-                      return false;
-                  adapter = std::make_shared<const lq::Adapter>(std::move(loaded->first));
-                  output->packed = std::move(loaded->second);
-                  spectraProgress = [&](int done, int total) {
-                      return progress(total + done, 2 * total);
-                  };
+                  auto loaded = loadPacked(file);
+                  adapter = std::make_shared<const lq::Adapter>(std::move(loaded.first));
+                  output->packed = std::move(loaded.second);
               } else {
                   adapter = std::make_shared<const lq::Adapter>(lq::Adapter::load(file));
               }
-              std::vector<lq::SpectrumSummary> spectra =
-                  lq::adapterSpectra(*adapter, spectraProgress);
+              std::vector<lq::SpectrumSummary> spectra = lq::adapterSpectra(*adapter, progress);
               if (spectra.size() != adapter->modules().size())
                   return false; // cancelled
               output->spectra.reserve(spectra.size());

@@ -29,8 +29,9 @@ struct PackedOrigin
 // Opens an adapter off the UI thread: lq::Adapter::load (validates the file, scans every factor
 // for NaN and Inf) and the singular values of every module (lq::adapterSpectra), which the
 // spectrum view and the budget allocation need. A packed .lqa.h5 file (lq::isPackedAdapterPath)
-// is read and validated with lq::readPackedAdapter and dequantized into an adapter held in memory
-// whose path is the packed file; packedOrigin() then says what the file stored.
+// is read and validated with lq::readPackedAdapter into an adapter whose path is the packed file
+// and whose factors are its modules decoded on demand; packedOrigin() then says what the file
+// stored.
 class LoadJob : public Job
 {
     Q_OBJECT

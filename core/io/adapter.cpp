@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 namespace lq {
 namespace fs = std::filesystem;
@@ -318,6 +319,23 @@ Adapter Adapter::fromFactors(std::string name, std::vector<LoraModule> modules,
         module.m = int(f.B.rows());
         module.r = int(f.B.cols());
         module.n = int(f.A.cols());
+    }
+    auto held = std::make_shared<const std::vector<ModuleFactors>>(std::move(factors));
+    return fromSource(
+        std::move(name), std::move(modules), [held](std::size_t i) { return (*held)[i]; },
+        std::move(config), std::move(otherTensors), std::move(metadata));
+}
+
+Adapter Adapter::fromSource(std::string name, std::vector<LoraModule> modules, FactorSource source,
+                            std::optional<AdapterConfig> config,
+                            std::vector<TensorData> otherTensors,
+                            std::map<std::string, std::string> metadata)
+{
+    for (LoraModule& module : modules) {
+        if (module.m < 1 || module.n < 1 || module.r < 1)
+            throw Error(name, "module " + module.name + ": m, n and r must be positive, got " +
+                                  std::to_string(module.m) + ", " + std::to_string(module.n) +
+                                  ", " + std::to_string(module.r));
         if (module.keyA.empty())
             module.keyA = module.name + ".lora_A.weight";
         if (module.keyB.empty())
@@ -349,7 +367,7 @@ Adapter Adapter::fromFactors(std::string name, std::vector<LoraModule> modules,
     adapter.m_path = std::move(name);
     adapter.m_config = std::move(config);
     adapter.m_modules = std::move(modules);
-    adapter.m_inMemory = std::move(factors);
+    adapter.m_source = std::move(source);
     for (const TensorData& tensor : otherTensors)
         adapter.m_otherTensors.push_back(tensor.name);
     adapter.m_otherInMemory = std::move(otherTensors);
@@ -377,9 +395,18 @@ const std::map<std::string, std::string>& Adapter::metadata() const
 
 ModuleFactors Adapter::factors(std::size_t index) const
 {
-    if (!m_file)
-        return m_inMemory.at(index);
     const LoraModule& module = m_modules.at(index);
+    if (!m_file) {
+        ModuleFactors f = m_source(index);
+        if (f.B.rows() != module.m || f.B.cols() != module.r || f.A.rows() != module.r ||
+            f.A.cols() != module.n)
+            throw Error(m_path, "module " + module.name + ": its factors are " +
+                                    std::to_string(f.B.rows()) + " x " +
+                                    std::to_string(f.B.cols()) + " and " +
+                                    std::to_string(f.A.rows()) + " x " +
+                                    std::to_string(f.A.cols()) + ", not m x r and r x n");
+        return f;
+    }
     const TensorEntry& a = *m_file->find(module.keyA);
     const TensorEntry& b = *m_file->find(module.keyB);
     // A column-major r x m matrix has the memory layout of a row-major m x r one: convert straight
@@ -422,7 +449,7 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const std::vector<ModuleFactors>* replaced)
 {
     if (!replaced)
-        return writePeftAdapter(folder, source, ReplacedFactors{});
+        return writePeftAdapter(folder, source, FactorSource{});
     if (replaced->size() != source.modules().size())
         throw Error(folder, "cannot write: " + std::to_string(replaced->size()) +
                                 " replacement factor pairs for " +
@@ -431,7 +458,7 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
 }
 
 void writePeftAdapter(const std::string& folder, const Adapter& source,
-                      const ReplacedFactors& replaced)
+                      const FactorSource& replaced)
 {
     const auto& modules = source.modules();
 

@@ -37,6 +37,9 @@ struct ModuleFactors
     Eigen::MatrixXf A;
 };
 
+// The factors of module `index` of an adapter, made when asked for.
+using FactorSource = std::function<ModuleFactors(std::size_t index)>;
+
 // A PEFT adapter: adapter_model.safetensors (memory-mapped, converted per module on demand so that
 // loading a large adapter does not hold a float32 copy of it) plus adapter_config.json.
 //
@@ -51,16 +54,23 @@ public:
     // problem. A missing config is a warning, not an error.
     static Adapter load(const std::string& path);
 
-    // An adapter held in memory (tests, synthetic data, a packed file dequantized). Modules' m,
-    // n, r come from the factors. `otherTensors` and `metadata` stand for the non-LoRA tensors
-    // and `__metadata__` a file would hold (a packed file keeps its source's), so that writing
-    // the adapter out loses nothing. Throws lq::Error when a tensor's bytes do not match its
-    // dtype and shape or two tensors share a name.
+    // An adapter held in memory (tests, synthetic data). Modules' m, n, r come from the
+    // factors. `otherTensors` and `metadata` stand for the non-LoRA tensors and `__metadata__` a
+    // file would hold, so that writing the adapter out loses nothing. Throws lq::Error when a
+    // tensor's bytes do not match its dtype and shape or two tensors share a name.
     static Adapter fromFactors(std::string name, std::vector<LoraModule> modules,
                                std::vector<ModuleFactors> factors,
                                std::optional<AdapterConfig> config = {},
                                std::vector<TensorData> otherTensors = {},
                                std::map<std::string, std::string> metadata = {{"format", "pt"}});
+    // The same with each module's factors made by `source` whenever factors() is asked for them
+    // (a packed file, decoded module by module), so that the adapter never holds them all as
+    // float32. `modules` carry m, n and r; `source` must give factors of those shapes (else
+    // factors() throws lq::Error) and may be called from several threads at once.
+    static Adapter fromSource(std::string name, std::vector<LoraModule> modules,
+                              FactorSource source, std::optional<AdapterConfig> config = {},
+                              std::vector<TensorData> otherTensors = {},
+                              std::map<std::string, std::string> metadata = {{"format", "pt"}});
 
     const std::string& path() const { return m_path; }                  // as given to load()
     const std::string& safetensorsPath() const { return m_tensorPath; } // empty in memory
@@ -87,15 +97,12 @@ private:
     std::optional<SafetensorsFile> m_file;
     std::optional<AdapterConfig> m_config;
     std::vector<LoraModule> m_modules;
-    std::vector<ModuleFactors> m_inMemory; // only for fromFactors()
+    FactorSource m_source; // only for fromFactors() and fromSource()
     std::vector<std::string> m_otherTensors;
-    std::vector<TensorData> m_otherInMemory;       // only for fromFactors()
-    std::map<std::string, std::string> m_metadata; // only for fromFactors()
+    std::vector<TensorData> m_otherInMemory;       // only in memory
+    std::map<std::string, std::string> m_metadata; // only in memory
     std::vector<std::string> m_warnings;
 };
-
-// New factors for module `index` of an adapter (same shapes as the module's).
-using ReplacedFactors = std::function<ModuleFactors(std::size_t index)>;
 
 // Writes a PEFT folder (adapter_model.safetensors + adapter_config.json) atomically, file by file.
 // Every tensor of `source` is written with its name, dtype and shape; when `replaced` is given it
@@ -108,7 +115,7 @@ using ReplacedFactors = std::function<ModuleFactors(std::size_t index)>;
 // scale). Refuses (lq::Error) to write into the folder the source was read from; with nothing
 // replaced the files are byte-identical copies.
 void writePeftAdapter(const std::string& folder, const Adapter& source,
-                      const ReplacedFactors& replaced = {});
+                      const FactorSource& replaced = {});
 // The same with every module's new factors given at once (exactly one pair per module).
 void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const std::vector<ModuleFactors>* replaced);

@@ -457,6 +457,32 @@ void AdapterTest::inMemoryAdapter()
         QCOMPARE(f.A.data()[i], halfToFloat(floatToHalf(a.data()[i])));
 
     QVERIFY_THROWS_EXCEPTION(Error, Adapter::fromFactors("bad", {module}, {{b, a.topRows(2)}}));
+
+    // fromSource (a packed file in the workbench) makes a module's factors each time they are
+    // asked for, and a source that gives the wrong shapes is an error, not a wrong adapter.
+    LoraModule sized = module;
+    sized.m = 5;
+    sized.n = 7;
+    sized.r = 3;
+    int made = 0;
+    const Adapter decoded = Adapter::fromSource(
+        "decoded", {sized},
+        [&](std::size_t) {
+            ++made;
+            return ModuleFactors{b, a};
+        },
+        config);
+    QCOMPARE(decoded.modules()[0].scale, std::optional<double>(2.0));
+    QVERIFY(decoded.factors(0).A == a && decoded.factors(0).B == b);
+    QCOMPARE(made, 2);
+    const Adapter wrong = Adapter::fromSource("wrong", {sized}, [&](std::size_t) {
+        return ModuleFactors{b, a.leftCols(6)};
+    });
+    QVERIFY_THROWS_EXCEPTION(Error, wrong.factors(0));
+    sized.r = 0;
+    QVERIFY_THROWS_EXCEPTION(Error, Adapter::fromSource("bad", {sized}, [&](std::size_t) {
+                                 return ModuleFactors{b, a};
+                             }));
 }
 
 void AdapterTest::inMemoryOtherTensorsAreWritten()
