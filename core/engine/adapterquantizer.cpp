@@ -20,8 +20,7 @@ void checkShapes(const LoraModule& module, const ModuleFactors& original,
                  const ModuleReparam& reparam)
 {
     const auto m = Eigen::Index(module.m), n = Eigen::Index(module.n), r = Eigen::Index(module.r);
-    if (original.B.rows() != m || original.B.cols() != r || original.A.rows() != r ||
-        original.A.cols() != n || reparam.Bp.rows() != m || reparam.Bp.cols() != r ||
+    if (!original.fits(module) || reparam.Bp.rows() != m || reparam.Bp.cols() != r ||
         reparam.Ap.rows() != r || reparam.Ap.cols() != n || reparam.singularValues.size() != r)
         throw Error(module.name, "the factors' shapes differ from the module's (m " +
                                      std::to_string(m) + ", n " + std::to_string(n) + ", r " +

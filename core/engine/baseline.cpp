@@ -50,8 +50,7 @@ ModuleResult quantizeModuleBaseline(const LoraModule& module, const ModuleFactor
                                     const BaselineSettings& settings)
 {
     validate(settings);
-    if (original.B.rows() != module.m || original.B.cols() != module.r ||
-        original.A.rows() != module.r || original.A.cols() != module.n)
+    if (!original.fits(module))
         throw Error(module.name, "the factors' shapes differ from the module's");
     ModuleResult result;
     result.name = module.name;

@@ -144,6 +144,8 @@ void fillNameParts(LoraModule& module)
         module.kind = kindOf(module.name);
 }
 
+} // namespace
+
 std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type)
 {
     const RowMajor rowMajor = matrix; // safetensors is row-major
@@ -152,8 +154,6 @@ std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type)
                      bytes);
     return bytes;
 }
-
-} // namespace
 
 Adapter Adapter::load(const std::string& path)
 {
@@ -398,8 +398,7 @@ ModuleFactors Adapter::factors(std::size_t index) const
     const LoraModule& module = m_modules.at(index);
     if (!m_file) {
         ModuleFactors f = m_source(index);
-        if (f.B.rows() != module.m || f.B.cols() != module.r || f.A.rows() != module.r ||
-            f.A.cols() != module.n)
+        if (!f.fits(module))
             throw Error(m_path, "module " + module.name + ": its factors are " +
                                     std::to_string(f.B.rows()) + " x " +
                                     std::to_string(f.B.cols()) + " and " +
@@ -501,10 +500,8 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
         if (!last || last->first != i) {
             last.reset(); // before making the next pair: one module's factors at a time
             ModuleFactors f = replaced ? replaced(i) : source.factors(i);
-            const LoraModule& module = modules[i];
-            if (f.B.rows() != module.m || f.B.cols() != module.r || f.A.rows() != module.r ||
-                f.A.cols() != module.n)
-                throw Error(folder, "cannot write module " + module.name +
+            if (!f.fits(modules[i]))
+                throw Error(folder, "cannot write module " + modules[i].name +
                                         ": the replacement factors' shapes differ from the "
                                         "original's");
             last.emplace(i, std::move(f));

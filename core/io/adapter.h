@@ -35,10 +35,20 @@ struct ModuleFactors
 {
     Eigen::MatrixXf B;
     Eigen::MatrixXf A;
+
+    // Whether B is m x r and A r x n for `module`.
+    bool fits(const LoraModule& module) const
+    {
+        return B.rows() == module.m && B.cols() == module.r && A.rows() == module.r &&
+               A.cols() == module.n;
+    }
 };
 
 // The factors of module `index` of an adapter, made when asked for.
 using FactorSource = std::function<ModuleFactors(std::size_t index)>;
+
+// Row-major bytes of `matrix` in `type`, as safetensors stores a tensor.
+std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type);
 
 // A PEFT adapter: adapter_model.safetensors (memory-mapped, converted per module on demand so that
 // loading a large adapter does not hold a float32 copy of it) plus adapter_config.json.

@@ -1,5 +1,6 @@
 #include "packedunpack.h"
 
+#include "../io/adapter.h"
 #include "../io/atomicfile.h"
 #include "../io/error.h"
 
@@ -12,15 +13,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kTensorFile = "adapter_model.safetensors";
 constexpr const char* kConfigFile = "adapter_config.json";
-
-// Row-major bytes of `matrix` in `type` (safetensors stores row-major).
-std::vector<std::byte> storedBytes(const Eigen::MatrixXf& matrix, DType type)
-{
-    const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = matrix;
-    std::vector<std::byte> bytes(std::size_t(rows.size()) * elementSize(type));
-    convertFromFloat(type, {rows.data(), std::size_t(rows.size())}, bytes);
-    return bytes;
-}
 
 bool samePath(const fs::path& a, const fs::path& b)
 {
@@ -60,10 +52,10 @@ void writeUnpackedAdapter(const std::string& folder, const PackedAdapter& adapte
         const DType typeB = type == UnpackType::F32 ? DType::F32 : module.dtypeB;
         const std::int64_t m = module.m, n = module.n, r = module.r;
         tensors.push_back({module.keyA, typeA, {r, n}, {}, [&module, typeA] {
-                               return storedBytes(dequantizedA(module), typeA);
+                               return toStoredBytes(dequantizedA(module), typeA);
                            }});
         tensors.push_back({module.keyB, typeB, {m, r}, {}, [&module, typeB] {
-                               return storedBytes(dequantizedB(module), typeB);
+                               return toStoredBytes(dequantizedB(module), typeB);
                            }});
     }
     // Module order (the source's, as the module table keeps it), then the other tensors.
