@@ -240,6 +240,8 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
         header["__metadata__"] = std::move(meta);
     }
     std::set<std::string> names;
+    std::vector<std::uint64_t> sizes; // each tensor's bytes, as the header gives them
+    sizes.reserve(tensors.size());
     std::uint64_t offset = 0;
     for (const TensorView& tensor : tensors) {
         if (tensor.name == "__metadata__" || !names.insert(tensor.name).second)
@@ -258,6 +260,7 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
         entry["data_offsets"] = {offset, offset + *needed};
         header[tensor.name] = std::move(entry);
         offset += *needed;
+        sizes.push_back(*needed);
     }
     std::string text = header.dump(); // compact, UTF-8 as is, like the reference writer
     // Pad with spaces so that the data section starts 8-byte aligned (8 + length = 0 mod 8).
@@ -277,15 +280,13 @@ void writeSafetensorViews(const std::string& path, const std::vector<TensorView>
             if (tensor.make) {
                 try {
                     made = tensor.make();
+                    if (made.size() != sizes[i])
+                        throw Error(path, "tensor '" + tensor.name + "': shape " +
+                                              shapeText(tensor.shape) + " does not match its " +
+                                              std::to_string(made.size()) + " bytes");
                 } catch (...) {
                     std::fclose(out);
                     throw;
-                }
-                if (made.size() != *tensorByteSize(tensor.shape, tensor.dtype)) {
-                    std::fclose(out);
-                    throw Error(path, "tensor '" + tensor.name + "': shape " +
-                                          shapeText(tensor.shape) + " does not match its " +
-                                          std::to_string(made.size()) + " bytes");
                 }
             }
             const std::span<const std::byte> bytes = tensor.make ? made : tensor.bytes;
