@@ -161,7 +161,26 @@ void SafetensorsTest::writerRejectsBadTensors()
     } catch (const Error& e) {
         QVERIFY2(std::string(e.what()).find("used twice") != std::string::npos, e.what());
     }
+    // A tensor made while writing (an export's converted factors) is held to its shape too,
+    // and a maker that fails leaves no partial file.
+    const std::vector<std::byte> ok(4);
+    const auto made = [&](std::size_t bytes) {
+        return std::vector<TensorView>{
+            {"first", DType::F32, {1}, ok, {}},
+            {"made", DType::F32, {2, 2}, {}, [bytes] { return std::vector<std::byte>(bytes); }}};
+    };
+    try {
+        writeSafetensorViews(path, made(12), {});
+        QFAIL("a made tensor whose bytes do not match its shape was written");
+    } catch (const Error& e) {
+        QVERIFY2(std::string(e.what()).find("does not match") != std::string::npos, e.what());
+    }
+    std::vector<TensorView> failing = made(16);
+    failing[1].make = []() -> std::vector<std::byte> { throw Error("maker", "failed"); };
+    QVERIFY_THROWS_EXCEPTION(Error, writeSafetensorViews(path, failing, {}));
     QVERIFY(QDir(dir.path()).isEmpty());
+    writeSafetensorViews(path, made(16), {});
+    QCOMPARE(SafetensorsFile::open(path).tensors().size(), std::size_t(2));
 }
 
 void SafetensorsTest::failedWriteLeavesNothing()
