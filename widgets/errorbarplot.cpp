@@ -28,7 +28,7 @@ ErrorBarPlot::ErrorBarPlot(QWidget* parent) : PlotWidget(parent), m_items(std::m
     it.title = new QCPTextElement(p, QString(), QFont(font().family(), 11, QFont::Bold));
     p->plotLayout()->addElement(0, 0, it.title);
 
-    p->xAxis->setLabel(tr("module (file order; ticks mark layers)"));
+    p->xAxis->setLabel(tr("module (ticks mark layers)"));
     p->yAxis->setLabel(tr("relative error ‖ΔW − ΔŴ‖_F / ‖ΔW‖_F"));
 
     it.bars = new QCPBars(p->xAxis, p->yAxis);
@@ -77,8 +77,14 @@ void ErrorBarPlot::setModules(const QString& title, const QStringList& names,
     it.bars->setData(keys, values, true);
 
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
-    // At most ~40 labels fit across a 1280-pixel window; thin them out beyond that.
-    const std::size_t every = std::max<std::size_t>(1, (groups.size() + 39) / 40);
+    // About 24 labels such as "L35" fit apart across the plot of a 1280-pixel window; beyond
+    // that label every 2nd, 5th, 10th, ... group, a step a reader can count in.
+    constexpr std::size_t kMaxLabels = 24;
+    std::size_t every = 1;
+    for (std::size_t decade = 1; groups.size() > kMaxLabels * every; decade *= 10)
+        for (std::size_t step : {decade, 2 * decade, 5 * decade})
+            if (groups.size() > kMaxLabels * every)
+                every = step;
     for (std::size_t g = 0; g < groups.size(); g += every) {
         // The label sits in the middle of its group's bars.
         const int end = g + 1 < groups.size() ? groups[g + 1].first : int(errors.size());

@@ -10,9 +10,9 @@
 namespace lq::widgets {
 
 // Per-module relative error ||dW - dW_hat||_F / ||dW||_F as bars across an adapter, modules in
-// file order, the selected one highlighted, and reference curves (for example whole-adapter RTN
-// 2-bit and binary, per module) drawn as step lines over the bars. A click on a bar reports the
-// module.
+// the order given, the selected one highlighted, and reference curves (for example whole-adapter
+// RTN 2-bit and binary, per module) drawn as step lines over the bars. A click on a bar reports
+// its position in that order.
 class ErrorBarPlot : public PlotWidget
 {
     Q_OBJECT

@@ -8,6 +8,7 @@
 #include <QFileInfo>
 #include <QUndoStack>
 #include <algorithm>
+#include <numeric>
 #include <omp.h>
 
 namespace lq::gui {
@@ -51,6 +52,12 @@ AdapterDocument::AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
       m_undoStack(new QUndoStack(this))
 {
     m_singularValues.resize(m_adapter->modules().size());
+    m_displayOrder.resize(m_adapter->modules().size());
+    std::iota(m_displayOrder.begin(), m_displayOrder.end(), 0);
+    // A layer of -1 (none) goes last; stable keeps file order within a layer.
+    const auto rank = [this](int i) { return unsigned(module(i).layer); };
+    std::stable_sort(m_displayOrder.begin(), m_displayOrder.end(),
+                     [&](int a, int b) { return rank(a) < rank(b); });
     if (!m_packed) {
         // Overrides name modules of another adapter; they do not carry over.
         m_settings.hOverride.clear();
@@ -85,6 +92,12 @@ QString AdapterDocument::displayName() const
 const lq::LoraModule& AdapterDocument::module(int index) const
 {
     return m_adapter->modules().at(std::size_t(index));
+}
+
+int AdapterDocument::displayPosition(int index) const
+{
+    const auto found = std::find(m_displayOrder.begin(), m_displayOrder.end(), index);
+    return found == m_displayOrder.end() ? -1 : int(found - m_displayOrder.begin());
 }
 
 QString AdapterDocument::moduleName(int index) const

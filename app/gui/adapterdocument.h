@@ -62,6 +62,12 @@ public:
 
     int moduleCount() const { return int(m_adapter->modules().size()); }
     const lq::LoraModule& module(int index) const;
+    // Module indices in the order the views list them: numbered layers in numeric order, each
+    // layer's modules in file order, then the modules outside any layer. Files usually sort
+    // their tensor names as text, which would put layer 10 before layer 2.
+    const std::vector<int>& displayOrder() const { return m_displayOrder; }
+    // Where module `index` is in displayOrder(); -1 for an index out of range.
+    int displayPosition(int index) const;
     // "layer 3 · q_proj" or the full name for a module outside any layer.
     QString moduleLabel(int index) const;
     QString moduleName(int index) const;
@@ -131,6 +137,7 @@ private:
 
     std::shared_ptr<const lq::Adapter> m_adapter;
     std::vector<std::vector<double>> m_singularValues;
+    std::vector<int> m_displayOrder;
     lq::QuantSettings m_settings;
     std::shared_ptr<lq::QuantResult> m_result;
     ResultState m_state = ResultState::Computing;

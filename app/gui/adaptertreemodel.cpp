@@ -8,7 +8,6 @@
 #include <QGuiApplication>
 #include <QPalette>
 #include <cmath>
-#include <map>
 
 namespace lq::gui {
 
@@ -80,16 +79,13 @@ void AdapterTreeModel::addDocument(AdapterDocument* document)
     Entry entry;
     entry.document = document;
     entry.serial = m_nextSerial++;
-    std::map<int, std::vector<int>> byLayer;
-    for (int i = 0; i < document->moduleCount(); ++i)
-        byLayer[document->module(i).layer].push_back(i);
+    for (int i : document->displayOrder()) {
+        const int layer = document->module(i).layer;
+        if (entry.layers.empty() || entry.layers.back().layer != layer)
+            entry.layers.push_back({layer, {}});
+        entry.layers.back().modules.push_back(i);
+    }
     entry.rowOfModule.resize(std::size_t(document->moduleCount()));
-    // Numbered layers first, in order; modules outside any layer last.
-    for (auto& [layer, modules] : byLayer)
-        if (layer >= 0)
-            entry.layers.push_back({layer, modules});
-    if (byLayer.count(-1))
-        entry.layers.push_back({-1, byLayer[-1]});
     for (std::size_t l = 0; l < entry.layers.size(); ++l)
         for (std::size_t row = 0; row < entry.layers[l].modules.size(); ++row)
             entry.rowOfModule[std::size_t(entry.layers[l].modules[row])] = {int(l), int(row)};

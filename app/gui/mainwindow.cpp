@@ -61,6 +61,12 @@ Eigen::VectorXf toVector(const std::vector<double>& values)
     return vector;
 }
 
+// The module at the top of the document's list in the tree; -1 when there is none.
+int firstShownModule(const AdapterDocument* document)
+{
+    return document && document->moduleCount() > 0 ? document->displayOrder().front() : -1;
+}
+
 } // namespace
 
 MainWindow::MainWindow(QSettings* settings, QWidget* parent)
@@ -389,8 +395,10 @@ void MainWindow::createViews()
 
     connect(m_spectrum, &widgets::SpectrumPlot::splitDragged, this, &MainWindow::onSplitDragged);
     connect(m_spectrum, &widgets::SpectrumPlot::splitChosen, this, &MainWindow::onSplitChosen);
-    connect(m_errors, &widgets::ErrorBarPlot::moduleClicked, this,
-            [this](int module) { selectModule(currentDocument(), module); });
+    connect(m_errors, &widgets::ErrorBarPlot::moduleClicked, this, [this](int position) {
+        if (AdapterDocument* document = currentDocument())
+            selectModule(document, document->displayOrder().at(std::size_t(position)));
+    });
 
     m_status = new StatusPanel(this);
     statusBar()->addPermanentWidget(m_status, 1);
@@ -489,7 +497,7 @@ void MainWindow::onCurrentDocumentChanged(AdapterDocument* document)
         m_module = -1;
     } else if (m_treeModel->documentOf(m_tree->currentIndex()) != document) {
         // Opened or switched to from elsewhere: show its first module.
-        m_module = document->moduleCount() > 0 ? 0 : -1;
+        m_module = firstShownModule(document);
         selectModule(document, m_module);
     }
     updatePanel();
@@ -518,7 +526,7 @@ void MainWindow::onTreeSelection()
     if (module >= 0)
         m_module = module;
     else if (documentChanged)
-        m_module = document && document->moduleCount() > 0 ? 0 : -1;
+        m_module = firstShownModule(document);
     if (documentChanged)
         m_workspace->setCurrent(document); // updates everything through currentChanged
     else
@@ -554,7 +562,7 @@ void MainWindow::updateModuleViews()
     const int module = m_module;
     const bool valid = document && module >= 0 && module < document->moduleCount();
     m_panel->setSelectedModule(valid ? document->moduleLabel(module) : QString());
-    m_errors->setSelected(valid ? module : -1);
+    m_errors->setSelected(valid ? document->displayPosition(module) : -1);
     if (!valid) {
         m_spectrum->clear();
         m_summary->setText(document ? tr("Select a module in the tree.")
@@ -624,9 +632,19 @@ void MainWindow::updateErrorView()
         return;
     }
     const lq::QuantResult& result = document->result();
+    // Every per-module series goes to the plot in display order, as the tree lists them.
+    const std::vector<int>& order = document->displayOrder();
+    const auto inDisplayOrder = [&order](const std::vector<double>& perModule) {
+        if (perModule.size() != order.size())
+            return perModule; // from another adapter's state: the plot drops it
+        std::vector<double> sorted;
+        for (int i : order)
+            sorted.push_back(perModule[std::size_t(i)]);
+        return sorted;
+    };
     QStringList names;
     std::vector<double> errors;
-    for (int i = 0; i < document->moduleCount(); ++i) {
+    for (int i : order) {
         names.append(document->moduleLabel(i));
         errors.push_back(result.modules[std::size_t(i)].relErr);
     }
@@ -640,12 +658,12 @@ void MainWindow::updateErrorView()
     if (const auto& rtn = document->rtn2Baseline())
         m_errors->setReference(
             tr("whole adapter, RTN 2-bit, no SVD (total %1)").arg(rtn->total, 0, 'f', 3),
-            rtn->perModule, widgets::style::reference1());
+            inDisplayOrder(rtn->perModule), widgets::style::reference1());
     if (const auto& binary = document->binaryBaseline())
         m_errors->setReference(
             tr("whole adapter, binary 1-bit, no SVD (total %1)").arg(binary->total, 0, 'f', 3),
-            binary->perModule, widgets::style::reference2());
-    m_errors->setSelected(m_module);
+            inDisplayOrder(binary->perModule), widgets::style::reference2());
+    m_errors->setSelected(document->displayPosition(m_module));
     updatePareto();
 }
 

@@ -55,11 +55,12 @@ std::vector<std::pair<int, QString>> layerGroups(const AdapterDocument& document
 {
     std::vector<std::pair<int, QString>> groups;
     int previous = -2;
-    for (int i = 0; i < document.moduleCount(); ++i) {
-        const int layer = document.module(i).layer;
+    const std::vector<int>& order = document.displayOrder();
+    for (std::size_t position = 0; position < order.size(); ++position) {
+        const int layer = document.module(order[position]).layer;
         if (layer != previous)
-            groups.emplace_back(i, layer >= 0 ? QStringLiteral("L%1").arg(layer)
-                                              : QStringLiteral("–"));
+            groups.emplace_back(int(position), layer >= 0 ? QStringLiteral("L%1").arg(layer)
+                                                          : QStringLiteral("–"));
         previous = layer;
     }
     return groups;

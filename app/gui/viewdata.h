@@ -27,7 +27,8 @@ struct ComponentEnergies
 ComponentEnergies componentEnergies(const lq::ModuleFactors& factors,
                                     const std::vector<double>& singularValues);
 
-// The error view's x-axis groups: the first module of each layer, labelled "L<layer>".
+// The error view's x-axis groups: the position in the document's display order of each layer's
+// first module, labelled "L<layer>".
 std::vector<std::pair<int, QString>> layerGroups(const AdapterDocument& document);
 
 // One line about a module: shape, h, bits per weight (paper and true, labelled), error.

@@ -49,6 +49,8 @@
 #include <QTest>
 #include <QTreeView>
 #include <QUndoStack>
+#include <algorithm>
+#include <cmath>
 
 using lq::gui::AdapterDocument;
 using lq::gui::AdapterTreeModel;
@@ -206,6 +208,41 @@ lq::TensorData copyWithHead(const QString& folder, const QString& into)
     return head;
 }
 
+// An adapter as PEFT writes it, tensor names sorted as text: q_proj LoRAs (16 x 16, rank 2) on
+// 12 layers, so "layers.10" and "layers.11" come before "layers.2", and one module outside any
+// layer (lm_head).
+void writeTextSortedAdapter(const QString& folder)
+{
+    std::vector<lq::TensorData> tensors;
+    const auto addFactor = [&](const std::string& prefix, const char* which,
+                               std::vector<std::int64_t> shape, int seed) {
+        lq::TensorData tensor{prefix + ".lora_" + which + ".weight", lq::DType::F32, shape, {}};
+        std::vector<float> values(std::size_t(shape[0] * shape[1]));
+        for (std::size_t i = 0; i < values.size(); ++i)
+            values[i] = float(std::sin(double(seed * 131 + int(i)) * 0.77));
+        const auto* raw = reinterpret_cast<const std::byte*>(values.data());
+        tensor.bytes.assign(raw, raw + values.size() * sizeof(float));
+        tensors.push_back(std::move(tensor));
+    };
+    const auto addModule = [&](const std::string& prefix, int seed) {
+        addFactor(prefix, "A", {2, 16}, 2 * seed);
+        addFactor(prefix, "B", {16, 2}, 2 * seed + 1);
+    };
+    for (int layer = 0; layer < 12; ++layer)
+        addModule("base_model.model.model.layers." + std::to_string(layer) + ".self_attn.q_proj",
+                  layer);
+    addModule("base_model.model.lm_head", 12);
+    std::sort(tensors.begin(), tensors.end(),
+              [](const lq::TensorData& x, const lq::TensorData& y) { return x.name < y.name; });
+    QDir().mkpath(folder);
+    lq::writeSafetensors((folder + QStringLiteral("/adapter_model.safetensors")).toStdString(),
+                         tensors, {});
+    QFile config(folder + QStringLiteral("/adapter_config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"peft_type": "LORA", "r": 2, "lora_alpha": 4,
+                     "target_modules": ["q_proj", "lm_head"]})");
+}
+
 } // namespace
 
 class WorkbenchTest : public QObject
@@ -217,6 +254,7 @@ private slots:
 
     void opensThroughMenu_data() { addAdapterRows(1); }
     void opensThroughMenu();
+    void listsLayersInNumericOrder();
     void dragSplitUpdatesModule_data() { addAdapterRows(2); }
     void dragSplitUpdatesModule();
     void budgetSliderMeetsBudget_data();
@@ -297,10 +335,54 @@ void WorkbenchTest::opensThroughMenu()
     QVERIFY2(totals.contains(QStringLiteral("%1 true").arg(direct.avgBitsTrue, 0, 'f', 3)),
              qPrintable(totals));
     QVERIFY(totals.contains(QStringLiteral("MB")));
-    // The first module is selected and shown; the error view has a bar per module.
-    QCOMPARE(bench.window.currentModule(), 0);
-    QCOMPARE(bench.window.spectrumPlot()->rank(), document->module(0).r);
+    // The tree's first module is selected and shown; the error view has a bar per module.
+    const int first = document->displayOrder().front();
+    QCOMPARE(bench.window.currentModule(), first);
+    QCOMPARE(bench.window.spectrumPlot()->rank(), document->module(first).r);
     QCOMPARE(bench.window.errorPlot()->moduleCount(), document->moduleCount());
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::listsLayersInNumericOrder()
+{
+    const QString folder = m_scratch.filePath(QStringLiteral("text-sorted"));
+    writeTextSortedAdapter(folder);
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, folder);
+    QVERIFY(document);
+    QCOMPARE(document->moduleCount(), 13);
+    // The file lists lm_head first and layer 10 after layer 1; the window must not.
+    QCOMPARE(document->module(0).layer, -1);
+    QCOMPARE(document->module(3).layer, 10);
+
+    // The tree: layers 0 to 11 in numeric order, lm_head (no layer) last.
+    AdapterTreeModel* model = bench.window.treeModel();
+    const QModelIndex adapter = model->indexOf(document);
+    QCOMPARE(model->rowCount(adapter), 13);
+    std::vector<int> treeOrder;
+    for (int row = 0; row < 13; ++row) {
+        const QModelIndex layer = model->index(row, 0, adapter);
+        QCOMPARE(model->rowCount(layer), 1);
+        treeOrder.push_back(model->moduleOf(model->index(0, 0, layer)));
+    }
+    for (int row = 0; row < 12; ++row)
+        QCOMPARE(document->module(treeOrder[std::size_t(row)]).layer, row);
+    QCOMPARE(document->moduleName(treeOrder.back()), QStringLiteral("base_model.model.lm_head"));
+
+    // Layer 0 is shown first, and the error view's bars run in the tree's order: a click on the
+    // third bar picks layer 2, and the tree's choice is the bar highlighted.
+    QCOMPARE(bench.window.currentModule(), treeOrder.front());
+    lq::widgets::ErrorBarPlot* plot = bench.window.errorPlot();
+    bench.window.showView(MainWindow::View::Error);
+    QVERIFY(QTest::qWaitForWindowExposed(&bench.window));
+    plot->replotNow();
+    QCOMPARE(plot->selected(), 0);
+    QTest::mouseClick(plot->canvas(), Qt::LeftButton, {}, plot->barPosition(2));
+    QCOMPARE(document->module(bench.window.currentModule()).layer, 2);
+    QCOMPARE(plot->selected(), 2);
+    bench.window.selectModule(document, treeOrder.back());
+    QCOMPARE(plot->selected(), 12);
+    QCOMPARE(bench.window.tree()->currentIndex(), model->indexOf(document, treeOrder.back()));
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
