@@ -73,9 +73,14 @@ void StatusPanel::refresh()
         return;
     m_jobLabel->setText(job->isCancelRequested() ? tr("%1: cancelling…").arg(job->title())
                                                  : job->title());
+    // QProgressBar::setValue repaints at once, and a synchronous repaint paints everything
+    // pending in the window (tree, plots): 8-15 ms on each progress step and each job start
+    // with the 7B adapter. With updates off it only queues one update for the next paint.
+    m_progress->setUpdatesEnabled(false);
     m_progress->setMaximum(std::max(job->total(), 1));
     m_progress->setValue(job->done());
     m_progress->setFormat(job->total() > 0 ? tr("%v / %m modules") : tr("starting…"));
+    m_progress->setUpdatesEnabled(true);
     m_cancel->setEnabled(!job->isCancelRequested());
 }
 

@@ -40,6 +40,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
@@ -47,9 +48,11 @@
 #include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QTreeView>
 #include <QUndoStack>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 using lq::gui::AdapterDocument;
@@ -268,6 +271,7 @@ private slots:
     void cancelSweepKeepsNothing();
     void cancelExportLeavesNothing();
     void closeWindowMidJob();
+    void jobProgressPaintsLater();
     void exportsReadBack_data();
     void exportsReadBack();
     void exportPackedReadsBack_data();
@@ -874,6 +878,59 @@ void WorkbenchTest::closeWindowMidJob()
     QVERIFY(bench->window.close());
     bench.reset(); // destroys the documents: their jobs are cancelled and joined
     QVERIFY(true);
+}
+
+// Counts the paint events any widget gets.
+class PaintCounter : public QObject
+{
+public:
+    int paints = 0;
+
+protected:
+    bool eventFilter(QObject*, QEvent* event) override
+    {
+        if (event->type() == QEvent::Paint)
+            ++paints;
+        return false;
+    }
+};
+
+void WorkbenchTest::jobProgressPaintsLater()
+{
+    // Showing a job's progress must only schedule a paint: one painted on the spot also paints
+    // everything else pending in the window, and the budget slider's release (which starts a
+    // job) then took longer than a frame with a 7B adapter.
+    Bench bench;
+    QVERIFY(QTest::qWaitForWindowExposed(&bench.window));
+    std::atomic<bool> release{false};
+    Job job(QStringLiteral("Waiting"), [&release](const lq::ProgressFn& progress) {
+        progress(3, 10);
+        while (!release.load())
+            QThread::msleep(1);
+        return true;
+    });
+    // Let the work return however the test ends: the job's destructor waits for it.
+    const auto releaseJob = qScopeGuard([&release] { release = true; });
+    QSignalSpy progressed(&job, &Job::progressed);
+    job.start();
+    QVERIFY(progressed.wait(kJobTimeoutMs));
+
+    PaintCounter counter;
+    qApp->installEventFilter(&counter);
+    bench.window.statusPanel()->track(&job);
+    const int paintsDuringTrack = counter.paints;
+    auto* bar = bench.window.statusPanel()->findChild<QProgressBar*>(QStringLiteral("jobProgress"));
+    QVERIFY(bar && bar->isVisible());
+    QCOMPARE(bar->value(), 3);
+    // Painted, but later, in the event loop.
+    QTRY_VERIFY(counter.paints > 0);
+    qApp->removeEventFilter(&counter);
+    QCOMPARE(paintsDuringTrack, 0);
+
+    QSignalSpy finished(&job, &Job::finished);
+    release = true;
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    QTRY_VERIFY(!bar->isVisible());
 }
 
 void WorkbenchTest::exportsReadBack_data()
