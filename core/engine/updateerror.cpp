@@ -13,10 +13,12 @@ double UpdateError::relative() const
 
 namespace {
 
-// X^T X for X = [P, s Q] (rows x 2r, P and Q float, s = +-1), accumulated in double over chunks
-// of rows so that no rows x 2r double copy is ever held (11008 x 32 doubles would be 2.8 MB per
-// module and thread). Products of floats are exact in double, so this equals the Gram matrix of
-// the double-converted factors up to the order of the double additions.
+// The lower triangle of X^T X for X = [P, s Q] (rows x 2r, P and Q float, s = +-1), accumulated
+// in double over chunks of rows so that no rows x 2r double copy is ever held (11008 x 32
+// doubles would be 2.8 MB per module and thread). Products of floats are exact in double, so
+// this equals the Gram matrix of the double-converted factors up to the order of the double
+// additions. Only the lower triangle: a symmetric rank update does half the multiply-adds of the
+// full product, and these Grams are most of the time of a quantization without refinement.
 Eigen::MatrixXd stackedGram(const Eigen::MatrixXf& P, const Eigen::MatrixXf& Q, double sign)
 {
     constexpr Eigen::Index kChunk = 256;
@@ -27,9 +29,22 @@ Eigen::MatrixXd stackedGram(const Eigen::MatrixXf& P, const Eigen::MatrixXf& Q, 
         const Eigen::Index count = std::min(kChunk, rows - begin);
         chunk.topLeftCorner(count, r) = P.middleRows(begin, count).cast<double>();
         chunk.topRightCorner(count, r) = sign * Q.middleRows(begin, count).cast<double>();
-        gram.noalias() += chunk.topRows(count).transpose() * chunk.topRows(count);
+        gram.selfadjointView<Eigen::Lower>().rankUpdate(chunk.topRows(count).transpose());
     }
     return gram;
+}
+
+// sum_ij X_ij Y_ij over the first `size` rows and columns of symmetric X and Y, from their lower
+// triangles.
+double symmetricDot(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, Eigen::Index size)
+{
+    double diagonal = 0, below = 0;
+    for (Eigen::Index j = 0; j < size; ++j) {
+        diagonal += X(j, j) * Y(j, j);
+        for (Eigen::Index i = j + 1; i < size; ++i)
+            below += X(i, j) * Y(i, j);
+    }
+    return diagonal + 2 * below;
 }
 
 } // namespace
@@ -47,9 +62,8 @@ UpdateError updateError(const Eigen::MatrixXf& B, const Eigen::MatrixXf& A,
 
     UpdateError error;
     // ||B A||^2 = trace((B^T B)(A A^T)): the top-left r x r blocks.
-    error.normSq =
-        std::max(0.0, gramC.topLeftCorner(r, r).cwiseProduct(gramD.topLeftCorner(r, r)).sum());
-    error.errSq = std::max(0.0, gramC.cwiseProduct(gramD).sum());
+    error.normSq = std::max(0.0, symmetricDot(gramC, gramD, r));
+    error.errSq = std::max(0.0, symmetricDot(gramC, gramD, 2 * r));
     return error;
 }
 
