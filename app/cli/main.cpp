@@ -1,6 +1,7 @@
-#include "../../core/io/error.h"
 #include "arguments.h"
 #include "commands.h"
+#include "core/engine/allocatorsettings.h"
+#include "core/io/error.h"
 
 #include <algorithm>
 #include <cstring>
@@ -44,6 +45,7 @@ void printOverview(std::ostream& out)
 
 int main(int argc, char** argv)
 {
+    lq::keepFreedBlocksForReuse();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         printOverview(std::cout);

@@ -1,4 +1,5 @@
 // loraquant-workbench: argument parsing only; the window and everything it does live in lq_app.
+#include "core/engine/allocatorsettings.h"
 #include "exampleadapter.h"
 #include "mainwindow.h"
 #include "screenshotter.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv)
 {
     QElapsedTimer sinceStart;
     sinceStart.start();
+    lq::keepFreedBlocksForReuse();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("LoRAQuant"));
     QApplication::setApplicationName(QStringLiteral("Workbench"));

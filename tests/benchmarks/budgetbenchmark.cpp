@@ -12,6 +12,7 @@
 // core/io/synthesizer.h, seed 1) to a temporary folder and loads it. Not a test: run it by hand.
 
 #include "core/engine/adapterquantizer.h"
+#include "core/engine/allocatorsettings.h"
 #include "core/engine/bitbudget.h"
 #include "core/io/adapter.h"
 #include "core/io/synthesizer.h"
@@ -66,6 +67,7 @@ std::pair<double, double> timeAllocations(const lq::ErrorCurves& curves, lq::Bit
 
 int main(int argc, char** argv)
 {
+    lq::keepFreedBlocksForReuse(); // as the programs do
     int budgets = 200;
     std::string path;
     for (int i = 1; i < argc; ++i) {

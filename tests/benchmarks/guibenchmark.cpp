@@ -21,6 +21,7 @@
 // Prints median and maximum per figure. Figures taken while other work runs are noisy.
 
 #include "adapterdocument.h"
+#include "core/engine/allocatorsettings.h"
 #include "core/io/synthesizer.h"
 #include "mainwindow.h"
 #include "statuspanel.h"
@@ -142,6 +143,7 @@ std::vector<int> findModules(const AdapterDocument& document, int m, int n, int 
 
 int main(int argc, char** argv)
 {
+    lq::keepFreedBlocksForReuse(); // as the programs do
     QApplication app(argc, argv);
     int repeat = 20;
     QString path;

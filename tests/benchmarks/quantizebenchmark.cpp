@@ -13,6 +13,7 @@
 // flattened groups) and the default ones (fp16 scales, per-component groups).
 
 #include "core/engine/adapterquantizer.h"
+#include "core/engine/allocatorsettings.h"
 #include "core/io/adapter.h"
 #include "core/io/synthesizer.h"
 
@@ -81,6 +82,7 @@ void usage()
 
 int main(int argc, char** argv)
 {
+    lq::keepFreedBlocksForReuse(); // as the programs do
     int repeat = 3;
     double rho = 0.8;
     int bitsHigh = 2;
