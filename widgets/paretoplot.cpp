@@ -34,7 +34,6 @@ struct ParetoPlot::Items
     QCPTextElement* title = nullptr;
     std::vector<QCPGraph*> graphs;
     QCPGraph* current = nullptr;
-    QCPItemText* message = nullptr;
 };
 
 ParetoPlot::ParetoPlot(QWidget* parent) : PlotWidget(parent), m_items(std::make_unique<Items>())
@@ -60,13 +59,6 @@ ParetoPlot::ParetoPlot(QWidget* parent) : PlotWidget(parent), m_items(std::make_
         QCPScatterStyle(QCPScatterStyle::ssStar, QPen(style::selected(), 2.5), Qt::NoBrush, 16));
     it.current->setName(tr("current settings"));
 
-    it.message = new QCPItemText(p);
-    it.message->position->setType(QCPItemPosition::ptAxisRectRatio);
-    it.message->position->setCoords(0.5, 0.5);
-    it.message->setPositionAlignment(Qt::AlignCenter);
-    it.message->setFont(QFont(font().family(), 10));
-    it.message->setColor(palette().color(QPalette::PlaceholderText));
-
     // The legend sits right of the axes, not over them: the curves span the whole plot (RTN from
     // 1 to 4 bits), so no corner is free.
     p->legend->setVisible(true);
@@ -90,13 +82,6 @@ void ParetoPlot::clear()
 {
     setSeries(QString(), QString(), {});
     setCurrent(0, 0, QString());
-}
-
-void ParetoPlot::setMessage(const QString& message)
-{
-    m_items->message->setText(message);
-    m_items->message->setVisible(!message.isEmpty());
-    scheduleReplot();
 }
 
 void ParetoPlot::setSeries(const QString& title, const QString& xLabel,

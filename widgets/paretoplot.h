@@ -33,8 +33,6 @@ public:
     void setSeries(const QString& title, const QString& xLabel, const std::vector<Series>& series);
     // The highlighted point; hidden when `label` is empty.
     void setCurrent(double bits, double error, const QString& label);
-    // A line of text in the empty plot (what to do to fill it, or that it is being computed).
-    void setMessage(const QString& message);
     void clear();
 
     int seriesCount() const { return int(m_series.size()); }

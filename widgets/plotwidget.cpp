@@ -23,6 +23,7 @@ struct PlotWidget::Private
     QCustomPlot* plot = nullptr;
     QTimer replotTimer;
     QHBoxLayout* layout = nullptr;
+    QCPItemText* message = nullptr; // made on first use
 };
 
 PlotWidget::PlotWidget(QWidget* parent) : QWidget(parent), d(std::make_unique<Private>())
@@ -51,6 +52,28 @@ QCustomPlot* PlotWidget::plot() const
 QWidget* PlotWidget::canvas() const
 {
     return d->plot;
+}
+
+void PlotWidget::setMessage(const QString& message)
+{
+    if (!d->message) {
+        if (message.isEmpty())
+            return;
+        d->message = new QCPItemText(d->plot);
+        d->message->position->setType(QCPItemPosition::ptAxisRectRatio);
+        d->message->position->setCoords(0.5, 0.5);
+        d->message->setPositionAlignment(Qt::AlignCenter);
+        d->message->setFont(QFont(font().family(), 10));
+        d->message->setColor(palette().color(QPalette::PlaceholderText));
+    }
+    d->message->setText(message);
+    d->message->setVisible(!message.isEmpty());
+    scheduleReplot();
+}
+
+QString PlotWidget::message() const
+{
+    return d->message && d->message->visible() ? d->message->text() : QString();
 }
 
 void PlotWidget::scheduleReplot()

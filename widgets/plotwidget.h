@@ -48,6 +48,11 @@ public:
     // A short name of what is shown, for export file names ("spectrum", "errors", ...).
     virtual QString exportName() const { return QStringLiteral("plot"); }
 
+    // A line of text in the middle of the plot area (why it is empty, what to do to fill it);
+    // an empty text hides it.
+    void setMessage(const QString& message);
+    QString message() const;
+
 protected:
     QCustomPlot* plot() const;
     void scheduleReplot();

@@ -174,6 +174,10 @@ void SpectrumPlot::rebuild()
     } else {
         p->yAxis->setRange(0.1, 10);
     }
+    // An untrained adapter has B = 0 (PEFT's initialisation): nothing to draw, so say why.
+    setMessage(r > 0 && !(largest > 0)
+                   ? tr("Every singular value is 0: this module's update B A is zero")
+                   : QString());
     p->xAxis->setRange(0.4, std::max(r, 1) + 0.6);
     if (r <= 40) {
         auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();

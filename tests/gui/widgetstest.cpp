@@ -45,6 +45,7 @@ private slots:
     void dragSnapsToWholeComponents();
     void pressOutsidePlotAreaDoesNothing();
     void keysMoveTheSplit();
+    void zeroSpectrumSaysWhy();
     void clickOnErrorBarSelectsModule();
     void paretoHighlightsCurrent();
     void plotExportReadsBack_data();
@@ -141,6 +142,19 @@ void WidgetsTest::keysMoveTheSplit()
     QCOMPARE(chosen.size(), 2);
     QCOMPARE(chosen.at(0).at(0).toInt(), 8);
     QCOMPARE(chosen.at(1).at(0).toInt(), 7);
+}
+
+void WidgetsTest::zeroSpectrumSaysWhy()
+{
+    // An untrained module (B = 0) has no bar to draw on a log scale: the plot says why it is
+    // empty, and stops saying it once a module with a spectrum is shown.
+    SpectrumPlot plot;
+    plot.setSpectrum(QStringLiteral("untrained"), std::vector<double>(8, 0.0));
+    QVERIFY2(plot.message().contains(QStringLiteral("zero")), qPrintable(plot.message()));
+    plot.setSpectrum(QStringLiteral("trained"), kSpectrum);
+    QVERIFY(plot.message().isEmpty());
+    plot.clear();
+    QVERIFY(plot.message().isEmpty());
 }
 
 void WidgetsTest::clickOnErrorBarSelectsModule()
