@@ -128,6 +128,11 @@ void ErrorBarPlot::updateSelection()
     scheduleReplot();
 }
 
+int ErrorBarPlot::referenceCount() const
+{
+    return int(m_items->references.size());
+}
+
 void ErrorBarPlot::setReference(const QString& name, const std::vector<double>& perModule,
                                 QColor color)
 {

@@ -36,6 +36,7 @@ public:
 
     int selected() const { return m_selected; }
     int moduleCount() const { return int(m_errors.size()); }
+    int referenceCount() const;
     // Canvas position of the top centre of bar `index` (for tests).
     QPoint barPosition(int index) const;
 

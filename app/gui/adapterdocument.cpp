@@ -70,6 +70,8 @@ AdapterDocument::~AdapterDocument()
     // Jobs are children: QObject's destructor deletes them, and each one waits for its work.
     if (m_job)
         m_job->cancel();
+    if (m_baselineJob)
+        m_baselineJob->cancel();
 }
 
 QString AdapterDocument::path() const
@@ -226,6 +228,8 @@ void AdapterDocument::cancelJob()
 {
     if (m_job)
         m_job->cancel();
+    if (m_baselineJob)
+        m_baselineJob->cancel();
 }
 
 lq::QuantResult& AdapterDocument::mutableResult()
@@ -265,21 +269,24 @@ void AdapterDocument::recompute(std::vector<int> modules, bool validate)
         m_job->cancel();
         m_job = nullptr; // its finished() is ignored; it deletes itself
     }
+    if (m_baselineJob && !m_baselineJob->matches(m_settings)) {
+        // Measuring for group settings no longer in use: the next result starts the right one.
+        m_baselineJob->cancel();
+        m_baselineJob = nullptr;
+    }
     if (!hasResult())
         modules.clear();
     std::sort(modules.begin(), modules.end());
     modules.erase(std::unique(modules.begin(), modules.end()), modules.end());
-    const bool baselines = !m_rtn2 || m_rtn2->groupSize != m_settings.groupSize;
-    startJob(std::move(modules), baselines, validate);
+    startJob(std::move(modules), validate);
 }
 
-void AdapterDocument::startJob(std::vector<int> modules, bool baselines, bool validate)
+void AdapterDocument::startJob(std::vector<int> modules, bool validate)
 {
     QuantizeJob::Input input;
     input.adapter = m_adapter;
     input.settings = m_settings;
     input.modules = std::move(modules);
-    input.baselines = baselines;
     input.validate = validate;
     auto* job = new QuantizeJob(std::move(input), this);
     m_job = job;
@@ -309,10 +316,6 @@ void AdapterDocument::onJobFinished(QuantizeJob* job, Job::Outcome outcome)
             result.settings = job->settings();
             result.updateTotals();
         }
-        if (job->rtn2())
-            m_rtn2 = job->rtn2();
-        if (job->binary())
-            m_binary = job->binary();
         m_validation = job->validation();
         m_state = ResultState::Current;
     } else {
@@ -321,6 +324,51 @@ void AdapterDocument::onJobFinished(QuantizeJob* job, Job::Outcome outcome)
     emit resultChanged();
     emit changed();
     emit jobFinished(outcome, job->errorMessage());
+    if (outcome == Job::Outcome::Succeeded)
+        measureBaselines();
+}
+
+const BaselineErrors* AdapterDocument::rtn2Baseline() const
+{
+    return m_rtn2 && m_rtn2->matches(m_settings) ? &*m_rtn2 : nullptr;
+}
+
+const BaselineErrors* AdapterDocument::binaryBaseline() const
+{
+    return m_binary && m_binary->matches(m_settings) ? &*m_binary : nullptr;
+}
+
+void AdapterDocument::measureBaselines()
+{
+    if (rtn2Baseline() && binaryBaseline())
+        return;
+    if (m_baselineJob) {
+        if (m_baselineJob->matches(m_settings))
+            return;
+        m_baselineJob->cancel();
+        m_baselineJob = nullptr; // its finished() is ignored; it deletes itself
+    }
+    auto* job = new BaselineJob(m_adapter, m_settings, this);
+    m_baselineJob = job;
+    connect(job, &Job::finished, this,
+            [this, job](Job::Outcome outcome) { onBaselinesFinished(job, outcome); });
+    job->start();
+    emit jobStarted(job);
+}
+
+void AdapterDocument::onBaselinesFinished(BaselineJob* job, Job::Outcome outcome)
+{
+    job->deleteLater();
+    if (job != m_baselineJob)
+        return; // superseded by one for newer group settings
+    m_baselineJob = nullptr;
+    if (outcome == Job::Outcome::Succeeded) {
+        m_rtn2 = job->rtn2();
+        m_binary = job->binary();
+        emit baselinesChanged();
+    } else if (outcome == Job::Outcome::Failed) {
+        emit baselinesFailed(job->errorMessage());
+    }
 }
 
 } // namespace lq::gui

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "baselinejob.h"
 #include "core/engine/quantresult.h"
 #include "core/io/adapter.h"
 #include "job.h"
@@ -91,8 +92,10 @@ public:
     bool hasResult() const { return !m_result->modules.empty(); }
     const lq::ModuleResult* moduleResult(int index) const;
     ResultState resultState() const { return m_state; }
-    const std::optional<BaselineErrors>& rtn2Baseline() const { return m_rtn2; }
-    const std::optional<BaselineErrors>& binaryBaseline() const { return m_binary; }
+    // The whole-adapter baselines' errors for the current group settings; null until measured
+    // (after the result, see BaselineJob) or while they are measured again for new settings.
+    const BaselineErrors* rtn2Baseline() const;
+    const BaselineErrors* binaryBaseline() const;
     // The last kernel validation, while it still describes the current result (an edit clears
     // it).
     const std::optional<lq::KernelValidationResult>& validation() const { return m_validation; }
@@ -109,11 +112,13 @@ public:
     void setSettings(const lq::QuantSettings& settings);
     void setModuleOverride(int index, std::optional<int> h, std::optional<int> bitsHigh);
 
-    // Quantizes every module again in the background (and the baselines when they are missing);
-    // with `validate`, then packs the result and validates the CPU kernels on it.
+    // Quantizes every module again in the background; with `validate`, then packs the result
+    // and validates the CPU kernels on it.
     void quantize(bool validate = false);
     Job* activeJob() const { return m_job; }
     void cancelJob();
+    // The job measuring the baselines, while one runs (after a result, when they are missing).
+    Job* baselineJob() const { return m_baselineJob; }
 
     // The most cached reparameterizations kept (least recently used go first).
     static constexpr std::size_t kReparamCacheSize = 64;
@@ -126,13 +131,19 @@ signals:
     // The whole result was replaced, or its state changed.
     void resultChanged();
     void jobStarted(lq::gui::Job* job);
-    // After every job; `message` holds the reason of a failure.
+    // After every quantization job; `message` holds the reason of a failure.
     void jobFinished(lq::gui::Job::Outcome outcome, const QString& message);
+    // The baselines were measured (they are null until then), or their measuring failed.
+    void baselinesChanged();
+    void baselinesFailed(const QString& message);
 
 private:
     void recompute(std::vector<int> modules, bool validate = false); // empty = all
-    void startJob(std::vector<int> modules, bool baselines, bool validate);
+    void startJob(std::vector<int> modules, bool validate);
     void onJobFinished(QuantizeJob* job, Job::Outcome outcome);
+    // Starts a BaselineJob unless the baselines match the settings or one is measuring them.
+    void measureBaselines();
+    void onBaselinesFinished(BaselineJob* job, Job::Outcome outcome);
     lq::QuantResult& mutableResult();
 
     std::shared_ptr<const lq::Adapter> m_adapter;
@@ -147,6 +158,7 @@ private:
     std::optional<PackedOrigin> m_packed;
     QUndoStack* m_undoStack = nullptr;
     QuantizeJob* m_job = nullptr;
+    BaselineJob* m_baselineJob = nullptr;
     std::list<std::pair<int, lq::ModuleReparam>> m_reparams; // most recently used first
 };
 

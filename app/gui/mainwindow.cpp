@@ -448,6 +448,15 @@ void MainWindow::connectDocument(AdapterDocument* document)
         updatePanel();
         updateModuleViews();
     });
+    connect(document, &AdapterDocument::baselinesChanged, this, [this, document] {
+        if (document == currentDocument())
+            updateErrorView();
+    });
+    connect(document, &AdapterDocument::baselinesFailed, this,
+            [this, document](const QString& message) {
+                reportError(tr("Measuring the baselines failed"),
+                            tr("%1:\n%2").arg(document->displayName(), message));
+            });
     connect(document, &AdapterDocument::jobFinished, this,
             [this, document](Job::Outcome outcome, const QString& message) {
                 if (outcome == Job::Outcome::Failed)

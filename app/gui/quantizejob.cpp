@@ -1,7 +1,6 @@
 #include "quantizejob.h"
 
 #include "core/engine/adapterquantizer.h"
-#include "core/engine/baseline.h"
 #include "core/packed/packedformat.h"
 
 namespace lq::gui {
@@ -10,24 +9,8 @@ struct QuantizeJob::Output
 {
     lq::QuantResult result;
     std::vector<lq::ModuleResult> moduleResults;
-    std::optional<BaselineErrors> rtn2;
-    std::optional<BaselineErrors> binary;
     std::optional<lq::KernelValidationResult> validation;
 };
-
-namespace {
-
-BaselineErrors errorsOf(const lq::QuantResult& result, int groupSize)
-{
-    BaselineErrors errors;
-    errors.groupSize = groupSize;
-    errors.total = result.relErrTotal;
-    for (const lq::ModuleResult& module : result.modules)
-        errors.perModule.push_back(module.relErr);
-    return errors;
-}
-
-} // namespace
 
 QuantizeJob::QuantizeJob(Input input, QObject* parent)
     : QuantizeJob(input, std::make_shared<Output>(), parent)
@@ -42,7 +25,7 @@ QuantizeJob::QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* p
               const int count =
                   input.modules.empty() ? int(adapter.modules().size()) : int(input.modules.size());
               const bool validate = input.validate && input.modules.empty();
-              const int passes = 1 + (input.baselines ? 2 : 0) + (validate ? 1 : 0);
+              const int passes = validate ? 2 : 1;
               const int total = count * passes;
               // Each pass reports its own modules; offset them so the bar runs once over all.
               const auto pass = [&](int index) -> lq::ProgressFn {
@@ -62,26 +45,6 @@ QuantizeJob::QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* p
                       if (!progress(i + 1, total))
                           return false;
                   }
-              }
-              if (input.baselines) {
-                  // Only the errors are kept, so each baseline's codes are freed before the next
-                  // baseline is made: on a large adapter each is as big as the result.
-                  const auto errorsOfBaseline = [&](lq::BaselineMethod method, int index,
-                                                    std::optional<BaselineErrors>& errors) {
-                      lq::BaselineSettings baseline;
-                      baseline.method = method;
-                      baseline.bits = 2;
-                      baseline.groupSize = input.settings.groupSize;
-                      baseline.scaleFormat = input.settings.scaleFormat;
-                      const lq::QuantResult r =
-                          lq::quantizeBaseline(adapter, baseline, pass(index));
-                      if (!r.cancelled)
-                          errors = errorsOf(r, baseline.groupSize);
-                      return !r.cancelled;
-                  };
-                  if (!errorsOfBaseline(lq::BaselineMethod::Rtn, 1, output->rtn2) ||
-                      !errorsOfBaseline(lq::BaselineMethod::Binary, 2, output->binary))
-                      return false;
               }
               if (validate) {
                   const lq::PackedAdapter packed = lq::packAdapter(adapter, output->result);
@@ -108,16 +71,6 @@ lq::QuantResult QuantizeJob::takeResult()
 std::vector<lq::ModuleResult> QuantizeJob::takeModuleResults()
 {
     return std::move(m_output->moduleResults);
-}
-
-std::optional<BaselineErrors> QuantizeJob::rtn2() const
-{
-    return m_output->rtn2;
-}
-
-std::optional<BaselineErrors> QuantizeJob::binary() const
-{
-    return m_output->binary;
 }
 
 std::optional<lq::KernelValidationResult> QuantizeJob::validation() const

@@ -11,20 +11,11 @@
 
 namespace lq::gui {
 
-// Per-module relative errors of a whole-adapter baseline (no SVD, row-wise groups on B and A).
-struct BaselineErrors
-{
-    std::vector<double> perModule;
-    double total = 0; // energy-weighted, sqrt(sum errSq / sum normSq)
-    int groupSize = 0;
-};
-
-// Quantizes an adapter (or some of its modules) off the UI thread with the engine. Optionally
-// also the whole-adapter baselines the error view compares against (RTN 2-bit and binary), and
-// for a whole adapter the validation of the packed CPU kernels against their scalar reference
+// Quantizes an adapter (or some of its modules) off the UI thread with the engine. Optionally,
+// for a whole adapter, also validates the packed CPU kernels against their scalar reference
 // (lq::packAdapter, then lq::validateKernels on seeded activations).
 //
-// Progress counts modules over every pass (LoRAQuant, each baseline, validation). Cancelling
+// Progress counts modules over every pass (LoRAQuant, validation). Cancelling
 // stops at the next module; a cancelled job hands back nothing, so a caller never sees a partial
 // result.
 class QuantizeJob : public Job
@@ -39,7 +30,6 @@ public:
         // Empty: every module, with lq::quantizeAdapter. Else only these modules, each with
         // lq::quantizeModule (h and bits as the settings choose them).
         std::vector<int> modules;
-        bool baselines = false;
         bool validate = false; // whole adapter only
     };
 
@@ -53,9 +43,6 @@ public:
     // the order of modules().
     lq::QuantResult takeResult();
     std::vector<lq::ModuleResult> takeModuleResults();
-    // Empty unless baselines were asked for.
-    std::optional<BaselineErrors> rtn2() const;
-    std::optional<BaselineErrors> binary() const;
     // Empty unless validation was asked for.
     std::optional<lq::KernelValidationResult> validation() const;
 

@@ -37,7 +37,9 @@ Screenshotter::Screenshotter(MainWindow* window, QString folder, QObject* parent
 void Screenshotter::onDocument(AdapterDocument* document)
 {
     const auto startWhenCurrent = [this, document] {
-        if (m_started || document->resultState() != AdapterDocument::ResultState::Current)
+        // The error view draws the baselines, measured after the result.
+        if (m_started || document->resultState() != AdapterDocument::ResultState::Current ||
+            !document->rtn2Baseline())
             return;
         m_started = true;
         // The error view's trade-off plot is part of the picture: sweep first.
@@ -53,6 +55,11 @@ void Screenshotter::onDocument(AdapterDocument* document)
         m_window->sweepButton()->click();
     };
     connect(document, &AdapterDocument::resultChanged, this, startWhenCurrent);
+    connect(document, &AdapterDocument::baselinesChanged, this, startWhenCurrent);
+    connect(document, &AdapterDocument::baselinesFailed, this, [this](const QString& message) {
+        std::fprintf(stderr, "loraquant-workbench: %s\n", qPrintable(message));
+        emit done(1);
+    });
     connect(document, &AdapterDocument::jobFinished, this,
             [this](Job::Outcome outcome, const QString& message) {
                 if (outcome == Job::Outcome::Failed) {

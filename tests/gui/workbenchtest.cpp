@@ -7,7 +7,9 @@
 #include "adaptertreemodel.h"
 #include "applybudgetcommand.h"
 #include "budgetcurves.h"
+#include "changesettingscommand.h"
 #include "core/engine/adapterquantizer.h"
+#include "core/engine/baseline.h"
 #include "core/io/synthesizer.h"
 #include "core/packed/packedfile.h"
 #include "errorreporter.h"
@@ -135,6 +137,14 @@ bool waitCurrent(AdapterDocument* document)
         kJobTimeoutMs);
 }
 
+// The result current and the baselines measured after it: nothing left running.
+bool waitIdle(AdapterDocument* document)
+{
+    return waitCurrent(document) &&
+           QTest::qWaitFor([&] { return !document->baselineJob(); }, kJobTimeoutMs) &&
+           document->resultState() == AdapterDocument::ResultState::Current;
+}
+
 // File > Open Adapter… with the dialog answered by `path`; the document once quantized.
 AdapterDocument* openThroughMenu(Bench& bench, const QString& path)
 {
@@ -144,7 +154,7 @@ AdapterDocument* openThroughMenu(Bench& bench, const QString& path)
     if (!opened.wait(kJobTimeoutMs))
         return nullptr;
     auto* document = qvariant_cast<AdapterDocument*>(opened.at(0).at(0));
-    return waitCurrent(document) ? document : nullptr;
+    return waitIdle(document) ? document : nullptr;
 }
 
 // A label's text as a person reads it.
@@ -258,6 +268,7 @@ private slots:
     void opensThroughMenu_data() { addAdapterRows(1); }
     void opensThroughMenu();
     void listsLayersInNumericOrder();
+    void baselinesFollowTheResult();
     void dragSplitUpdatesModule_data() { addAdapterRows(2); }
     void dragSplitUpdatesModule();
     void budgetSliderMeetsBudget_data();
@@ -387,6 +398,58 @@ void WorkbenchTest::listsLayersInNumericOrder()
     bench.window.selectModule(document, treeOrder.back());
     QCOMPARE(plot->selected(), 12);
     QCOMPARE(bench.window.tree()->currentIndex(), model->indexOf(document, treeOrder.back()));
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchTest::baselinesFollowTheResult()
+{
+    // The whole-adapter baselines are measured after the result is shown, never before it (on a
+    // large adapter they take as long as the quantization), then drawn in the Error view; a new
+    // group size measures them again and the view never shows ones for the old groups.
+    Bench bench;
+    bench.chooser->next = lq::gui::exampleAdapterPath();
+    QSignalSpy opened(bench.window.workspace(), &Workspace::documentOpened);
+    bench.window.openAction()->trigger();
+    QVERIFY(opened.wait(kJobTimeoutMs));
+    auto* document = qvariant_cast<AdapterDocument*>(opened.at(0).at(0));
+    int baselineJobs = 0;
+    bool resultShownFirst = true;
+    connect(document, &AdapterDocument::jobStarted, this, [&](Job* job) {
+        if (job != document->baselineJob())
+            return;
+        ++baselineJobs;
+        resultShownFirst = resultShownFirst && document->hasResult() &&
+                           document->resultState() == AdapterDocument::ResultState::Current;
+    });
+    QVERIFY(waitIdle(document));
+    QCOMPARE(baselineJobs, 1);
+    QVERIFY(resultShownFirst);
+
+    const auto checkBaselines = [&](int groupSize) {
+        const lq::gui::BaselineErrors* rtn2 = document->rtn2Baseline();
+        QVERIFY(rtn2 && document->binaryBaseline());
+        QCOMPARE(rtn2->groupSize, groupSize);
+        QCOMPARE(int(rtn2->perModule.size()), document->moduleCount());
+        lq::BaselineSettings baseline;
+        baseline.method = lq::BaselineMethod::Rtn;
+        baseline.bits = 2;
+        baseline.groupSize = groupSize;
+        QCOMPARE(rtn2->total, lq::quantizeBaseline(document->adapter(), baseline).relErrTotal);
+        QCOMPARE(bench.window.errorPlot()->referenceCount(), 2);
+    };
+    checkBaselines(document->settings().groupSize);
+
+    lq::QuantSettings settings = document->settings();
+    settings.groupSize = 64;
+    document->undoStack()->push(
+        new lq::gui::ChangeSettingsCommand(document, settings, QStringLiteral("groups of 64")));
+    QVERIFY(waitCurrent(document));
+    QVERIFY(!document->rtn2Baseline() || document->rtn2Baseline()->groupSize == 64);
+    QVERIFY(bench.window.errorPlot()->referenceCount() == 0 || document->rtn2Baseline());
+    QVERIFY(waitIdle(document));
+    QCOMPARE(baselineJobs, 2);
+    QVERIFY(resultShownFirst);
+    checkBaselines(64);
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
