@@ -17,4 +17,11 @@ void keepFreedBlocksForReuse()
 #endif
 }
 
+void returnFreedBlocks()
+{
+#if defined(__GLIBC__) && defined(M_TRIM_THRESHOLD)
+    malloc_trim(0);
+#endif
+}
+
 } // namespace lq

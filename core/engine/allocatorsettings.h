@@ -11,4 +11,9 @@ namespace lq {
 // the start of main(), before threads start. Does nothing where the C library is not glibc.
 void keepFreedBlocksForReuse();
 
+// Gives the freed blocks kept above back to the kernel, in every malloc arena: for a long-lived
+// process at the end of a burst of work (the workbench after each background job), so that it
+// does not hold the burst's peak while idle. Does nothing where the C library is not glibc.
+void returnFreedBlocks();
+
 } // namespace lq
