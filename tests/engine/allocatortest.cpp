@@ -25,6 +25,7 @@ private slots:
     void freedBlocksGoBackOnRequest();
 };
 
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
 namespace {
 
 // This process's resident memory in bytes, from /proc/self/statm (0 where there is none).
@@ -40,6 +41,7 @@ std::size_t residentBytes()
 }
 
 } // namespace
+#endif
 
 void AllocatorTest::freedBlockStaysForReuse()
 {
