@@ -243,6 +243,11 @@ lq::QuantResult& AdapterDocument::mutableResult()
 void AdapterDocument::recompute(std::vector<int> modules, bool validate)
 {
     m_validation.reset(); // it described the result before this change
+    if (m_baselineJob && !m_baselineJob->matches(m_settings)) {
+        // Measuring for group settings no longer in use: the next result starts the right one.
+        m_baselineJob->cancel();
+        m_baselineJob = nullptr; // its finished() is ignored; it deletes itself
+    }
     const bool oneFastModule = !validate && modules.size() == 1 &&
                                m_settings.refine == lq::Refinement::None && !m_job && hasResult();
     if (oneFastModule) {
@@ -268,11 +273,6 @@ void AdapterDocument::recompute(std::vector<int> modules, bool validate)
             modules.insert(modules.end(), m_job->modules().begin(), m_job->modules().end());
         m_job->cancel();
         m_job = nullptr; // its finished() is ignored; it deletes itself
-    }
-    if (m_baselineJob && !m_baselineJob->matches(m_settings)) {
-        // Measuring for group settings no longer in use: the next result starts the right one.
-        m_baselineJob->cancel();
-        m_baselineJob = nullptr;
     }
     if (!hasResult())
         modules.clear();
@@ -340,14 +340,10 @@ const BaselineErrors* AdapterDocument::binaryBaseline() const
 
 void AdapterDocument::measureBaselines()
 {
-    if (rtn2Baseline() && binaryBaseline())
+    // A running job measures for the current settings: every change of settings goes through
+    // recompute(), which drops one measuring for others.
+    if ((rtn2Baseline() && binaryBaseline()) || m_baselineJob)
         return;
-    if (m_baselineJob) {
-        if (m_baselineJob->matches(m_settings))
-            return;
-        m_baselineJob->cancel();
-        m_baselineJob = nullptr; // its finished() is ignored; it deletes itself
-    }
     auto* job = new BaselineJob(m_adapter, m_settings, this);
     m_baselineJob = job;
     connect(job, &Job::finished, this,

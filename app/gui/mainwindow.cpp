@@ -645,7 +645,7 @@ void MainWindow::updateErrorView()
     const std::vector<int>& order = document->displayOrder();
     const auto inDisplayOrder = [&order](const std::vector<double>& perModule) {
         if (perModule.size() != order.size())
-            return perModule; // from another adapter's state: the plot drops it
+            return perModule; // not one value per module: the plot drops it
         std::vector<double> sorted;
         for (int i : order)
             sorted.push_back(perModule[std::size_t(i)]);
