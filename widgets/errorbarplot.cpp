@@ -20,6 +20,19 @@ struct ErrorBarPlot::Items
     std::map<QString, QCPGraph*> references;
 };
 
+namespace {
+
+// The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `least`.
+std::size_t countableStep(std::size_t least)
+{
+    for (std::size_t decade = 1;; decade *= 10)
+        for (std::size_t step : {decade, 2 * decade, 5 * decade})
+            if (step >= least)
+                return step;
+}
+
+} // namespace
+
 ErrorBarPlot::ErrorBarPlot(QWidget* parent) : PlotWidget(parent), m_items(std::make_unique<Items>())
 {
     QCustomPlot* p = plot();
@@ -80,11 +93,7 @@ void ErrorBarPlot::setModules(const QString& title, const QStringList& names,
     // About 24 labels such as "L35" fit apart across the plot of a 1280-pixel window; beyond
     // that label every 2nd, 5th, 10th, ... group, a step a reader can count in.
     constexpr std::size_t kMaxLabels = 24;
-    std::size_t every = 1;
-    for (std::size_t decade = 1; groups.size() > kMaxLabels * every; decade *= 10)
-        for (std::size_t step : {decade, 2 * decade, 5 * decade})
-            if (groups.size() > kMaxLabels * every)
-                every = step;
+    const std::size_t every = countableStep((groups.size() + kMaxLabels - 1) / kMaxLabels);
     for (std::size_t g = 0; g < groups.size(); g += every) {
         // The label sits in the middle of its group's bars.
         const int end = g + 1 < groups.size() ? groups[g + 1].first : int(errors.size());
