@@ -7,6 +7,7 @@
 #include "core/engine/report.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
+#include "core/packed/planfile.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -22,7 +23,7 @@ const char* const kQuantizeUsage =
     "                          [--report FILE.json|FILE.csv] [--export-peft DIR]\n"
     "                          [--export-packed FILE.lqa.h5]\n"
     "                          [--budget BITS [--budget-count paper|true]]\n"
-    "                          [--components svd|random|norm]\n"
+    "                          [--components svd|random|norm] [--plan FILE]\n"
     "\n"
     "Quantizes a PEFT LoRA adapter (a folder with adapter_model.safetensors, or the\n"
     ".safetensors file itself) with LoRAQuant (arXiv 2510.26690): per module, the SVD of B A\n"
@@ -55,6 +56,12 @@ const char* const kQuantizeUsage =
     "                    only --bits-high when given. Not with --rho, --split or --baseline\n"
     "  --budget-count C  the count BITS is in: paper (codes only; default, 1 to 4) or true\n"
     "                    (with scales, zero points and headers)\n"
+    "  --plan FILE       repeat an earlier run's choices: each module's h and high width, the\n"
+    "                    groups, scales and refinement, from its packed adapter (.lqa.h5) or\n"
+    "                    JSON report (--report, or the workbench's Export Report). The adapter\n"
+    "                    needs the plan's modules and ranks: the same adapter, or another one\n"
+    "                    trained for the same base model and target modules. --refine may\n"
+    "                    change the refinement; the other quantization options do not apply\n"
     "  --components O    which components the high part keeps (the paper's ablations): svd\n"
     "                    (default) the leading components of the SVD of B A; random: the\n"
     "                    original components (column i of B, row i of A) in a seeded random\n"
@@ -162,7 +169,8 @@ int runQuantize(const std::vector<std::string>& args)
                                      {"export-packed", true},
                                      {"budget", true},
                                      {"budget-count", true},
-                                     {"components", true}});
+                                     {"components", true},
+                                     {"plan", true}});
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
     const bool paperExact = arguments.has("paper-exact");
 
@@ -199,6 +207,17 @@ int runQuantize(const std::vector<std::string>& args)
         throw UsageError(e.problem());
     }
 
+    std::optional<QuantPlan> plan;
+    if (const auto file = arguments.value("plan")) {
+        for (const char* option : {"rho", "split", "bits-high", "group-size", "paper-exact",
+                                   "baseline", "budget", "components"})
+            if (arguments.has(option))
+                throw UsageError(std::string("--") + option +
+                                 " does not apply with --plan (the plan sets every module's h, "
+                                 "width and groups)");
+        plan = readQuantPlan(*file);
+    }
+
     std::optional<BaselineSettings> baseline;
     if (const auto text = arguments.value("baseline")) {
         for (const char* option : {"rho", "split", "bits-high", "refine"})
@@ -229,6 +248,12 @@ int runQuantize(const std::vector<std::string>& args)
     }
 
     const Adapter adapter = Adapter::load(path);
+    if (plan) {
+        const Refinement refine = settings.refine;
+        settings = plan->settingsFor(adapter);
+        if (arguments.has("refine"))
+            settings.refine = refine;
+    }
     const auto report = arguments.value("report");
     const auto exportFolder = arguments.value("export-peft");
     // Refuse before the work, not after it.
@@ -237,8 +262,12 @@ int runQuantize(const std::vector<std::string>& args)
     if (exportFolder && isInputFile(*exportFolder, adapter))
         throw Error(*exportFolder, "refusing to overwrite the input adapter");
     const auto packedFile = arguments.value("export-packed");
-    if (packedFile)
+    if (packedFile) {
         checkPackedExport(*packedFile, adapter, baseline.has_value());
+        if (settings.order != ComponentOrder::Svd)
+            throw UsageError("--export-packed does not apply to the plan's components " +
+                             toString(settings.order) + " (a packed file records no order)");
+    }
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 
@@ -277,6 +306,10 @@ int runQuantize(const std::vector<std::string>& args)
         std::cout << line;
     } else {
         result = quantizeAdapter(adapter, settings, terminalProgress());
+        if (plan)
+            std::cout << "plan       " << plan->file << ": each module's h and high width ("
+                      << plan->modules.size() << " modules); the rho, split and width below are "
+                      << "not used\n";
     }
     std::cout << reportSummary(result);
 
