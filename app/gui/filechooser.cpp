@@ -18,6 +18,13 @@ QString DialogFileChooser::adapterFolderToOpen(QWidget* parent, const QString& s
                                              startFolder);
 }
 
+QString DialogFileChooser::planToOpen(QWidget* parent, const QString& startFolder)
+{
+    return QFileDialog::getOpenFileName(
+        parent, QObject::tr("Apply Plan"), startFolder,
+        QObject::tr("Quantized adapters and reports (*.lqa.h5 *.json);;All files (*)"));
+}
+
 QString DialogFileChooser::fileToSave(QWidget* parent, const QString& caption,
                                       const QString& suggested, const QString& filter)
 {

@@ -12,6 +12,7 @@
 #include "filechooser.h"
 #include "helpbrowser.h"
 #include "paretosweep.h"
+#include "planjob.h"
 #include "setmodulesplitcommand.h"
 #include "statuspanel.h"
 #include "viewdata.h"
@@ -35,6 +36,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPointer>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
@@ -207,6 +209,12 @@ void MainWindow::createActions()
             job->cancel();
     });
 
+    m_applyPlanAction = make(tr("Apply &Plan from File…"), QStringLiteral("actionApplyPlan"));
+    m_applyPlanAction->setStatusTip(
+        tr("Set every module's h and bit width, the groups and the refinement as an earlier run "
+           "chose them, from its packed adapter or JSON report"));
+    connect(m_applyPlanAction, &QAction::triggered, this, &MainWindow::applyPlan);
+
     const QString viewNames[3] = {tr("&Spectrum"), tr("&Error"), tr("&Learn: what SVD does")};
     for (int i = 0; i < 3; ++i) {
         m_viewActions[i] = make(viewNames[i], QStringLiteral("actionView%1").arg(i),
@@ -252,6 +260,8 @@ void MainWindow::createMenus()
     QMenu* adapter = menuBar()->addMenu(tr("&Adapter"));
     adapter->addAction(m_quantizeAction);
     adapter->addAction(m_cancelAction);
+    adapter->addSeparator();
+    adapter->addAction(m_applyPlanAction);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(m_svdHelpAction);
@@ -751,8 +761,9 @@ void MainWindow::updatePanel()
 void MainWindow::updateActions()
 {
     const bool open = currentDocument();
-    for (QAction* action : {m_closeAction, m_exportPackedAction, m_exportPeftAction,
-                            m_exportReportAction, m_exportPlotAction, m_quantizeAction})
+    for (QAction* action :
+         {m_closeAction, m_exportPackedAction, m_exportPeftAction, m_exportReportAction,
+          m_exportPlotAction, m_quantizeAction, m_applyPlanAction})
         action->setEnabled(open);
 }
 
@@ -1038,6 +1049,34 @@ void MainWindow::quantize()
     document->quantize(true);
     statusBar()->showMessage(tr("Quantizing and validating the CPU kernels in the background"),
                              8000);
+}
+
+void MainWindow::applyPlan()
+{
+    AdapterDocument* document = currentDocument();
+    if (!document)
+        return;
+    const QString path = m_chooser->planToOpen(this, m_settings->lastFolder());
+    if (path.isEmpty())
+        return;
+    auto* job = new PlanJob(path, document->sharedAdapter(), this);
+    connect(job, &Job::finished, this,
+            [this, job, target = QPointer<AdapterDocument>(document)](Job::Outcome outcome) {
+                job->deleteLater();
+                if (outcome == Job::Outcome::Failed)
+                    reportError(tr("Cannot apply the plan"), job->errorMessage());
+                if (outcome != Job::Outcome::Succeeded || !target)
+                    return;
+                target->undoStack()->push(new ChangeSettingsCommand(
+                    target, job->settings(),
+                    tr("Apply plan %1").arg(QFileInfo(job->path()).fileName())));
+                statusBar()->showMessage(tr("Applied the plan %1 to %2 modules")
+                                             .arg(QFileInfo(job->path()).fileName())
+                                             .arg(job->settings().hOverride.size()),
+                                         8000);
+            });
+    job->start();
+    m_status->track(job);
 }
 
 // ---------------------------------------------------------------------------------------------

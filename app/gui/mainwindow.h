@@ -87,6 +87,7 @@ public:
     QAction* exportReportAction() const { return m_exportReportAction; }
     QAction* exportPlotAction() const { return m_exportPlotAction; }
     QAction* quantizeAction() const { return m_quantizeAction; }
+    QAction* applyPlanAction() const { return m_applyPlanAction; }
     QAction* undoAction() const { return m_undoAction; }
     QAction* redoAction() const { return m_redoAction; }
 
@@ -126,6 +127,7 @@ private:
     void exportReport();
     void exportPlot();
     void quantize();
+    void applyPlan();
     void startExport(int kind, const QString& path);
     void showAbout();
     void showSvdHelp();
@@ -176,6 +178,7 @@ private:
     QAction* m_redoAction = nullptr;
     QAction* m_quantizeAction = nullptr;
     QAction* m_cancelAction = nullptr;
+    QAction* m_applyPlanAction = nullptr;
     QAction* m_viewActions[3] = {};
     QAction* m_svdHelpAction = nullptr;
     QAction* m_aboutAction = nullptr;

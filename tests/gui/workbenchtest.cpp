@@ -10,6 +10,7 @@
 #include "changesettingscommand.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/baseline.h"
+#include "core/engine/report.h"
 #include "core/io/synthesizer.h"
 #include "core/packed/packedfile.h"
 #include "errorreporter.h"
@@ -80,6 +81,7 @@ public:
     QString next;
     QString adapterToOpen(QWidget*, const QString&) override { return take(); }
     QString adapterFolderToOpen(QWidget*, const QString&) override { return take(); }
+    QString planToOpen(QWidget*, const QString&) override { return take(); }
     QString fileToSave(QWidget*, const QString&, const QString&, const QString&) override
     {
         return take();
@@ -275,6 +277,7 @@ private slots:
     void budgetSliderMeetsBudget();
     void budgetSliderStaysLive();
     void applyToAllAndUndo();
+    void appliesPlanFromFile();
     void quantizeJobFinishes();
     void cancelQuantizeKeepsPreviousResult();
     void cancelValidationLeavesNoResult();
@@ -677,6 +680,73 @@ void WorkbenchTest::applyToAllAndUndo()
     QCOMPARE(document->settings().rho, 0.8);
     QCOMPARE(document->result().relErrTotal, errorBefore);
     QCOMPARE(rho->value(), 0.8); // the panel shows the document's settings again
+}
+
+void WorkbenchTest::appliesPlanFromFile()
+{
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
+    QVERIFY(document);
+    QVERIFY(document->settings().hOverride.empty());
+    // A plan with its own h and width per module, as hand-tuning leaves it, and other groups.
+    const lq::Adapter& adapter = document->adapter();
+    lq::QuantSettings tuned;
+    tuned.groupSize = 64;
+    for (std::size_t i = 0; i < adapter.modules().size(); ++i) {
+        const lq::LoraModule& module = adapter.modules()[i];
+        tuned.hOverride[module.name] = int(i) % (module.r + 1);
+        tuned.bitsHighOverride[module.name] = 2 + int(i) % 3;
+    }
+    const lq::QuantResult planned = lq::quantizeAdapter(adapter, tuned);
+    const QString plan = bench.dir.filePath(QStringLiteral("tuned.json"));
+    lq::writeReport(plan.toStdString(), planned);
+
+    // Applies through the menu; true once the plan landed on the undo stack or was refused.
+    const auto applyPlan = [&](const QString& path) {
+        const int index = document->undoStack()->index();
+        bench.chooser->next = path;
+        bench.window.applyPlanAction()->trigger();
+        return QTest::qWaitFor(
+            [&] {
+                return document->undoStack()->index() != index || !bench.reporter->errors.isEmpty();
+            },
+            kJobTimeoutMs);
+    };
+    QVERIFY(applyPlan(plan));
+    QVERIFY2(bench.reporter->errors.isEmpty(), qPrintable(bench.reporter->errors.join('\n')));
+    QVERIFY(document->undoStack()->undoText().contains(QStringLiteral("tuned.json")));
+    QVERIFY(waitCurrent(document));
+    QCOMPARE(document->settings().groupSize, 64);
+    QVERIFY(document->settings().hOverride == tuned.hOverride);
+    QVERIFY(document->settings().bitsHighOverride == tuned.bitsHighOverride);
+    // The same choices on the same factors: the same result as the run that wrote the plan.
+    QCOMPARE(document->result().avgBitsTrue, planned.avgBitsTrue);
+    QCOMPARE(document->result().relErrTotal, planned.relErrTotal);
+
+    bench.window.undoAction()->trigger();
+    QVERIFY(waitCurrent(document));
+    QVERIFY(document->settings().hOverride.empty());
+    QCOMPARE(document->settings().groupSize, lq::QuantSettings().groupSize);
+
+    // Another adapter's plan is refused, naming the file and a module, and changes nothing.
+    const QString other = bench.dir.filePath(QStringLiteral("other"));
+    writeTextSortedAdapter(other);
+    const QString otherPlan = bench.dir.filePath(QStringLiteral("other.json"));
+    lq::writeReport(otherPlan.toStdString(),
+                    lq::quantizeAdapter(lq::Adapter::load(other.toStdString()), {}));
+    const int index = document->undoStack()->index();
+    QVERIFY(applyPlan(otherPlan));
+    QCOMPARE(bench.reporter->errors.size(), 1);
+    const QString error = bench.reporter->errors.first();
+    const bool namesAModule = std::any_of(
+        adapter.modules().begin(), adapter.modules().end(), [&](const lq::LoraModule& m) {
+            return error.contains(QString::fromStdString(m.name) + QLatin1Char(','));
+        });
+    QVERIFY2(error.contains(QStringLiteral("other.json")) &&
+                 error.contains(QStringLiteral("not in the plan")) && namesAModule,
+             qPrintable(error));
+    QCOMPARE(document->undoStack()->index(), index);
+    QVERIFY(document->settings().hOverride.empty());
 }
 
 void WorkbenchTest::quantizeJobFinishes()
