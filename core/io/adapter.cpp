@@ -182,9 +182,14 @@ Adapter Adapter::load(const std::string& path)
         configPath = fs::path(path).parent_path() / kConfigFileName;
     }
 
-    if (fs::exists(configPath))
+    if (fs::exists(configPath)) {
         adapter.m_config = readAdapterConfig(configPath.string());
-    else
+        if (adapter.m_config->useDora)
+            adapter.m_warnings.push_back(
+                configPath.string() +
+                " sets use_dora: DoRA rescales each column of W + s B A by a learned magnitude, "
+                "kept unchanged with the other tensors; the error figures measure B A alone");
+    } else
         adapter.m_warnings.push_back("no " + std::string(kConfigFileName) + " beside " +
                                      adapter.m_tensorPath +
                                      ": ranks come from the tensor shapes and the scale "

@@ -92,7 +92,8 @@ AdapterConfig parseAdapterConfig(const std::string& jsonText, const std::string&
         config.loraAlpha = v.get<double>();
     }
     for (auto [key, target] : {std::pair{"use_rslora", &config.useRslora},
-                               std::pair{"fan_in_fan_out", &config.fanInFanOut}}) {
+                               std::pair{"fan_in_fan_out", &config.fanInFanOut},
+                               std::pair{"use_dora", &config.useDora}}) {
         if (const Json& v = field(json, key); !v.is_null()) {
             if (!v.is_boolean())
                 wrongType(file, key, v, "true or false");

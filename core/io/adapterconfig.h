@@ -16,6 +16,7 @@ struct AdapterConfig
     std::optional<double> loraAlpha;
     bool useRslora = false;
     bool fanInFanOut = false;
+    bool useDora = false; // DoRA: a learned magnitude rescales each output column after B A
     std::map<std::string, int> rankPattern;     // module-name pattern -> rank
     std::map<std::string, double> alphaPattern; // module-name pattern -> alpha
     std::vector<std::string> targetModules;     // list form
