@@ -1,7 +1,8 @@
 #pragma once
 
 // Small RAII owners for HDF5 C API identifiers, and the conversion of HDF5 failures into
-// lq::Error. Private to core/packed (packedfile.cpp); nothing outside includes HDF5.
+// lq::Error. Private to core/packed (the packed file's reader and writer); nothing outside
+// includes HDF5.
 
 #include "../io/error.h"
 
