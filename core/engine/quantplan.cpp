@@ -1,14 +1,11 @@
 #include "quantplan.h"
 
 #include "../io/error.h"
+#include "../io/textfile.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace lq {
 namespace {
@@ -214,14 +211,7 @@ QuantPlan parseReportPlan(const std::string& jsonText, const std::string& file)
 
 QuantPlan readReportPlan(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "cannot open the report: " + std::string(std::strerror(errno)));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw Error(path, "cannot read the report");
-    return parseReportPlan(text.str(), path);
+    return parseReportPlan(readTextFile(path, "report"), path);
 }
 
 } // namespace lq

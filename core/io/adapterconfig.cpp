@@ -2,14 +2,11 @@
 
 #include "error.h"
 #include "modulepattern.h"
+#include "textfile.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace lq {
 namespace {
@@ -149,14 +146,7 @@ AdapterConfig parseAdapterConfig(const std::string& jsonText, const std::string&
 
 AdapterConfig readAdapterConfig(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "cannot open the adapter config: " + std::string(std::strerror(errno)));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw Error(path, "cannot read the adapter config");
-    return parseAdapterConfig(text.str(), path);
+    return parseAdapterConfig(readTextFile(path, "adapter config"), path);
 }
 
 } // namespace lq
