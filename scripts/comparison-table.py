@@ -165,7 +165,9 @@ def main():
            "interpolated log-linearly between the two nearest of those points on the lower "
            "envelope (named in brackets), and is n/a outside them. It is an estimate, marked ~.",
            "- Timings are in the CSV files (`seconds`: wall clock on the machine that ran the "
-           "script, noisy when it was busy).", ""]
+           "script, noisy when it was busy). The rows of one method reuse the modules an "
+           "earlier row already quantized with the same h and b_h, so a row's time counts only "
+           "the modules it computed.", ""]
     out.append("## Adapters")
     out.append("")
     for path in args.csv:

@@ -79,6 +79,30 @@ ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& origi
                           settings);
 }
 
+std::vector<std::string> moduleWarnings(const std::vector<ModuleResult>& modules,
+                                        const QuantSettings& settings)
+{
+    std::vector<std::string> warnings;
+    int mixing = 0;
+    for (const ModuleResult& module : modules) {
+        const int clamped = module.bHigh.clampedScales + module.aHigh.clampedScales +
+                            module.bLow.clampedScales + module.aLow.clampedScales;
+        if (clamped)
+            warnings.push_back(module.name + ": " + std::to_string(clamped) +
+                               " group scales exceed the fp16 range and were clamped to 65504; "
+                               "use f32 scales");
+        if (settings.layout == GroupLayout::Flattened &&
+            (module.m % settings.groupSize || module.n % settings.groupSize))
+            ++mixing;
+    }
+    if (mixing)
+        warnings.push_back(std::to_string(mixing) +
+                           " modules have m or n not a multiple of the group size " +
+                           std::to_string(settings.groupSize) +
+                           ": with flattened groups some groups span two components");
+    return warnings;
+}
+
 QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& settings,
                             const ProgressFn& progress)
 {
@@ -112,24 +136,8 @@ QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& setting
         return result;
     }
     result.modules = std::move(out);
-
-    int mixing = 0;
-    for (const ModuleResult& module : result.modules) {
-        const int clamped = module.bHigh.clampedScales + module.aHigh.clampedScales +
-                            module.bLow.clampedScales + module.aLow.clampedScales;
-        if (clamped)
-            result.warnings.push_back(module.name + ": " + std::to_string(clamped) +
-                                      " group scales exceed the fp16 range and were clamped to "
-                                      "65504; use f32 scales");
-        if (settings.layout == GroupLayout::Flattened &&
-            (module.m % settings.groupSize || module.n % settings.groupSize))
-            ++mixing;
-    }
-    if (mixing)
-        result.warnings.push_back(std::to_string(mixing) +
-                                  " modules have m or n not a multiple of the group size " +
-                                  std::to_string(settings.groupSize) +
-                                  ": with flattened groups some groups span two components");
+    for (std::string& warning : moduleWarnings(result.modules, settings))
+        result.warnings.push_back(std::move(warning));
     result.updateTotals();
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

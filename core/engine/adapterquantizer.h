@@ -22,6 +22,11 @@ QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& setting
 QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& settings,
                             const BudgetAllocation& allocation, const ProgressFn& progress = {});
 
+// What quantizeAdapter warns about in these results: scales clamped to the fp16 range, groups
+// spanning two components with flattened groups.
+std::vector<std::string> moduleWarnings(const std::vector<ModuleResult>& modules,
+                                        const QuantSettings& settings);
+
 // One module, for interactive use: the workbench caches the reparameterization and calls this
 // after every drag of the split.
 // h is clamped to [0, r]; bitsHigh must be 1..8. Throws lq::Error naming the module when the

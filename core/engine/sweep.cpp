@@ -5,12 +5,17 @@
 #include "adapterquantizer.h"
 #include "baseline.h"
 #include "bitbudget.h"
+#include "parallelmodules.h"
+#include "reparameterize.h"
+#include "splitrule.h"
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 namespace lq {
 namespace {
@@ -44,6 +49,93 @@ void fillRow(SweepRow& row, const QuantResult& result)
     row.relErrTotal = result.relErrTotal;
     row.relErrMean = result.relErrMean;
     row.seconds = result.seconds;
+}
+
+// Module results of one LoRAQuant method by (module index, h, b_h). A module's result depends on
+// the settings only through its h and b_h and the method's own settings (group settings,
+// refinement, component order), never on rho itself: the rows of a method, which differ in rho
+// and b_h (and the budget rows, run with SvdSplit's settings and per-module h and b_h), share
+// every module whose h and b_h they agree on. On the synthetic llama2-7b adapter most modules
+// keep h = 1 from rho 0.5 to 0.95, so most rows compute only a few modules. The figures only:
+// the codes are dropped.
+using ModuleKey = std::tuple<std::size_t, int, int>;
+using ModuleCache = std::map<ModuleKey, ModuleResult>;
+
+ModuleResult figuresOnly(ModuleResult module)
+{
+    for (QuantizedVectors* part : {&module.bHigh, &module.aHigh, &module.bLow, &module.aLow}) {
+        std::vector<std::uint8_t>().swap(part->codes);
+        std::vector<float>().swap(part->scales);
+        std::vector<std::uint8_t>().swap(part->zeros);
+    }
+    return module;
+}
+
+// Every module's singular values, as quantizeModule computes them to choose h.
+std::vector<Eigen::VectorXf> moduleSpectra(const Adapter& adapter, const ProgressFn& progress,
+                                           bool& finished)
+{
+    std::vector<Eigen::VectorXf> spectra(adapter.modules().size());
+    finished = runModulesInParallel(
+        spectra.size(),
+        [&](std::size_t i) {
+            const ModuleFactors factors = adapter.factors(i);
+            spectra[i] = reparameterize(factors.B, factors.A).singularValues;
+        },
+        progress);
+    return spectra;
+}
+
+// quantizeAdapter(adapter, settings) with the figures: the same totals and warnings, the modules
+// in `cache` taken from it and the others computed and added to it. `seconds` is the time of
+// this call, so a row that found every module counts almost nothing.
+QuantResult quantizeWithCache(const Adapter& adapter, const std::vector<Eigen::VectorXf>& spectra,
+                              const QuantSettings& settings, ModuleCache& cache,
+                              const ProgressFn& progress)
+{
+    settings.validate();
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<LoraModule>& modules = adapter.modules();
+    std::vector<ModuleKey> keys(modules.size());
+    std::vector<std::size_t> missing;
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        const LoraModule& module = modules[i];
+        const int h = std::clamp(chooseH(spectra[i], settings, module.name), 0, module.r);
+        keys[i] = {i, h, chooseBitsHigh(settings, module.name)};
+        if (!cache.count(keys[i]))
+            missing.push_back(i);
+    }
+
+    QuantResult result;
+    result.settings = settings;
+    result.method = "loraquant";
+    result.adapter = adapter.path();
+    std::vector<ModuleResult> computed(missing.size());
+    const bool finished = runModulesInParallel(
+        missing.size(),
+        [&](std::size_t k) {
+            const std::size_t i = missing[k];
+            computed[k] = figuresOnly(quantizeModule(modules[i], adapter.factors(i), settings));
+        },
+        progress);
+    if (finished) {
+        for (std::size_t k = 0; k < missing.size(); ++k) {
+            const ModuleResult& module = computed[k];
+            cache.emplace(ModuleKey{missing[k], module.h, module.bitsHigh}, module);
+        }
+        result.modules.reserve(modules.size());
+        for (std::size_t i = 0, k = 0; i < modules.size(); ++i)
+            result.modules.push_back(k < missing.size() && missing[k] == i
+                                         ? std::move(computed[k++])
+                                         : cache.at(keys[i]));
+        result.warnings = moduleWarnings(result.modules, settings);
+        result.updateTotals();
+    } else {
+        result.cancelled = true;
+    }
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
 }
 
 // One planned row: what to run, in the order the rows appear.
@@ -200,9 +292,12 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
 
     const int moduleCount = int(adapter.modules().size());
     const std::size_t budgetRows = wantBudget ? settings.bitsHigh.size() * settings.rhos.size() : 0;
-    // +1 row of work for the error curves
-    const int total =
-        moduleCount * int(plans.size() + hiddenSvd.size() + budgetRows + (wantBudget ? 1 : 0));
+    const bool wantSpectra =
+        wantBudget || std::any_of(plans.begin(), plans.end(),
+                                  [](const Plan& plan) { return isLoraQuant(plan.row.method); });
+    // +1 row of work for the error curves, +1 for the spectra
+    const int total = moduleCount * int(plans.size() + hiddenSvd.size() + budgetRows +
+                                        (wantBudget ? 1 : 0) + (wantSpectra ? 1 : 0));
     int done = 0;
     bool cancelled = false;
     const auto inner = [&](int moduleDone, int) {
@@ -219,6 +314,16 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
         return result;
     };
 
+    std::vector<Eigen::VectorXf> spectra;
+    if (wantSpectra) {
+        bool finished = false;
+        spectra = moduleSpectra(adapter, inner, finished);
+        if (!finished)
+            return finish();
+        done += moduleCount;
+    }
+    std::map<SweepMethod, ModuleCache> caches;
+
     const auto runPlan = [&](SweepRow& row) -> bool {
         QuantResult quant;
         if (row.method == SweepMethod::Rtn || row.method == SweepMethod::Binary) {
@@ -230,8 +335,9 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
             baseline.scaleFormat = settings.scaleFormat;
             quant = quantizeBaseline(adapter, baseline, inner);
         } else {
-            quant = quantizeAdapter(
-                adapter, sweepQuantSettings(settings, row.method, row.rho, row.bits), inner);
+            quant = quantizeWithCache(adapter, spectra,
+                                      sweepQuantSettings(settings, row.method, row.rho, row.bits),
+                                      caches[row.method], inner);
         }
         if (quant.cancelled)
             return false;
@@ -275,8 +381,10 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
             row.budget = std::min(source.avgBitsTrue, curves.maximumBudget(BitCount::True));
             row.setting =
                 "budget=" + formatNumber("%.4f", row.budget) + " true (" + source.setting + ")";
-            const BudgetAllocation allocation = allocateBudget(curves, row.budget, BitCount::True);
-            QuantResult quant = quantizeAdapter(adapter, curveSettings, allocation, inner);
+            QuantSettings allocated = curveSettings;
+            allocateBudget(curves, row.budget, BitCount::True).applyTo(allocated);
+            const QuantResult quant = quantizeWithCache(adapter, spectra, allocated,
+                                                        caches[SweepMethod::SvdSplit], inner);
             if (quant.cancelled)
                 return finish();
             fillRow(row, quant);

@@ -16,8 +16,11 @@ namespace lq {
 // row per (method, setting) with both bit counts and both errors, so that methods can be compared
 // at equal bits (`loraquant sweep`, docs/COMPARISON.md, the workbench's Pareto plot).
 //
-// Every row is an ordinary quantizeAdapter / quantizeBaseline run; sweepQuantSettings() gives the
-// settings of a LoRAQuant row, so any row can be reproduced exactly (the sweep test does).
+// Every row equals an ordinary quantizeAdapter / quantizeBaseline run; sweepQuantSettings() gives
+// the settings of a LoRAQuant row, so any row can be reproduced exactly (the sweep test does).
+// The rows of one LoRAQuant method (and the budget rows, with SvdSplit's) share the result of
+// every module whose h and b_h they agree on, since nothing else changes it: a row computes only
+// the modules no earlier row did, and its `seconds` count only those.
 // All rows share the sweep's group settings (group size, layout, scale format), so their true
 // bit counts are comparable; the default is the reference's storage (paper-exact: flattened
 // groups, float32 scales).

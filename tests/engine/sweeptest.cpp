@@ -8,6 +8,7 @@
 #include "clirun.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/baseline.h"
+#include "core/engine/bitbudget.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
 #include "shareddata.h"
@@ -44,7 +45,8 @@ Adapter sharedAdapter()
     return Adapter::load((lqtest::adaptersDir() + "/" + kAdapter).toStdString());
 }
 
-// A small in-memory adapter with spread spectra, so that rho changes h.
+// A small in-memory adapter with spread spectra, so that rho changes h, in some modules more
+// than in others.
 Adapter spreadAdapter()
 {
     std::mt19937 engine(5);
@@ -59,7 +61,7 @@ Adapter spreadAdapter()
     for (int i = 0; i < 4; ++i) {
         Eigen::MatrixXf B = uniform(256, 8, 0.05f);
         for (int c = 0; c < 8; ++c)
-            B.col(c) *= float(std::pow(0.6, c));
+            B.col(c) *= float(std::pow(0.45 + 0.1 * i, c));
         ModuleFactors f{B, uniform(8, 384, 0.02f)};
         LoraModule module;
         module.name = "layers." + std::to_string(i) + ".proj";
@@ -137,6 +139,7 @@ class SweepTest : public QObject
     Q_OBJECT
 
 private slots:
+    void everyMethodEqualsItsRun_data();
     void everyMethodEqualsItsRun();
     void equalStorageEqualBits();
     void randomSplitSeeded();
@@ -148,13 +151,27 @@ private slots:
     void cliWrongCalls();
 };
 
+void SweepTest::everyMethodEqualsItsRun_data()
+{
+    QTest::addColumn<bool>("shared");
+    QTest::newRow(kAdapter) << true;
+    // Rows of one method share the modules whose h they agree on (sweep.cpp): here rho changes
+    // h in some modules and not in others.
+    QTest::newRow("spread spectra") << false;
+}
+
 // A row for every method and setting, each equal to quantizeAdapter / quantizeBaseline with the
-// settings it names; budget rows never above their target.
+// settings it names (the budget rows: with the allocation for their target, never above it).
 void SweepTest::everyMethodEqualsItsRun()
 {
-    LQ_REQUIRE_SHARED();
-    const Adapter adapter = sharedAdapter();
+    QFETCH(bool, shared);
+    if (shared)
+        LQ_REQUIRE_SHARED();
+    const Adapter adapter = shared ? sharedAdapter() : spreadAdapter();
     const SweepSettings settings = smallSweep();
+    const QuantSettings curveSettings = sweepQuantSettings(
+        settings, SweepMethod::SvdSplit, settings.rhos.front(), settings.bitsHigh.front());
+    const ErrorCurves curves = computeErrorCurves(adapter, curveSettings, settings.budgetBitsHigh);
     const SweepResult result = runSweep(adapter, settings);
     QVERIFY(!result.cancelled);
     QCOMPARE(rowsOf(result, SweepMethod::Rtn), 4);
@@ -176,6 +193,8 @@ void SweepTest::everyMethodEqualsItsRun()
         } else if (row.method == SweepMethod::Budget) {
             QVERIFY2(row.avgBitsTrue <= row.budget, row.setting.c_str());
             QVERIFY(row.relErrTotal > 0 && row.relErrTotal < 1);
+            compareRow(row, quantizeAdapter(adapter, curveSettings,
+                                            allocateBudget(curves, row.budget, BitCount::True)));
         } else {
             compareRow(row, quantizeAdapter(adapter, sweepQuantSettings(settings, row.method,
                                                                         row.rho, row.bits)));
