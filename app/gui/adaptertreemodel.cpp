@@ -3,10 +3,11 @@
 #include "adapterdocument.h"
 #include "workspace.h"
 
+#include <QApplication>
 #include <QColor>
 #include <QFont>
-#include <QGuiApplication>
 #include <QPalette>
+#include <QStyle>
 #include <cmath>
 
 namespace lq::gui {
@@ -354,16 +355,27 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
         default:
             return {};
         }
-    case Qt::ToolTipRole:
-        if (kind == Kind::Adapter && document->packedOrigin())
-            return tr("%1\nPacked file, shown dequantized (its stored h and b_h per module); "
-                      "errors are against these factors. Stored: error %2 against %3")
-                .arg(document->path())
-                .arg(document->packedOrigin()->relErrTotal, 0, 'f', 4)
-                .arg(QString::fromStdString(document->packedOrigin()->sourcePath));
-        if (kind == Kind::Adapter)
-            return tr("%1\nerror: energy-weighted, sqrt(Σ err² / Σ ‖ΔW‖²)").arg(document->path());
-        return tr("error: energy-weighted over the layer's modules");
+    case Qt::ToolTipRole: {
+        if (kind != Kind::Adapter)
+            return tr("error: energy-weighted over the layer's modules");
+        QString tip =
+            document->packedOrigin()
+                ? tr("%1\nPacked file, shown dequantized (its stored h and b_h per module); "
+                     "errors are against these factors. Stored: error %2 against %3")
+                      .arg(document->path())
+                      .arg(document->packedOrigin()->relErrTotal, 0, 'f', 4)
+                      .arg(QString::fromStdString(document->packedOrigin()->sourcePath))
+                : tr("%1\nerror: energy-weighted, sqrt(Σ err² / Σ ‖ΔW‖²)").arg(document->path());
+        // The status bar shows a warning for a few seconds only; here it stays.
+        for (const std::string& warning : document->adapter().warnings())
+            tip += QStringLiteral("\n⚠ ") + QString::fromStdString(warning);
+        return tip;
+    }
+    case Qt::DecorationRole:
+        if (kind == Kind::Adapter && index.column() == NameColumn &&
+            !document->adapter().warnings().empty())
+            return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
+        return {};
     case Qt::BackgroundRole:
         return total.any ? QVariant(errorColor(total.error())) : QVariant();
     case Qt::ForegroundRole:

@@ -91,8 +91,15 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent)
         connectDocument(document);
         m_settings->addRecentFile(document->path());
         m_tree->expand(m_treeModel->indexOf(document));
-        for (const std::string& warning : document->adapter().warnings())
-            statusBar()->showMessage(QString::fromStdString(warning), 8000);
+        const std::vector<std::string>& warnings = document->adapter().warnings();
+        if (warnings.size() == 1)
+            statusBar()->showMessage(QString::fromStdString(warnings.front()), 8000);
+        else if (!warnings.empty())
+            statusBar()->showMessage(
+                tr("%1 warnings, listed in the adapter's tooltip in the tree; the first: %2")
+                    .arg(warnings.size())
+                    .arg(QString::fromStdString(warnings.front())),
+                8000);
     });
     connect(m_workspace, &Workspace::openFailed, this,
             [this](const QString& path, const QString& message) {

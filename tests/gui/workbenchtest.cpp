@@ -33,6 +33,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QIcon>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -270,6 +271,7 @@ private slots:
     void opensThroughMenu_data() { addAdapterRows(1); }
     void opensThroughMenu();
     void listsLayersInNumericOrder();
+    void warningsStayInTheTree();
     void baselinesFollowTheResult();
     void dragSplitUpdatesModule_data() { addAdapterRows(2); }
     void dragSplitUpdatesModule();
@@ -402,6 +404,32 @@ void WorkbenchTest::listsLayersInNumericOrder()
     QCOMPARE(plot->selected(), 12);
     QCOMPARE(bench.window.tree()->currentIndex(), model->indexOf(document, treeOrder.back()));
     QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+// An adapter's warnings are in the status bar for a few seconds only; its row in the tree keeps a
+// warning icon and lists them in its tooltip.
+void WorkbenchTest::warningsStayInTheTree()
+{
+    Bench bench;
+    const QString bare = bench.dir.filePath(QStringLiteral("without-config"));
+    QVERIFY(QDir().mkpath(bare));
+    QVERIFY(
+        QFile::copy(lq::gui::exampleAdapterPath() + QStringLiteral("/adapter_model.safetensors"),
+                    bare + QStringLiteral("/adapter_model.safetensors")));
+    AdapterDocument* warned = openThroughMenu(bench, bare);
+    AdapterDocument* clean = openThroughMenu(bench, lq::gui::exampleAdapterPath());
+    QVERIFY(warned && clean);
+    QCOMPARE(warned->adapter().warnings().size(), std::size_t(1));
+    QVERIFY(clean->adapter().warnings().empty());
+
+    const QModelIndex warnedRow = bench.window.treeModel()->indexOf(warned);
+    QVERIFY(!warnedRow.data(Qt::DecorationRole).value<QIcon>().isNull());
+    const QString tip = warnedRow.data(Qt::ToolTipRole).toString();
+    QVERIFY2(tip.contains(QString::fromStdString(warned->adapter().warnings().front())),
+             qPrintable(tip));
+    const QModelIndex cleanRow = bench.window.treeModel()->indexOf(clean);
+    QVERIFY(cleanRow.data(Qt::DecorationRole).value<QIcon>().isNull());
+    QVERIFY(!cleanRow.data(Qt::ToolTipRole).toString().contains(QStringLiteral("⚠")));
 }
 
 void WorkbenchTest::baselinesFollowTheResult()
