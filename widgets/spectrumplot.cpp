@@ -81,7 +81,7 @@ SpectrumPlot::SpectrumPlot(QWidget* parent) : PlotWidget(parent), m_items(std::m
     it.markerLabel = new QCPItemText(p);
     it.markerLabel->position->setTypeX(QCPItemPosition::ptPlotCoords);
     it.markerLabel->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    it.markerLabel->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    it.markerLabel->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
     it.markerLabel->setPadding(QMargins(4, 2, 4, 2));
     it.markerLabel->setBrush(QColor(255, 255, 255, 220));
     it.markerLabel->setPen(QPen(style::marker()));
@@ -234,14 +234,16 @@ void SpectrumPlot::updateSplitItems()
         if (i < m_h)
             energyShare += m_values[i] * m_values[i];
     }
-    it.markerLabel->position->setCoords(x, 0.02);
+    // At the foot of the plot: the cumulative energy curve runs along the top, and the bars'
+    // heights (their tops) are what the label must not hide.
+    it.markerLabel->position->setCoords(x, 0.98);
     it.markerLabel->setText(tr("h = %1 of %2\n%3% of the energy high")
                                 .arg(m_h)
                                 .arg(r)
                                 .arg(total > 0 ? 100.0 * energyShare / total : 0.0, 0, 'f', 1));
     // Keep the label inside the plot when the marker is near the right edge.
-    it.markerLabel->setPositionAlignment(m_h > r / 2 ? (Qt::AlignRight | Qt::AlignTop)
-                                                     : (Qt::AlignLeft | Qt::AlignTop));
+    it.markerLabel->setPositionAlignment(m_h > r / 2 ? (Qt::AlignRight | Qt::AlignBottom)
+                                                     : (Qt::AlignLeft | Qt::AlignBottom));
     scheduleReplot();
 }
 
