@@ -165,8 +165,12 @@ Adapter Adapter::load(const std::string& path)
     Adapter adapter;
     adapter.m_path = path;
     fs::path configPath;
-    if (fs::is_directory(status)) {
-        const fs::path folder(path);
+    // The config names the adapter as well as its folder does (file dialogs offer it).
+    const bool isConfig = fs::path(path).filename() == kConfigFileName;
+    if (fs::is_directory(status) || isConfig) {
+        const fs::path folder = isConfig ? fs::path(path).parent_path() : fs::path(path);
+        if (isConfig)
+            adapter.m_path = folder.empty() ? "." : folder.string();
         if (!fs::exists(folder / kTensorFileName)) {
             if (fs::exists(folder / "adapter_model.bin"))
                 throw Error(path, "no adapter found: the folder holds adapter_model.bin (a "

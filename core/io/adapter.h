@@ -58,10 +58,11 @@ std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type);
 class Adapter
 {
 public:
-    // `path` is a PEFT folder or the .safetensors file itself (the config is then looked for
-    // beside it). Validates the file, pairs lora_A with lora_B, checks shapes and ranks and scans
-    // every LoRA tensor for NaN and Inf. Throws lq::Error naming the file (and module) on any
-    // problem. A missing config is a warning, not an error.
+    // `path` is a PEFT folder, its adapter_config.json (meaning the folder), or the .safetensors
+    // file itself (the config is then looked for beside it). Validates the file, pairs lora_A
+    // with lora_B, checks shapes and ranks and scans every LoRA tensor for NaN and Inf. Throws
+    // lq::Error naming the file (and module) on any problem. A missing config is a warning, not
+    // an error.
     static Adapter load(const std::string& path);
 
     // An adapter held in memory (tests, synthetic data). Modules' m, n, r come from the

@@ -87,6 +87,7 @@ private slots:
     void nonLinearFactorsAreKeptAside();
     void embeddingFactorsAreAModule();
     void configRankDisagreementWarns();
+    void configPathMeansItsFolder();
     void inMemoryAdapter();
     void inMemoryOtherTensorsAreWritten();
 };
@@ -421,6 +422,37 @@ void AdapterTest::configRankDisagreementWarns()
     QVERIFY(QString::fromStdString(adapter.warnings()[0]).contains("the config says 8"));
     // The scale follows the rank actually stored: 16 / 2.
     QCOMPARE(adapter.modules()[0].scale, std::optional<double>(8.0));
+}
+
+// File dialogs offer adapter_config.json; naming it loads the adapter of its folder, as the
+// folder itself does, and errors still name the path given.
+void AdapterTest::configPathMeansItsFolder()
+{
+    QTemporaryDir dir;
+    writeSafetensors(
+        dir.filePath("adapter_model.safetensors").toStdString(),
+        {{"x.q_proj.lora_A.weight", DType::F32, {2, 3}, bytesOf(ramp(6, 1, 1), DType::F32)},
+         {"x.q_proj.lora_B.weight", DType::F32, {4, 2}, bytesOf(ramp(8, 1, 1), DType::F32)}},
+        {});
+    QVERIFY(writeConfig(dir, R"({"r": 2, "lora_alpha": 4})"));
+    const Adapter byFolder = Adapter::load(dir.path().toStdString());
+    const Adapter byConfig = Adapter::load(dir.filePath("adapter_config.json").toStdString());
+    QCOMPARE(byConfig.path(), byFolder.path());
+    QCOMPARE(byConfig.safetensorsPath(), byFolder.safetensorsPath());
+    QCOMPARE(byConfig.modules().size(), std::size_t(1));
+    QCOMPARE(byConfig.modules()[0].scale, std::optional<double>(2.0));
+    QVERIFY(byConfig.factors(0).B == byFolder.factors(0).B);
+
+    QVERIFY(QFile::remove(dir.filePath("adapter_model.safetensors")));
+    const std::string config = dir.filePath("adapter_config.json").toStdString();
+    try {
+        Adapter::load(config);
+        QFAIL("loaded a folder without tensors");
+    } catch (const Error& e) {
+        QCOMPARE(e.file(), config);
+        QVERIFY2(std::string(e.what()).find("adapter_model.safetensors") != std::string::npos,
+                 e.what());
+    }
 }
 
 void AdapterTest::inMemoryAdapter()
