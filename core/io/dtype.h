@@ -10,7 +10,13 @@ namespace lq {
 
 // Element types a safetensors adapter may store. Computation is always float32; the stored type
 // is remembered so that a written adapter keeps it.
-enum class DType : std::uint8_t { F32, F16, BF16, F64 };
+enum class DType : std::uint8_t
+{
+    F32,
+    F16,
+    BF16,
+    F64
+};
 
 std::size_t elementSize(DType type);
 std::string_view dtypeName(DType type); // "F32", "F16", "BF16", "F64" as in safetensors headers

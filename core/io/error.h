@@ -14,8 +14,7 @@ public:
     Error(std::string file, std::string problem)
         : std::runtime_error(file.empty() ? problem : file + ": " + problem),
           m_file(std::move(file)), m_problem(std::move(problem))
-    {
-    }
+    {}
 
     const std::string& file() const noexcept { return m_file; }
     const std::string& problem() const noexcept { return m_problem; }

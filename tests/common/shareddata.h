@@ -11,12 +11,27 @@
 // the folder is absent, as on a machine without the shared data.
 namespace lqtest {
 
-inline QString sharedDir() { return QStringLiteral(LQ_SHARED_DIR); }
-inline QString adaptersDir() { return sharedDir() + QStringLiteral("/adapters"); }
-inline QString referenceDir() { return sharedDir() + QStringLiteral("/reference"); }
-inline QString testDataDir() { return QStringLiteral(LQ_TEST_DATA_DIR); }
+inline QString sharedDir()
+{
+    return QStringLiteral(LQ_SHARED_DIR);
+}
+inline QString adaptersDir()
+{
+    return sharedDir() + QStringLiteral("/adapters");
+}
+inline QString referenceDir()
+{
+    return sharedDir() + QStringLiteral("/reference");
+}
+inline QString testDataDir()
+{
+    return QStringLiteral(LQ_TEST_DATA_DIR);
+}
 
-inline bool haveShared() { return QFileInfo(adaptersDir()).isDir(); }
+inline bool haveShared()
+{
+    return QFileInfo(adaptersDir()).isDir();
+}
 
 // Names of the shared adapters (folder names), sorted.
 inline QStringList sharedAdapterNames()
