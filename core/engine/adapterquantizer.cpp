@@ -4,6 +4,7 @@
 #include "bitbudget.h"
 #include "bitcount.h"
 #include "componentorder.h"
+#include "elapsed.h"
 #include "parallelmodules.h"
 #include "refinement.h"
 #include "reparameterize.h"
@@ -131,16 +132,14 @@ QuantResult quantizeAdapter(const Adapter& adapter, const QuantSettings& setting
         progress);
     if (!finished) {
         result.cancelled = true;
-        result.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        result.seconds = secondsSince(start);
         return result;
     }
     result.modules = std::move(out);
     for (std::string& warning : moduleWarnings(result.modules, settings))
         result.warnings.push_back(std::move(warning));
     result.updateTotals();
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.seconds = secondsSince(start);
     return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include "../io/error.h"
 #include "bitcount.h"
+#include "elapsed.h"
 #include "parallelmodules.h"
 #include "quantizer.h"
 #include "updateerror.h"
@@ -97,8 +98,7 @@ QuantResult quantizeBaseline(const Adapter& adapter, const BaselineSettings& set
     } else {
         result.cancelled = true;
     }
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.seconds = secondsSince(start);
     return result;
 }
 

@@ -3,6 +3,7 @@
 #include "../io/error.h"
 #include "adapterquantizer.h"
 #include "bitcount.h"
+#include "elapsed.h"
 #include "parallelmodules.h"
 #include "quantizer.h"
 #include "reparameterize.h"
@@ -259,8 +260,7 @@ ErrorCurves computeErrorCurves(const Adapter& adapter, const QuantSettings& sett
     } else {
         curves.cancelled = true;
     }
-    curves.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    curves.seconds = secondsSince(start);
     return curves;
 }
 

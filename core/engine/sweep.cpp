@@ -5,6 +5,7 @@
 #include "adapterquantizer.h"
 #include "baseline.h"
 #include "bitbudget.h"
+#include "elapsed.h"
 #include "parallelmodules.h"
 #include "reparameterize.h"
 #include "splitrule.h"
@@ -133,8 +134,7 @@ QuantResult quantizeWithCache(const Adapter& adapter, const std::vector<Eigen::V
     } else {
         result.cancelled = true;
     }
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.seconds = secondsSince(start);
     return result;
 }
 
@@ -309,8 +309,7 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
     };
     const auto finish = [&] {
         result.cancelled = cancelled;
-        result.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        result.seconds = secondsSince(start);
         return result;
     };
 

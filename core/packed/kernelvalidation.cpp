@@ -1,5 +1,6 @@
 #include "kernelvalidation.h"
 
+#include "../engine/elapsed.h"
 #include "../io/error.h"
 #include "packedkernel.h"
 
@@ -10,14 +11,6 @@
 #include <random>
 
 namespace lq {
-namespace {
-
-double secondsSince(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-} // namespace
 
 Eigen::MatrixXf randomActivations(int n, int tokens, std::uint64_t seed)
 {
