@@ -2,9 +2,9 @@
 
 #include "../io/atomicfile.h"
 #include "../io/error.h"
+#include "../io/filename.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -97,19 +97,6 @@ std::string csvField(const std::string& text)
         quoted += c;
     }
     return quoted + '"';
-}
-
-std::string lower(std::string text)
-{
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return char(std::tolower(c)); });
-    return text;
-}
-
-bool endsWith(const std::string& text, const std::string& suffix)
-{
-    return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 } // namespace
@@ -269,10 +256,10 @@ std::string reportSummary(const QuantResult& result)
 
 void writeReport(const std::string& path, const QuantResult& result)
 {
-    const std::string name = lower(path);
-    if (endsWith(name, ".json"))
+    const std::string extension = lowercaseExtension(path);
+    if (extension == ".json")
         writeFileAtomically(path, reportJson(result));
-    else if (endsWith(name, ".csv"))
+    else if (extension == ".csv")
         writeFileAtomically(path, reportCsv(result));
     else
         throw Error(path, "unknown report format: the file name must end in .json or .csv");

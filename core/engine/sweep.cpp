@@ -2,6 +2,7 @@
 
 #include "../io/atomicfile.h"
 #include "../io/error.h"
+#include "../io/filename.h"
 #include "adapterquantizer.h"
 #include "baseline.h"
 #include "bitbudget.h"
@@ -11,7 +12,6 @@
 #include "splitrule.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -479,11 +479,7 @@ std::string sweepTable(const SweepResult& result)
 
 void writeSweep(const std::string& path, const SweepResult& result)
 {
-    std::string extension;
-    if (const auto dot = path.find_last_of('.'); dot != std::string::npos)
-        extension = path.substr(dot);
-    std::transform(extension.begin(), extension.end(), extension.begin(),
-                   [](unsigned char c) { return char(std::tolower(c)); });
+    const std::string extension = lowercaseExtension(path);
     if (extension == ".json")
         writeFileAtomically(path, sweepJson(result));
     else if (extension == ".csv")

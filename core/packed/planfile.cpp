@@ -1,10 +1,8 @@
 #include "planfile.h"
 
 #include "../io/error.h"
+#include "../io/filename.h"
 #include "packedfile.h"
-
-#include <algorithm>
-#include <cctype>
 
 namespace lq {
 
@@ -24,10 +22,7 @@ QuantPlan readQuantPlan(const std::string& path)
 {
     if (isPackedAdapterPath(path))
         return planOf(readPackedAdapter(path), path);
-    std::string extension = path.size() >= 5 ? path.substr(path.size() - 5) : std::string();
-    std::transform(extension.begin(), extension.end(), extension.begin(),
-                   [](unsigned char c) { return char(std::tolower(c)); });
-    if (extension == ".json")
+    if (lowercaseExtension(path) == ".json")
         return readReportPlan(path);
     throw Error(path, "a plan is read from a packed adapter (.lqa.h5) or a JSON report (.json)");
 }
