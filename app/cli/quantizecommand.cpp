@@ -191,8 +191,8 @@ int runQuantize(const std::vector<std::string>& args)
         if (!parsed)
             throw UsageError("--components must be svd, random or norm, got '" + *components + "'");
         settings.order = *parsed;
-        // A budget's error curves assume the SVD order, and a packed file records no order.
-        for (const char* option : {"baseline", "budget", "export-packed"})
+        // A budget's error curves assume the SVD order.
+        for (const char* option : {"baseline", "budget"})
             if (settings.order != ComponentOrder::Svd && arguments.has(option))
                 throw UsageError(std::string("--components ") + *components +
                                  " does not apply with --" + option);
@@ -217,6 +217,12 @@ int runQuantize(const std::vector<std::string>& args)
                                  "width and groups)");
         plan = readQuantPlan(*file);
     }
+    // A packed file records no component order: only the SVD's, whether chosen here or by the
+    // plan, can be exported.
+    if (const ComponentOrder order = plan ? plan->settings.order : settings.order;
+        order != ComponentOrder::Svd && arguments.has("export-packed"))
+        throw UsageError("--export-packed does not apply to the components " + toString(order) +
+                         " (a packed file records no order)");
 
     std::optional<BaselineSettings> baseline;
     if (const auto text = arguments.value("baseline")) {
@@ -262,12 +268,8 @@ int runQuantize(const std::vector<std::string>& args)
     if (exportFolder && isInputFile(*exportFolder, adapter))
         throw Error(*exportFolder, "refusing to overwrite the input adapter");
     const auto packedFile = arguments.value("export-packed");
-    if (packedFile) {
+    if (packedFile)
         checkPackedExport(*packedFile, adapter, baseline.has_value());
-        if (settings.order != ComponentOrder::Svd)
-            throw UsageError("--export-packed does not apply to the plan's components " +
-                             toString(settings.order) + " (a packed file records no order)");
-    }
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 

@@ -234,6 +234,10 @@ void QuantizeCliTest::wrongCalls_data()
     QTest::newRow("random components with a budget")
         << QStringList{"quantize", adapter, "--components", "random", "--budget", "1.5"} << 2
         << "does not apply with --budget";
+    QTest::newRow("random components, packed")
+        << QStringList{"quantize", adapter,           "--components",
+                       "random",   "--export-packed", "/tmp/never-written.lqa.h5"}
+        << 2 << "a packed file records no order";
     QTest::newRow("baseline with rho")
         << QStringList{"quantize", adapter, "--baseline", "binary", "--rho", "0.9"} << 2
         << "does not apply";

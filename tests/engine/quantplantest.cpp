@@ -4,6 +4,7 @@
 
 #include "clirun.h"
 
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -188,6 +189,12 @@ void QuantPlanTest::refusesPlansThatDoNotFit_data()
                               << "does not apply with --plan";
     QTest::newRow("with a budget") << same << QStringList{} << QStringList{"--budget", "1.5"} << 2
                                    << "does not apply with --plan";
+    // A packed file records no component order, so a plan of the paper's ablation cannot be
+    // exported packed; refused before any work.
+    QTest::newRow("ablation plan, packed export")
+        << same << QStringList{"--components", "random"}
+        << QStringList{"--export-packed", QDir::tempPath() + "/lq-plan-never-written.lqa.h5"} << 2
+        << "a packed file records no order";
 }
 
 void QuantPlanTest::refusesPlansThatDoNotFit()
