@@ -12,7 +12,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Reads `key` of `object` as a T, where `path` names it in messages ("modules[3].h").
+// Typed, checked reads of a report's fields; a failure names the file and the field
+// ("modules[3].h").
 class ReportReader
 {
 public:
