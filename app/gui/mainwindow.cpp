@@ -8,6 +8,7 @@
 #include "changesettingscommand.h"
 #include "core/engine/splitrule.h"
 #include "errorreporter.h"
+#include "errorview.h"
 #include "exportjob.h"
 #include "filechooser.h"
 #include "helpbrowser.h"
@@ -18,8 +19,6 @@
 #include "viewdata.h"
 #include "widgets/errorbarplot.h"
 #include "widgets/heatmapview.h"
-#include "widgets/paretoplot.h"
-#include "widgets/plotstyle.h"
 #include "widgets/settingspanel.h"
 #include "widgets/spectrumplot.h"
 #include "workspace.h"
@@ -30,7 +29,6 @@
 #include <QDockWidget>
 #include <QFileInfo>
 #include <QFontMetrics>
-#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMenuBar>
@@ -40,7 +38,6 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
-#include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
@@ -139,6 +136,21 @@ void MainWindow::reportError(const QString& title, const QString& message)
 AdapterDocument* MainWindow::currentDocument() const
 {
     return m_workspace->current();
+}
+
+widgets::ErrorBarPlot* MainWindow::errorPlot() const
+{
+    return m_errorView->errorPlot();
+}
+
+widgets::ParetoPlot* MainWindow::paretoPlot() const
+{
+    return m_errorView->paretoPlot();
+}
+
+QPushButton* MainWindow::sweepButton() const
+{
+    return m_errorView->sweepButton();
 }
 
 ExportJob* MainWindow::activeExport() const
@@ -308,33 +320,16 @@ void MainWindow::createViews()
     m_spectrum->setObjectName(QStringLiteral("spectrumPlot"));
     spectrumLayout->addWidget(m_spectrum, 1);
     m_tabs->addTab(spectrumPage, tr("Spectrum"));
-    // The error view: per-module bars above, the adapter's error against bits below.
-    auto* errorSplitter = new QSplitter(Qt::Vertical, m_tabs);
-    errorSplitter->setObjectName(QStringLiteral("errorView"));
-    errorSplitter->setChildrenCollapsible(false);
-    m_errors = new widgets::ErrorBarPlot(errorSplitter);
-    m_errors->setObjectName(QStringLiteral("errorPlot"));
-    errorSplitter->addWidget(m_errors);
-    auto* paretoPage = new QWidget(errorSplitter);
-    auto* paretoLayout = new QVBoxLayout(paretoPage);
-    paretoLayout->setContentsMargins(6, 0, 6, 0);
-    auto* sweepRow = new QHBoxLayout;
-    m_sweepButton = new QPushButton(tr("Compute &Trade-off"), paretoPage);
-    m_sweepButton->setObjectName(QStringLiteral("sweepButton"));
-    m_sweepButton->setToolTip(tr("Quantize the adapter with every method over a range of bit "
-                                 "widths in the background (loraquant sweep) and plot total "
-                                 "error against average bits"));
-    connect(m_sweepButton, &QPushButton::clicked, this, &MainWindow::startSweep);
-    sweepRow->addWidget(m_sweepButton);
-    sweepRow->addStretch(1);
-    paretoLayout->addLayout(sweepRow);
-    m_pareto = new widgets::ParetoPlot(paretoPage);
-    m_pareto->setObjectName(QStringLiteral("paretoPlot"));
-    paretoLayout->addWidget(m_pareto, 1);
-    errorSplitter->addWidget(paretoPage);
-    errorSplitter->setStretchFactor(0, 1);
-    errorSplitter->setStretchFactor(1, 1);
-    m_tabs->addTab(errorSplitter, tr("Error"));
+    m_errorView = new ErrorView(m_tabs);
+    connect(m_errorView, &ErrorView::sweepRequested, this, [this] {
+        if (AdapterDocument* document = currentDocument())
+            ParetoSweep::of(document)->start();
+    });
+    connect(m_errorView, &ErrorView::moduleClicked, this, [this](int module) {
+        if (AdapterDocument* document = currentDocument())
+            selectModule(document, module);
+    });
+    m_tabs->addTab(m_errorView, tr("Error"));
     m_learn = new widgets::HeatMapView(m_tabs);
     m_learn->setObjectName(QStringLiteral("learnView"));
     m_tabs->addTab(m_learn, tr("Learn: what SVD does"));
@@ -412,10 +407,6 @@ void MainWindow::createViews()
 
     connect(m_spectrum, &widgets::SpectrumPlot::splitDragged, this, &MainWindow::onSplitDragged);
     connect(m_spectrum, &widgets::SpectrumPlot::splitChosen, this, &MainWindow::onSplitChosen);
-    connect(m_errors, &widgets::ErrorBarPlot::moduleClicked, this, [this](int position) {
-        if (AdapterDocument* document = currentDocument())
-            selectModule(document, document->displayOrder().at(std::size_t(position)));
-    });
 
     m_status = new StatusPanel(this);
     statusBar()->addPermanentWidget(m_status, 1);
@@ -428,7 +419,7 @@ void MainWindow::connectDocument(AdapterDocument* document)
     connect(sweep, &ParetoSweep::started, m_status, &StatusPanel::track);
     connect(sweep, &ParetoSweep::started, this, [this, document] {
         if (document == currentDocument())
-            updatePareto();
+            m_errorView->showTradeOff(document);
     });
     connect(sweep, &ParetoSweep::finished, this,
             [this, document](bool succeeded, const QString& message) {
@@ -438,7 +429,7 @@ void MainWindow::connectDocument(AdapterDocument* document)
                 else if (!succeeded)
                     statusBar()->showMessage(tr("Sweep cancelled; nothing was kept"), 6000);
                 if (document == currentDocument())
-                    updatePareto();
+                    m_errorView->showTradeOff(document);
             });
     connect(document, &AdapterDocument::moduleChanged, this, [this, document](int module) {
         if (document != currentDocument())
@@ -575,7 +566,7 @@ widgets::PlotWidget* MainWindow::plotOf(View view) const
     case View::Spectrum:
         return m_spectrum;
     case View::Error:
-        return m_errors;
+        return m_errorView->errorPlot();
     case View::Learn:
         return m_learn;
     }
@@ -588,7 +579,7 @@ void MainWindow::updateModuleViews()
     const int module = m_module;
     const bool valid = document && module >= 0 && module < document->moduleCount();
     m_panel->setSelectedModule(valid ? document->moduleLabel(module) : QString());
-    m_errors->setSelected(valid ? document->displayPosition(module) : -1);
+    m_errorView->setSelectedModule(document, valid ? module : -1);
     if (!valid) {
         m_spectrum->clear();
         m_summary->setText(document ? tr("Select a module in the tree.")
@@ -651,92 +642,7 @@ void MainWindow::updateLearnView()
 
 void MainWindow::updateErrorView()
 {
-    AdapterDocument* document = currentDocument();
-    if (!document || !document->hasResult()) {
-        m_errors->setModules(QString(), {}, {});
-        m_errors->clearReferences();
-        return;
-    }
-    const lq::QuantResult& result = document->result();
-    // Every per-module series goes to the plot in display order, as the tree lists them.
-    const std::vector<int>& order = document->displayOrder();
-    const auto inDisplayOrder = [&order](const std::vector<double>& perModule) {
-        if (perModule.size() != order.size())
-            return perModule; // not one value per module: the plot drops it
-        std::vector<double> sorted;
-        for (int i : order)
-            sorted.push_back(perModule[std::size_t(i)]);
-        return sorted;
-    };
-    QStringList names;
-    std::vector<double> errors;
-    for (int i : order) {
-        names.append(document->moduleLabel(i));
-        errors.push_back(result.modules[std::size_t(i)].relErr);
-    }
-    m_errors->setModules(
-        tr("Relative error per module: %1 bits/weight (paper), %2 (true); total error %3")
-            .arg(result.avgBitsPaper, 0, 'f', 2)
-            .arg(result.avgBitsTrue, 0, 'f', 2)
-            .arg(result.relErrTotal, 0, 'f', 4),
-        names, errors, layerGroups(*document));
-    m_errors->clearReferences();
-    if (const auto& rtn = document->rtn2Baseline())
-        m_errors->setReference(
-            tr("whole adapter, RTN 2-bit, no SVD (total %1)").arg(rtn->total, 0, 'f', 3),
-            inDisplayOrder(rtn->perModule), widgets::style::reference1());
-    if (const auto& binary = document->binaryBaseline())
-        m_errors->setReference(
-            tr("whole adapter, binary 1-bit, no SVD (total %1)").arg(binary->total, 0, 'f', 3),
-            inDisplayOrder(binary->perModule), widgets::style::reference2());
-    m_errors->setSelected(document->displayPosition(m_module));
-    updatePareto();
-}
-
-void MainWindow::updatePareto()
-{
-    AdapterDocument* document = currentDocument();
-    m_sweepButton->setEnabled(document);
-    if (!document) {
-        m_pareto->clear();
-        m_pareto->setMessage(tr("Open an adapter"));
-        return;
-    }
-    const ParetoSweep* sweep = ParetoSweep::of(document);
-    m_sweepButton->setEnabled(!sweep->isRunning());
-    const lq::QuantSettings& settings = document->settings();
-    const QString groups =
-        tr("groups of %1, %2, %3 scales")
-            .arg(settings.groupSize)
-            .arg(settings.layout == lq::GroupLayout::Flattened ? tr("flattened")
-                                                               : tr("per component"))
-            .arg(settings.scaleFormat == lq::ScaleFormat::F16 ? tr("fp16") : tr("fp32"));
-    const QString xLabel = tr("average bits per weight, true count (%1)").arg(groups);
-    if (const lq::SweepResult* result = sweep->result()) {
-        m_pareto->setSeries(tr("Total error against bits, every method"), xLabel,
-                            paretoSeries(*result));
-    } else {
-        m_pareto->setSeries(tr("Total error against bits"), xLabel, {});
-        m_pareto->setMessage(sweep->isRunning()
-                                 ? tr("Sweeping every method… (progress in the status bar)")
-                             : !sweep->lastError().isEmpty()
-                                 ? tr("The sweep failed: %1").arg(sweep->lastError())
-                                 : tr("Compute Trade-off quantizes with every method over a "
-                                      "range of bit widths"));
-    }
-    if (document->hasResult())
-        m_pareto->setCurrent(document->result().avgBitsTrue, document->result().relErrTotal,
-                             tr("current: %1 bits, %2")
-                                 .arg(document->result().avgBitsTrue, 0, 'f', 2)
-                                 .arg(document->result().relErrTotal, 0, 'f', 3));
-    else
-        m_pareto->setCurrent(0, 0, QString());
-}
-
-void MainWindow::startSweep()
-{
-    if (AdapterDocument* document = currentDocument())
-        ParetoSweep::of(document)->start();
+    m_errorView->showResult(currentDocument(), m_module);
 }
 
 void MainWindow::updateTotals()

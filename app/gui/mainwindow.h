@@ -26,6 +26,7 @@ class AdapterDocument;
 class AdapterTreeModel;
 class AppSettings;
 class ErrorReporter;
+class ErrorView;
 class ExportJob;
 class FileChooser;
 class Job;
@@ -69,10 +70,11 @@ public:
     View currentView() const;
     widgets::PlotWidget* plotOf(View view) const;
     widgets::SpectrumPlot* spectrumPlot() const { return m_spectrum; }
-    widgets::ErrorBarPlot* errorPlot() const { return m_errors; }
+    ErrorView* errorView() const { return m_errorView; }
+    widgets::ErrorBarPlot* errorPlot() const;
     // The error view's trade-off plot and the button that starts its sweep.
-    widgets::ParetoPlot* paretoPlot() const { return m_pareto; }
-    QPushButton* sweepButton() const { return m_sweepButton; }
+    widgets::ParetoPlot* paretoPlot() const;
+    QPushButton* sweepButton() const;
     widgets::HeatMapView* learnView() const { return m_learn; }
     widgets::SettingsPanel* settingsPanel() const { return m_panel; }
     QLabel* moduleSummaryLabel() const { return m_summary; }
@@ -111,8 +113,6 @@ private:
     void updateModuleViews();
     void updateSpectrum(AdapterDocument* document, int module);
     void updateErrorView();
-    void updatePareto();
-    void startSweep();
     void updateLearnView();
     void updateTotals();
     void updatePanel();
@@ -151,9 +151,7 @@ private:
     QTabWidget* m_tabs = nullptr;
     QLabel* m_summary = nullptr;
     widgets::SpectrumPlot* m_spectrum = nullptr;
-    widgets::ErrorBarPlot* m_errors = nullptr;
-    widgets::ParetoPlot* m_pareto = nullptr;
-    QPushButton* m_sweepButton = nullptr;
+    ErrorView* m_errorView = nullptr;
     widgets::HeatMapView* m_learn = nullptr;
     widgets::SettingsPanel* m_panel = nullptr;
     StatusPanel* m_status = nullptr;

@@ -7,6 +7,7 @@
 #include "setmodulesplitcommand.h"
 #include "statuspanel.h"
 #include "viewdata.h"
+#include "widgets/errorbarplot.h"
 #include "widgets/paretoplot.h"
 #include "workbenchharness.h"
 
@@ -33,6 +34,7 @@ private slots:
     void cancelQuantizeKeepsPreviousResult();
     void cancelValidationLeavesNoResult();
     void paretoSweepInBackground();
+    void tradeOffFollowsTheCurrentAdapter();
     void cancelSweepKeepsNothing();
     void cancelExportLeavesNothing();
     void closeWindowMidJob();
@@ -242,6 +244,53 @@ void WorkbenchJobsTest::paretoSweepInBackground()
     QCOMPARE(document->settings().groupSize, 64);
     QCOMPARE(plot->seriesCount(), 0);
     QVERIFY(!sweep->result());
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchJobsTest::tradeOffFollowsTheCurrentAdapter()
+{
+    // The trade-off plot shows the current adapter's sweep only: another adapter's curves left
+    // on it would read as this one's.
+    Bench bench;
+    AdapterDocument* swept = openThroughMenu(bench, lq::gui::exampleAdapterPath());
+    QVERIFY(swept);
+    bench.window.showView(MainWindow::View::Error);
+    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(swept);
+    QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
+    QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    const int methods = int(sweep->result()->settings.methods.size());
+    lq::widgets::ParetoPlot* plot = bench.window.paretoPlot();
+    QCOMPARE(plot->seriesCount(), methods);
+
+    // Another adapter, never swept: no curves, its own mark.
+    const QString folder = m_scratch.filePath(QStringLiteral("text-sorted"));
+    writeTextSortedAdapter(folder);
+    AdapterDocument* other = openThroughMenu(bench, folder);
+    QVERIFY(other);
+    QCOMPARE(bench.window.currentDocument(), other);
+    QCOMPARE(plot->seriesCount(), 0);
+    QCOMPARE(plot->current(), QPointF(other->result().avgBitsTrue, other->result().relErrTotal));
+    QVERIFY(bench.window.sweepButton()->isEnabled());
+
+    // Back to the swept one through the tree: its curves again.
+    bench.window.selectModule(swept, 0);
+    QCOMPARE(bench.window.currentDocument(), swept);
+    QCOMPARE(plot->seriesCount(), methods);
+
+    // Closing both, the swept one last, leaves nothing to show and nothing to sweep.
+    QAction* close = bench.window.findChild<QAction*>(QStringLiteral("actionClose"));
+    QVERIFY(close);
+    bench.window.selectModule(other, 0);
+    close->trigger();
+    QCOMPARE(bench.window.currentDocument(), swept);
+    QCOMPARE(plot->seriesCount(), methods);
+    close->trigger();
+    QCOMPARE(bench.window.currentDocument(), nullptr);
+    QCOMPARE(plot->seriesCount(), 0);
+    QVERIFY(!plot->hasCurrent());
+    QVERIFY(!bench.window.sweepButton()->isEnabled());
+    QCOMPARE(bench.window.errorPlot()->moduleCount(), 0);
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
