@@ -79,7 +79,11 @@ public:
 // One window with its own settings file, shown at the size the issue asks it to work at.
 struct Bench
 {
-    explicit Bench(bool realDialogs = false)
+    // With `settingsFile`, the window keeps its settings there (two windows in turn share them).
+    explicit Bench(bool realDialogs = false, const QString& settingsFile = QString())
+        : settings(settingsFile.isEmpty() ? dir.filePath(QStringLiteral("settings.ini"))
+                                          : settingsFile,
+                   QSettings::IniFormat)
     {
         auto testChooser = std::make_unique<TestChooser>();
         chooser = testChooser.get();
@@ -94,7 +98,7 @@ struct Bench
     }
 
     QTemporaryDir dir;
-    QSettings settings{dir.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat};
+    QSettings settings;
     MainWindow window{&settings};
     TestChooser* chooser = nullptr;
     RecordingReporter* reporter = nullptr; // null with real dialogs
