@@ -15,6 +15,7 @@
 #include "paretosweep.h"
 #include "planjob.h"
 #include "setmodulesplitcommand.h"
+#include "spectrumview.h"
 #include "statuspanel.h"
 #include "viewdata.h"
 #include "widgets/errorbarplot.h"
@@ -45,7 +46,6 @@
 #include <QTreeView>
 #include <QUndoGroup>
 #include <QUndoStack>
-#include <QVBoxLayout>
 #include <algorithm>
 
 namespace lq::gui {
@@ -115,7 +115,6 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent)
 MainWindow::~MainWindow()
 {
     // Views first: documents (and their jobs) go with the workspace, a child of this window.
-    m_shownSpectrum = m_shownLearn = nullptr;
 }
 
 void MainWindow::setFileChooser(std::unique_ptr<FileChooser> chooser)
@@ -136,6 +135,16 @@ void MainWindow::reportError(const QString& title, const QString& message)
 AdapterDocument* MainWindow::currentDocument() const
 {
     return m_workspace->current();
+}
+
+widgets::SpectrumPlot* MainWindow::spectrumPlot() const
+{
+    return m_spectrumView->plot();
+}
+
+QLabel* MainWindow::moduleSummaryLabel() const
+{
+    return m_spectrumView->summaryLabel();
 }
 
 widgets::ErrorBarPlot* MainWindow::errorPlot() const
@@ -307,19 +316,8 @@ void MainWindow::createViews()
     m_tabs->setObjectName(QStringLiteral("views"));
     m_tabs->setDocumentMode(true);
 
-    auto* spectrumPage = new QWidget(m_tabs);
-    auto* spectrumLayout = new QVBoxLayout(spectrumPage);
-    spectrumLayout->setContentsMargins(6, 6, 6, 0);
-    m_summary = new QLabel(spectrumPage);
-    m_summary->setObjectName(QStringLiteral("moduleSummary"));
-    m_summary->setTextFormat(Qt::RichText);
-    m_summary->setWordWrap(true);
-    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    spectrumLayout->addWidget(m_summary);
-    m_spectrum = new widgets::SpectrumPlot(spectrumPage);
-    m_spectrum->setObjectName(QStringLiteral("spectrumPlot"));
-    spectrumLayout->addWidget(m_spectrum, 1);
-    m_tabs->addTab(spectrumPage, tr("Spectrum"));
+    m_spectrumView = new SpectrumView(m_tabs);
+    m_tabs->addTab(m_spectrumView, tr("Spectrum"));
     m_errorView = new ErrorView(m_tabs);
     connect(m_errorView, &ErrorView::sweepRequested, this, [this] {
         if (AdapterDocument* document = currentDocument())
@@ -405,8 +403,10 @@ void MainWindow::createViews()
     connect(m_panel, &widgets::SettingsPanel::budgetChosen, this, &MainWindow::applyBudget);
     connect(m_panel, &widgets::SettingsPanel::budgetPreviewed, this, &MainWindow::previewBudget);
 
-    connect(m_spectrum, &widgets::SpectrumPlot::splitDragged, this, &MainWindow::onSplitDragged);
-    connect(m_spectrum, &widgets::SpectrumPlot::splitChosen, this, &MainWindow::onSplitChosen);
+    connect(m_spectrumView->plot(), &widgets::SpectrumPlot::splitDragged, this,
+            &MainWindow::onSplitDragged);
+    connect(m_spectrumView->plot(), &widgets::SpectrumPlot::splitChosen, this,
+            &MainWindow::onSplitChosen);
 
     m_status = new StatusPanel(this);
     statusBar()->addPermanentWidget(m_status, 1);
@@ -564,7 +564,7 @@ widgets::PlotWidget* MainWindow::plotOf(View view) const
 {
     switch (view) {
     case View::Spectrum:
-        return m_spectrum;
+        return m_spectrumView->plot();
     case View::Error:
         return m_errorView->errorPlot();
     case View::Learn:
@@ -576,44 +576,17 @@ widgets::PlotWidget* MainWindow::plotOf(View view) const
 void MainWindow::updateModuleViews()
 {
     AdapterDocument* document = currentDocument();
-    const int module = m_module;
-    const bool valid = document && module >= 0 && module < document->moduleCount();
+    const bool valid = document && m_module >= 0 && m_module < document->moduleCount();
+    const int module = valid ? m_module : -1;
     m_panel->setSelectedModule(valid ? document->moduleLabel(module) : QString());
-    m_errorView->setSelectedModule(document, valid ? module : -1);
+    m_errorView->setSelectedModule(document, module);
+    m_spectrumView->showModule(document, module);
     if (!valid) {
-        m_spectrum->clear();
-        m_summary->setText(document ? tr("Select a module in the tree.")
-                                    : tr("Open an adapter: File › Open Adapter, or drop a "
-                                         "folder or .safetensors file here."));
         m_learn->clear();
-        m_shownSpectrum = m_shownLearn = nullptr;
-        return;
-    }
-    updateSpectrum(document, module);
-    const lq::ModuleResult* result = document->moduleResult(module);
-    QString summary = result ? moduleSummary(*document, module, *result, false)
-                             : tr("<b>%1</b>: quantizing…").arg(document->moduleLabel(module));
-    if (result && document->resultState() == AdapterDocument::ResultState::Computing)
-        summary += tr(" &nbsp;<i>(updating…)</i>");
-    m_summary->setText(summary);
-    if (currentView() == View::Learn)
+        m_shownLearn = nullptr;
+    } else if (currentView() == View::Learn) {
         updateLearnView();
-}
-
-void MainWindow::updateSpectrum(AdapterDocument* document, int module)
-{
-    if (m_spectrum->isDragging())
-        return;
-    if (m_shownSpectrum != document || m_shownSpectrumModule != module) {
-        m_spectrum->setSpectrum(document->moduleLabel(module), document->singularValues(module));
-        m_shownSpectrum = document;
-        m_shownSpectrumModule = module;
     }
-    const lq::QuantSettings& settings = document->settings();
-    const bool ruleUsesRho = settings.split != lq::SplitRule::Fixed;
-    m_spectrum->setRho(ruleUsesRho ? settings.rho : -1.0);
-    m_spectrum->setBitsHigh(document->effectiveBitsHigh(module));
-    m_spectrum->setSplit(document->effectiveH(module));
 }
 
 void MainWindow::updateLearnView()
@@ -702,7 +675,7 @@ void MainWindow::onSplitDragged(int h)
         return;
     try {
         const lq::ModuleResult preview = document->preview(m_module, h);
-        m_summary->setText(moduleSummary(*document, m_module, preview, true));
+        m_spectrumView->showPreview(moduleSummary(*document, m_module, preview, true));
     } catch (const std::exception& error) {
         reportError(tr("Cannot quantize the module"), QString::fromStdString(error.what()));
     }
@@ -829,10 +802,8 @@ void MainWindow::openAdapterFolder()
 
 void MainWindow::closeAdapter()
 {
-    if (AdapterDocument* document = currentDocument()) {
-        m_shownSpectrum = m_shownLearn = nullptr;
+    if (AdapterDocument* document = currentDocument())
         m_workspace->close(document);
-    }
 }
 
 void MainWindow::exportPacked()

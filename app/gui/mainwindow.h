@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QPointer>
 #include <memory>
 
 class QAction;
@@ -30,6 +31,7 @@ class ErrorView;
 class ExportJob;
 class FileChooser;
 class Job;
+class SpectrumView;
 class StatusPanel;
 class Workspace;
 
@@ -69,7 +71,8 @@ public:
     void showView(View view);
     View currentView() const;
     widgets::PlotWidget* plotOf(View view) const;
-    widgets::SpectrumPlot* spectrumPlot() const { return m_spectrum; }
+    SpectrumView* spectrumView() const { return m_spectrumView; }
+    widgets::SpectrumPlot* spectrumPlot() const;
     ErrorView* errorView() const { return m_errorView; }
     widgets::ErrorBarPlot* errorPlot() const;
     // The error view's trade-off plot and the button that starts its sweep.
@@ -77,7 +80,7 @@ public:
     QPushButton* sweepButton() const;
     widgets::HeatMapView* learnView() const { return m_learn; }
     widgets::SettingsPanel* settingsPanel() const { return m_panel; }
-    QLabel* moduleSummaryLabel() const { return m_summary; }
+    QLabel* moduleSummaryLabel() const;
     StatusPanel* statusPanel() const { return m_status; }
     // The export running or last started, until it finishes.
     ExportJob* activeExport() const;
@@ -111,7 +114,6 @@ private:
     void onCurrentDocumentChanged(AdapterDocument* document);
     void onTreeSelection();
     void updateModuleViews();
-    void updateSpectrum(AdapterDocument* document, int module);
     void updateErrorView();
     void updateLearnView();
     void updateTotals();
@@ -149,8 +151,7 @@ private:
     AdapterTreeModel* m_treeModel = nullptr;
     QTreeView* m_tree = nullptr;
     QTabWidget* m_tabs = nullptr;
-    QLabel* m_summary = nullptr;
-    widgets::SpectrumPlot* m_spectrum = nullptr;
+    SpectrumView* m_spectrumView = nullptr;
     ErrorView* m_errorView = nullptr;
     widgets::HeatMapView* m_learn = nullptr;
     widgets::SettingsPanel* m_panel = nullptr;
@@ -159,9 +160,9 @@ private:
     int m_module = -1;
     bool m_layoutRestored = false;
     // What the views currently show, so that updates only redraw what changed.
-    const AdapterDocument* m_shownSpectrum = nullptr;
-    int m_shownSpectrumModule = -1;
-    const AdapterDocument* m_shownLearn = nullptr;
+    // Whose module the learn view holds, so that it is drawn once per module. A guarded pointer:
+    // the next document opened may get a closed one's address.
+    QPointer<const AdapterDocument> m_shownLearn;
     int m_shownLearnModule = -1;
 
     QAction* m_openAction = nullptr;
