@@ -1,6 +1,9 @@
-// The workbench's background work: quantization, kernel validation, the trade-off sweep and
-// exports run off the UI thread with progress in the status bar, and Cancel or closing the
-// window mid-job leaves the last good result and no half-written file.
+// The workbench's background work: quantization, kernel validation, the bit budget's error
+// curves, the trade-off sweep and exports run off the UI thread with progress in the status bar,
+// the window stays usable meanwhile, and Cancel or closing the window mid-job leaves the last
+// good result and no half-written file.
+#include "applybudgetcommand.h"
+#include "budgetcurves.h"
 #include "core/engine/adapterquantizer.h"
 #include "exportjob.h"
 #include "paretosweep.h"
@@ -9,6 +12,8 @@
 #include "viewdata.h"
 #include "widgets/errorbarplot.h"
 #include "widgets/paretoplot.h"
+#include "widgets/settingspanel.h"
+#include "widgets/spectrumplot.h"
 #include "workbenchharness.h"
 
 #include <QComboBox>
@@ -16,10 +21,12 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScopeGuard>
+#include <QSlider>
 #include <QStatusBar>
 #include <QThread>
 #include <QUndoStack>
 #include <atomic>
+#include <cmath>
 
 using namespace lqtest;
 using lq::gui::Job;
@@ -33,6 +40,7 @@ private slots:
     void quantizeJobFinishes();
     void cancelQuantizeKeepsPreviousResult();
     void cancelValidationLeavesNoResult();
+    void budgetSliderStaysLive();
     void paretoSweepInBackground();
     void tradeOffFollowsTheCurrentAdapter();
     void cancelSweepKeepsNothing();
@@ -167,6 +175,70 @@ void WorkbenchJobsTest::cancelValidationLeavesNoResult()
     QVERIFY2(totals.contains(QStringLiteral("out of date")), qPrintable(totals));
     QVERIFY(!totals.contains(QStringLiteral("validated")));
     QVERIFY(!bench.window.statusBar()->currentMessage().contains(QStringLiteral("validated")));
+    QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void WorkbenchJobsTest::budgetSliderStaysLive()
+{
+    // A 7B-sized adapter, where the error curves take seconds: none of it on the UI thread.
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, m_large);
+    QVERIFY(document);
+    auto* slider = bench.window.findChild<QSlider*>(QStringLiteral("budgetSlider"));
+    auto* prediction = bench.window.findChild<QLabel*>(QStringLiteral("budgetPrediction"));
+    QVERIFY(slider && prediction);
+    const auto drag = [&](double bits) {
+        const int value = int(std::lround((bits - 1.0) / lq::widgets::SettingsPanel::kBudgetStep));
+        slider->setSliderDown(true);
+        slider->setSliderPosition(value);
+    };
+    lq::gui::BudgetCurves* curves = lq::gui::BudgetCurves::of(document);
+
+    // The first release hands the curves to a background job: back at once, with progress and
+    // Cancel in the status bar, nothing applied yet.
+    drag(1.3);
+    QVERIFY(prediction->isVisible()); // says what letting go will do
+    slider->setSliderDown(false);
+    QVERIFY(curves->isComputing());
+    QCOMPARE(document->undoStack()->count(), 0);
+    QVERIFY(bench.window.statusPanel()->progressBar()->isVisible());
+    QVERIFY(bench.window.statusPanel()->cancelButton()->isVisible());
+    // The window works meanwhile: another module chosen in the tree is shown.
+    const int other = document->moduleCount() - 1;
+    bench.window.selectModule(document, other);
+    QCOMPARE(bench.window.currentModule(), other);
+    QCOMPARE(bench.window.spectrumPlot()->rank(), document->module(other).r);
+    // A second budget while measuring: only the latest lands, once.
+    drag(1.6);
+    slider->setSliderDown(false);
+    QTRY_COMPARE_WITH_TIMEOUT(document->undoStack()->count(), 1, kJobTimeoutMs);
+    auto* applied =
+        dynamic_cast<const lq::gui::ApplyBudgetCommand*>(document->undoStack()->command(0));
+    QVERIFY(applied);
+    QCOMPARE(applied->budget(), 1.6);
+    QVERIFY(waitCurrent(document));
+
+    // With the curves in hand the slider is live: each position shows what it buys while
+    // dragging (no quantization, no edit) ...
+    drag(1.45);
+    const lq::BudgetAllocation expected =
+        lq::allocateBudget(*curves->curves(), 1.45, lq::BitCount::Paper);
+    const QString shown = prediction->text();
+    QVERIFY2(shown.contains(QStringLiteral("%1 bits paper").arg(expected.avgBitsPaper, 0, 'f', 3)),
+             qPrintable(shown));
+    QVERIFY2(shown.contains(QStringLiteral("error %1").arg(expected.relErrTotal, 0, 'f', 4)),
+             qPrintable(shown));
+    QCOMPARE(document->undoStack()->count(), 1);
+    QVERIFY(!document->activeJob());
+    // ... and letting go applies it before control returns to the event loop: the edit is on
+    // the undo stack and its quantization runs in the background.
+    slider->setSliderDown(false);
+    QCOMPARE(document->undoStack()->count(), 2);
+    QVERIFY(document->activeJob());
+    QVERIFY(!curves->isComputing());
+    QVERIFY(prediction->isHidden());
+    QVERIFY(waitCurrent(document));
+    QVERIFY(document->result().avgBitsPaper <= 1.45 + 1e-12);
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
