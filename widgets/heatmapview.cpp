@@ -25,6 +25,24 @@ QCPColorGradient magnitudeGradient()
     return gradient;
 }
 
+// Ticks on an axis of `count` components (numbered 1..count): whole numbers only, every `step`
+// components for the smallest step of 1, 2, 5, 10, 20, 50, ... that leaves at most `maxTicks` of
+// them, so that a rank-64 axis reads 10, 20, ... instead of 64 labels run together.
+QSharedPointer<QCPAxisTickerFixed> componentTicker(int count, int maxTicks)
+{
+    double step = 1;
+    for (double decade = 1; count / step > maxTicks; decade *= 10)
+        for (double multiple : {1.0, 2.0, 5.0}) {
+            step = multiple * decade;
+            if (count / step <= maxTicks)
+                break;
+        }
+    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+    ticker->setTickStep(step);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssNone);
+    return ticker;
+}
+
 struct MapCell
 {
     QCPAxisRect* rect = nullptr;
@@ -222,6 +240,13 @@ void HeatMapView::setModule(const QString& title, const Eigen::MatrixXf& B,
     fillMap(it.a.map, A, kMaxCells);
     fillMap(it.bp.map, Bp, kMaxCells);
     fillMap(it.ap.map, Ap, kMaxCells);
+    // The component axes: B's and B′'s columns side by side in a narrow map, A's and A′'s rows
+    // in a taller one.
+    const int rank = int(Bp.cols());
+    for (MapCell* cell : {&it.b, &it.bp})
+        cell->rect->axis(QCPAxis::atBottom)->setTicker(componentTicker(rank, 4));
+    for (MapCell* cell : {&it.a, &it.ap})
+        cell->rect->axis(QCPAxis::atLeft)->setTicker(componentTicker(rank, 6));
 
     QVector<double> keys, before, after;
     double top = 0;
@@ -235,12 +260,7 @@ void HeatMapView::setModule(const QString& title, const Eigen::MatrixXf& B,
     it.after->setData(keys, after, true);
     QCPAxis* ex = it.energyRect->axis(QCPAxis::atBottom);
     ex->setRange(0.4, std::max<double>(double(keys.size()), 1.0) + 0.6);
-    if (keys.size() <= 40) {
-        auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
-        ticker->setTickStep(keys.size() <= 20 ? 1.0 : 2.0);
-        ticker->setScaleStrategy(QCPAxisTickerFixed::ssNone);
-        ex->setTicker(ticker);
-    }
+    ex->setTicker(componentTicker(int(keys.size()), 12));
     it.energyRect->axis(QCPAxis::atLeft)->setRange(0, top > 0 ? top * 1.1 : 100.0);
     scheduleReplot();
 }

@@ -6,6 +6,8 @@
 #include <QSaveFile>
 #include <QSvgGenerator>
 #include <QTimer>
+#include <algorithm>
+#include <numeric>
 #include <qcustomplot.h>
 
 namespace lq::widgets {
@@ -86,6 +88,47 @@ void PlotWidget::replotNow()
 {
     d->replotTimer.stop();
     d->plot->replot(QCustomPlot::rpImmediateRefresh);
+}
+
+QStringList PlotWidget::overlappingTickLabels()
+{
+    replotNow();
+    QStringList overlaps;
+    for (QCPAxisRect* rect : d->plot->axisRects()) {
+        for (QCPAxis* axis : rect->axes()) {
+            if (!axis->visible() || !axis->tickLabels())
+                continue;
+            const QFontMetrics metrics(axis->tickLabelFont());
+            const bool horizontal = axis->orientation() == Qt::Horizontal;
+            // Each label's extent along the axis, in pixels, in drawing order.
+            std::vector<std::pair<double, double>> extents;
+            std::vector<QString> texts;
+            const QVector<double> ticks = axis->tickVector();
+            const QVector<QString> labels = axis->tickVectorLabels();
+            for (int i = 0; i < ticks.size() && i < labels.size(); ++i) {
+                if (!axis->range().contains(ticks[i]) || labels[i].isEmpty())
+                    continue;
+                const double centre = axis->coordToPixel(ticks[i]);
+                const double half =
+                    0.5 * (horizontal ? metrics.horizontalAdvance(labels[i]) : metrics.height());
+                extents.emplace_back(centre - half, centre + half);
+                texts.push_back(labels[i]);
+            }
+            std::vector<std::size_t> order(extents.size());
+            std::iota(order.begin(), order.end(), std::size_t(0));
+            std::sort(order.begin(), order.end(),
+                      [&](std::size_t x, std::size_t y) { return extents[x] < extents[y]; });
+            for (std::size_t k = 1; k < order.size(); ++k) {
+                const std::size_t previous = order[k - 1], next = order[k];
+                if (extents[next].first < extents[previous].second)
+                    overlaps << QStringLiteral("%1: '%2' and '%3'")
+                                    .arg(axis->label().isEmpty() ? QStringLiteral("(unlabelled)")
+                                                                 : axis->label(),
+                                         texts[previous], texts[next]);
+            }
+        }
+    }
+    return overlaps;
 }
 
 void PlotWidget::setSidePanel(QWidget* widget)

@@ -45,6 +45,11 @@ public:
     // Flushes a pending replot (before grabbing or exporting).
     void replotNow();
 
+    // Tick labels drawn over one another, on every axis of the plot as it is now, one line per
+    // pair naming the axis and both labels. A crowded axis cannot be read; tests check that
+    // none is.
+    QStringList overlappingTickLabels();
+
     // A short name of what is shown, for export file names ("spectrum", "errors", ...).
     virtual QString exportName() const { return QStringLiteral("plot"); }
 

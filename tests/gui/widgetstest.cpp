@@ -2,6 +2,7 @@
 // the signals, and exports produce files that read back. (The bit-budget allocation is the
 // engine's, tests/engine/bitbudgettest.cpp; the workbench's use of it, tests/gui/budgettest.cpp.)
 #include "widgets/errorbarplot.h"
+#include "widgets/heatmapview.h"
 #include "widgets/paretoplot.h"
 #include "widgets/plotstyle.h"
 #include "widgets/settingspanel.h"
@@ -34,6 +35,20 @@ QPoint between(const SpectrumPlot& plot, int h, double fraction)
     return QPoint(a.x() + int(fraction * (b.x() - a.x())), a.y());
 }
 
+// Shows `view` at `size`; whether all its tick labels stand clear of one another (a failure
+// lists the ones that do not).
+bool readableAt(PlotWidget& view, QSize size)
+{
+    view.resize(size);
+    view.show();
+    if (!QTest::qWaitForWindowExposed(&view))
+        return false;
+    const QStringList overlaps = view.overlappingTickLabels();
+    if (!overlaps.isEmpty())
+        qWarning("overlapping tick labels: %s", qPrintable(overlaps.join(QStringLiteral("; "))));
+    return overlaps.isEmpty();
+}
+
 } // namespace
 
 class WidgetsTest : public QObject
@@ -53,6 +68,10 @@ private slots:
     void plotExportToMissingFolderFails();
     void settingsPanelShowsWithoutEmitting();
     void budgetSliderReportsOnRelease();
+    void axesStayReadable_data();
+    void axesStayReadable();
+    void errorBarsStayReadable_data();
+    void errorBarsStayReadable();
 };
 
 void WidgetsTest::dragSnapsToWholeComponents_data()
@@ -327,6 +346,77 @@ void WidgetsTest::budgetSliderReportsOnRelease()
     slider->setSliderDown(false);
     QCOMPARE(budget.size(), 1);
     QCOMPARE(budget.at(0).at(0).toDouble(), 1.55);
+}
+
+void WidgetsTest::axesStayReadable_data()
+{
+    QTest::addColumn<int>("rank");
+    for (int rank : {1, 8, 16, 64, 128, 256})
+        QTest::addRow("rank %d", rank) << rank;
+}
+
+void WidgetsTest::axesStayReadable()
+{
+    // The module views at the size the workbench gives them (1280 x 800 window) for a module of
+    // this rank: no tick labels drawn over one another.
+    QFETCH(int, rank);
+    std::mt19937 random{unsigned(rank)};
+    std::normal_distribution<float> normal;
+    const auto randomMatrix = [&](int rows, int columns) {
+        return Eigen::MatrixXf(
+            Eigen::MatrixXf::NullaryExpr(rows, columns, [&] { return normal(random); }));
+    };
+    std::vector<double> spectrum(static_cast<std::size_t>(rank)), shares(spectrum.size());
+    double energy = 0;
+    for (int i = 0; i < rank; ++i) {
+        spectrum[std::size_t(i)] = 1.0 / ((i + 1.0) * (i + 1.0));
+        energy += spectrum[std::size_t(i)] * spectrum[std::size_t(i)];
+    }
+    for (int i = 0; i < rank; ++i)
+        shares[std::size_t(i)] = spectrum[std::size_t(i)] * spectrum[std::size_t(i)] / energy;
+
+    // The learn view after a module of another rank: its axes follow the new one.
+    lq::widgets::HeatMapView learn;
+    learn.setModule(QStringLiteral("layer 0 · q_proj"), randomMatrix(4096, 8),
+                    randomMatrix(8, 4096), randomMatrix(4096, 8), randomMatrix(8, 4096),
+                    std::vector<double>(8, 0.125), std::vector<double>(8, 0.125));
+    learn.replotNow();
+    learn.setModule(QStringLiteral("layer 0 · q_proj"), randomMatrix(4096, rank),
+                    randomMatrix(rank, 4096), randomMatrix(4096, rank), randomMatrix(rank, 4096),
+                    shares, shares);
+    QVERIFY(readableAt(learn, QSize(800, 700)));
+
+    SpectrumPlot spectrumPlot;
+    spectrumPlot.setSpectrum(QStringLiteral("layer 0 · q_proj"), spectrum);
+    spectrumPlot.setRho(0.8);
+    spectrumPlot.setSplit(1);
+    QVERIFY(readableAt(spectrumPlot, QSize(790, 620)));
+}
+
+void WidgetsTest::errorBarsStayReadable_data()
+{
+    QTest::addColumn<int>("layers");
+    for (int layers : {1, 4, 32, 80})
+        QTest::addRow("%d layers", layers) << layers;
+}
+
+void WidgetsTest::errorBarsStayReadable()
+{
+    // Seven modules per layer, one tick per layer, in the error view's share of the window.
+    QFETCH(int, layers);
+    ErrorBarPlot errors;
+    QStringList names;
+    std::vector<double> values;
+    std::vector<std::pair<int, QString>> groups;
+    for (int layer = 0; layer < layers; ++layer) {
+        groups.emplace_back(7 * layer, QStringLiteral("L%1").arg(layer));
+        for (int module = 0; module < 7; ++module) {
+            names << QStringLiteral("layer %1 · module %2").arg(layer).arg(module);
+            values.push_back(0.5 + 0.01 * module);
+        }
+    }
+    errors.setModules(QStringLiteral("errors"), names, values, groups);
+    QVERIFY(readableAt(errors, QSize(790, 330)));
 }
 
 QTEST_MAIN(WidgetsTest)
