@@ -24,6 +24,36 @@ QColor seriesColor(int index)
     return colors[index % 8];
 }
 
+// Ticks for a logarithmic axis that spans a decade or two, as the errors of a sweep do: 1, 2 and
+// 5 times the powers of ten, which a log scale spreads evenly. (QCPAxisTickerLog falls back to
+// linear steps on so short a range, 0.25, 0.5, ..., 1.25, whose top labels run together.)
+class ShortLogTicker : public QCPAxisTicker
+{
+protected:
+    QVector<double> createTickVector(double, const QCPRange& range) override
+    {
+        QVector<double> ticks;
+        if (!(range.lower > 0) || !(range.upper > range.lower))
+            return ticks;
+        const double decades = std::log10(range.upper / range.lower);
+        const std::vector<double> multiples = decades < 1
+                                                  ? std::vector{1.0, 1.5, 2.0, 3.0, 5.0, 7.0}
+                                              : decades < 2.5 ? std::vector{1.0, 2.0, 5.0}
+                                              : decades < 5   ? std::vector{1.0, 3.0}
+                                                              : std::vector{1.0};
+        const int first = int(std::floor(std::log10(range.lower)));
+        const int last = int(std::ceil(std::log10(range.upper)));
+        for (int exponent = first; exponent <= last; ++exponent)
+            for (double multiple : multiples) {
+                const double tick = multiple * std::pow(10.0, exponent);
+                if (range.contains(tick))
+                    ticks.push_back(tick);
+            }
+        return ticks;
+    }
+    int getSubTickCount(double) override { return 0; }
+};
+
 // Tool tips pick the nearest point within this many pixels.
 constexpr double kHoverPixels = 8;
 
@@ -47,10 +77,7 @@ ParetoPlot::ParetoPlot(QWidget* parent) : PlotWidget(parent), m_items(std::make_
     p->xAxis->setLabel(tr("average bits per weight"));
     p->yAxis->setLabel(tr("total relative error (energy-weighted, log)"));
     p->yAxis->setScaleType(QCPAxis::stLogarithmic);
-    auto ticker = QSharedPointer<QCPAxisTickerLog>::create();
-    ticker->setLogBase(10);
-    ticker->setSubTickCount(8);
-    p->yAxis->setTicker(ticker);
+    p->yAxis->setTicker(QSharedPointer<ShortLogTicker>::create());
     p->yAxis->setNumberFormat(QStringLiteral("gb"));
 
     it.current = new QCPGraph(p->xAxis, p->yAxis);

@@ -131,6 +131,23 @@ QStringList PlotWidget::overlappingTickLabels()
     return overlaps;
 }
 
+QStringList PlotWidget::tickLabels(const QString& axisLabel)
+{
+    replotNow();
+    QStringList shown;
+    for (QCPAxisRect* rect : d->plot->axisRects())
+        for (QCPAxis* axis : rect->axes()) {
+            if (axis->label() != axisLabel || !axis->visible() || !axis->tickLabels())
+                continue;
+            const QVector<double> ticks = axis->tickVector();
+            const QVector<QString> labels = axis->tickVectorLabels();
+            for (int i = 0; i < ticks.size() && i < labels.size(); ++i)
+                if (axis->range().contains(ticks[i]) && !labels[i].isEmpty())
+                    shown << labels[i];
+        }
+    return shown;
+}
+
 void PlotWidget::setSidePanel(QWidget* widget)
 {
     d->layout->addWidget(widget, 0);

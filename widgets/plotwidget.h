@@ -49,6 +49,8 @@ public:
     // pair naming the axis and both labels. A crowded axis cannot be read; tests check that
     // none is.
     QStringList overlappingTickLabels();
+    // The tick labels shown on the axis titled `axisLabel`, in axis order (for tests).
+    QStringList tickLabels(const QString& axisLabel);
 
     // A short name of what is shown, for export file names ("spectrum", "errors", ...).
     virtual QString exportName() const { return QStringLiteral("plot"); }

@@ -72,6 +72,8 @@ private slots:
     void axesStayReadable();
     void errorBarsStayReadable_data();
     void errorBarsStayReadable();
+    void paretoStaysReadable_data();
+    void paretoStaysReadable();
 };
 
 void WidgetsTest::dragSnapsToWholeComponents_data()
@@ -417,6 +419,33 @@ void WidgetsTest::errorBarsStayReadable()
     }
     errors.setModules(QStringLiteral("errors"), names, values, groups);
     QVERIFY(readableAt(errors, QSize(790, 330)));
+}
+
+void WidgetsTest::paretoStaysReadable_data()
+{
+    QTest::addColumn<double>("lowest"); // the smallest error on the plot; the largest is 1
+    for (double lowest : {0.5, 0.2, 0.05, 0.01, 1e-4})
+        QTest::addRow("errors down to %g", lowest) << lowest;
+}
+
+void WidgetsTest::paretoStaysReadable()
+{
+    // The trade-off below the error bars: 1 to 4.2 bits, errors on a log axis over a part of a
+    // decade to four decades.
+    QFETCH(double, lowest);
+    lq::widgets::ParetoPlot pareto;
+    const double ratio = std::pow(lowest, 1.0 / 3.0);
+    pareto.setSeries(
+        QStringLiteral("Total error against bits, every method"),
+        QStringLiteral("average bits per weight, true count"),
+        {{QStringLiteral("RTN"), {1.16, 2.16, 3.17, 4.18}, {1.0, ratio, ratio * ratio, lowest}, {}},
+         {QStringLiteral("LoRAQuant"), {1.28, 1.4, 1.55}, {0.9, 0.8 * ratio, 1.1 * lowest}, {}}});
+    pareto.setCurrent(1.28, 0.9, QStringLiteral("current"));
+    QVERIFY(readableAt(pareto, QSize(790, 300)));
+    // At least two labels on the log axis, so that a reader can tell its scale.
+    const QStringList errorTicks =
+        pareto.tickLabels(QStringLiteral("total relative error (energy-weighted, log)"));
+    QVERIFY2(errorTicks.size() >= 2, qPrintable(errorTicks.join(QStringLiteral(", "))));
 }
 
 QTEST_MAIN(WidgetsTest)
