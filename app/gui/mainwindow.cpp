@@ -112,10 +112,7 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent)
     onCurrentDocumentChanged(nullptr);
 }
 
-MainWindow::~MainWindow()
-{
-    // Views first: documents (and their jobs) go with the workspace, a child of this window.
-}
+MainWindow::~MainWindow() = default;
 
 void MainWindow::setFileChooser(std::unique_ptr<FileChooser> chooser)
 {

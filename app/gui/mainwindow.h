@@ -71,9 +71,7 @@ public:
     void showView(View view);
     View currentView() const;
     widgets::PlotWidget* plotOf(View view) const;
-    SpectrumView* spectrumView() const { return m_spectrumView; }
     widgets::SpectrumPlot* spectrumPlot() const;
-    ErrorView* errorView() const { return m_errorView; }
     widgets::ErrorBarPlot* errorPlot() const;
     // The error view's trade-off plot and the button that starts its sweep.
     widgets::ParetoPlot* paretoPlot() const;
@@ -159,7 +157,6 @@ private:
     ExportJob* m_export = nullptr;
     int m_module = -1;
     bool m_layoutRestored = false;
-    // What the views currently show, so that updates only redraw what changed.
     // Whose module the learn view holds, so that it is drawn once per module. A guarded pointer:
     // the next document opened may get a closed one's address.
     QPointer<const AdapterDocument> m_shownLearn;
