@@ -7,8 +7,8 @@
 #include <QSvgGenerator>
 #include <QTimer>
 #include <algorithm>
-#include <numeric>
 #include <qcustomplot.h>
+#include <vector>
 
 namespace lq::widgets {
 
@@ -90,41 +90,54 @@ void PlotWidget::replotNow()
     d->plot->replot(QCustomPlot::rpImmediateRefresh);
 }
 
+namespace {
+
+struct ShownTick
+{
+    double pixel; // the tick's position along its axis
+    QString label;
+};
+
+// The labelled ticks a person sees on `axis` as last drawn, in the axis's order; none when the
+// axis or its labels are hidden.
+std::vector<ShownTick> shownTicks(const QCPAxis* axis)
+{
+    std::vector<ShownTick> shown;
+    if (!axis->visible() || !axis->tickLabels())
+        return shown;
+    const QVector<double> ticks = axis->tickVector();
+    const QVector<QString> labels = axis->tickVectorLabels();
+    for (int i = 0; i < ticks.size() && i < labels.size(); ++i)
+        if (axis->range().contains(ticks[i]) && !labels[i].isEmpty())
+            shown.push_back({axis->coordToPixel(ticks[i]), labels[i]});
+    return shown;
+}
+
+} // namespace
+
 QStringList PlotWidget::overlappingTickLabels()
 {
     replotNow();
     QStringList overlaps;
     for (QCPAxisRect* rect : d->plot->axisRects()) {
         for (QCPAxis* axis : rect->axes()) {
-            if (!axis->visible() || !axis->tickLabels())
-                continue;
             const QFontMetrics metrics(axis->tickLabelFont());
             const bool horizontal = axis->orientation() == Qt::Horizontal;
-            // Each label's extent along the axis, in pixels, in drawing order.
-            std::vector<std::pair<double, double>> extents;
-            std::vector<QString> texts;
-            const QVector<double> ticks = axis->tickVector();
-            const QVector<QString> labels = axis->tickVectorLabels();
-            for (int i = 0; i < ticks.size() && i < labels.size(); ++i) {
-                if (!axis->range().contains(ticks[i]) || labels[i].isEmpty())
-                    continue;
-                const double centre = axis->coordToPixel(ticks[i]);
-                const double half =
-                    0.5 * (horizontal ? metrics.horizontalAdvance(labels[i]) : metrics.height());
-                extents.emplace_back(centre - half, centre + half);
-                texts.push_back(labels[i]);
-            }
-            std::vector<std::size_t> order(extents.size());
-            std::iota(order.begin(), order.end(), std::size_t(0));
-            std::sort(order.begin(), order.end(),
-                      [&](std::size_t x, std::size_t y) { return extents[x] < extents[y]; });
-            for (std::size_t k = 1; k < order.size(); ++k) {
-                const std::size_t previous = order[k - 1], next = order[k];
-                if (extents[next].first < extents[previous].second)
+            const auto halfExtent = [&](const ShownTick& tick) {
+                return 0.5 *
+                       (horizontal ? metrics.horizontalAdvance(tick.label) : metrics.height());
+            };
+            std::vector<ShownTick> ticks = shownTicks(axis);
+            // In drawing order: a reversed axis lists its ticks from the far end.
+            std::sort(ticks.begin(), ticks.end(),
+                      [](const ShownTick& x, const ShownTick& y) { return x.pixel < y.pixel; });
+            for (std::size_t k = 1; k < ticks.size(); ++k) {
+                const ShownTick &previous = ticks[k - 1], &next = ticks[k];
+                if (next.pixel - halfExtent(next) < previous.pixel + halfExtent(previous))
                     overlaps << QStringLiteral("%1: '%2' and '%3'")
                                     .arg(axis->label().isEmpty() ? QStringLiteral("(unlabelled)")
                                                                  : axis->label(),
-                                         texts[previous], texts[next]);
+                                         previous.label, next.label);
             }
         }
     }
@@ -136,15 +149,10 @@ QStringList PlotWidget::tickLabels(const QString& axisLabel)
     replotNow();
     QStringList shown;
     for (QCPAxisRect* rect : d->plot->axisRects())
-        for (QCPAxis* axis : rect->axes()) {
-            if (axis->label() != axisLabel || !axis->visible() || !axis->tickLabels())
-                continue;
-            const QVector<double> ticks = axis->tickVector();
-            const QVector<QString> labels = axis->tickVectorLabels();
-            for (int i = 0; i < ticks.size() && i < labels.size(); ++i)
-                if (axis->range().contains(ticks[i]) && !labels[i].isEmpty())
-                    shown << labels[i];
-        }
+        for (QCPAxis* axis : rect->axes())
+            if (axis->label() == axisLabel)
+                for (const ShownTick& tick : shownTicks(axis))
+                    shown << tick.label;
     return shown;
 }
 
