@@ -16,6 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
+# Read before OMP_NUM_THREADS=1 is exported below: GNU nproc honours that variable, and with it
+# every fuzzer would wait for the previous one.
+jobs=$(nproc)
 timeout=${FUZZ_TIMEOUT:-10}
 build_dir=${LQ_FUZZ_BUILD_DIR:-build-fuzz}
 cxx=${LQ_FUZZ_CXX:-clang++-14}
@@ -82,7 +85,6 @@ fuzz_one() {
 
 # As many fuzzers at once as there are cores (each is one process on one core), so the stage
 # takes FUZZ_SECONDS per round of them rather than per fuzzer.
-jobs=$(nproc)
 rm -rf "$build_dir/results"
 running=0
 for target in $targets; do
