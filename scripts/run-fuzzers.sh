@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz and runs each one for a
-# bounded time, as many at once as there are cores. Fails on any crash, hang, leak,
-# out-of-memory or sanitizer report.
+# Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz and runs them all at once
+# for a bounded time. Fails on any crash, hang, leak, out-of-memory or sanitizer report.
 #
-#   FUZZ_SECONDS   seconds per fuzzer (default 60)
+#   FUZZ_SECONDS   seconds of one core per fuzzer (default 60); with more fuzzers than cores
+#                  they share the cores and each runs that much longer
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a hang (default 10)
 #   FUZZERS        which fuzzers to run, e.g. "safetensors" (default: every fuzz_* target)
 #   LQ_FUZZ_BUILD_DIR  build folder (default build-fuzz)
@@ -83,18 +83,17 @@ fuzz_one() {
   fi
 }
 
-# As many fuzzers at once as there are cores (each is one process on one core), so the stage
-# takes FUZZ_SECONDS per round of them rather than per fuzzer.
+# Every fuzzer at once (each is one process on one core). With 3 fuzzers on 2 cores, 90 s for
+# all gives each the CPU that 60 s alone would, where rounds of 2 then 1 took 120 s and left a
+# core idle in the second.
+count=$(echo "$targets" | wc -w)
+if [ "$count" -gt "$jobs" ]; then
+  seconds=$(((seconds * count + jobs - 1) / jobs))
+fi
 rm -rf "$build_dir/results"
-running=0
 for target in $targets; do
   echo "run-fuzzers: $target for ${seconds}s (timeout ${timeout}s per input)"
   fuzz_one "$target" &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then
-    wait -n || true
-    running=$((running - 1))
-  fi
 done
 wait
 
