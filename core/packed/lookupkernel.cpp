@@ -9,8 +9,8 @@
 
 #include "lookupkernel.h"
 
-#include "avx512kernelsupport.h"
 #include "maskkernel.h"
+#include "simdkernelsupport.h"
 
 #include <algorithm>
 #include <array>
@@ -39,10 +39,13 @@ constexpr int kLanes = 16;
 constexpr int kBlockValues = 512;
 constexpr int kBlockSlices = kBlockValues / kLanes;
 
-// What the lookup needs beyond the mask kernel's own check (maskKernelApplies: F, DQ, BMI2).
+// Everything LQ_LOOKUP_TARGET names but F16C (which every AVX-512 CPU has). The mask kernel's
+// own check (maskKernelApplies) also passes on AVX2 alone.
 bool cpuSupported()
 {
-    static const bool has = __builtin_cpu_supports("avx512bw") &&
+    static const bool has = __builtin_cpu_supports("avx512f") &&
+                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2") &&
+                            __builtin_cpu_supports("avx512bw") &&
                             __builtin_cpu_supports("avx512vl") &&
                             __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni");
     return has;

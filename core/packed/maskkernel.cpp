@@ -1,6 +1,7 @@
 #include "maskkernel.h"
 
-#include "avx512kernelsupport.h"
+#include "avx2maskkernel.h"
+#include "simdkernelsupport.h"
 
 #include <algorithm>
 #include <cstring>
@@ -20,6 +21,7 @@ namespace lq::packed_detail {
 namespace {
 
 bool g_enabled = true;
+bool g_avx512Enabled = true;
 
 constexpr int kWordCodes = 16; // codes per mask register: one float each in a 512-bit register
 
@@ -260,14 +262,28 @@ bool cpuSupported()
 
 #endif
 
+bool useAvx512()
+{
+    return g_avx512Enabled && cpuSupported();
+}
+
 } // namespace
 
 bool maskKernelApplies(const PackedVectors& part)
 {
     const bool wholeGroups =
         part.layout == GroupLayout::PerComponent || part.length % part.groupSize == 0;
-    return g_enabled && cpuSupported() && part.bits >= kMinCodeBits && part.bits <= kMaxCodeBits &&
-           wholeGroups && part.length % kWordCodes == 0 && part.groupSize % kWordCodes == 0;
+    if (!g_enabled || part.bits < kMinCodeBits || part.bits > kMaxCodeBits || !wholeGroups ||
+        part.length % kWordCodes != 0 || part.groupSize % kWordCodes != 0)
+        return false;
+    return useAvx512() || (avx2MaskKernelSupported() && part.bits <= kMaxAvx2MaskBits);
+}
+
+MaskKernelIsa maskKernelIsa()
+{
+    if (useAvx512())
+        return MaskKernelIsa::Avx512;
+    return avx2MaskKernelSupported() ? MaskKernelIsa::Avx2 : MaskKernelIsa::None;
 }
 
 #if LQ_MASK_KERNEL_X86
@@ -275,6 +291,8 @@ bool maskKernelApplies(const PackedVectors& part)
 void maskRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
                     int tokens, float* out)
 {
+    if (!useAvx512())
+        return avx2RowsTimesX(part, i0, i1, x, xStride, tokens, out);
     withBits(part.bits, [&](auto bits) {
         rowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
     });
@@ -283,6 +301,8 @@ void maskRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, s
 void maskColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                        float* y, std::int64_t yStride, bool accumulate)
 {
+    if (!useAvx512())
+        return avx2ColumnsTimesT(part, i0, i1, t, tokens, y, yStride, accumulate);
     withBits(part.bits, [&](auto bits) {
         columnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride, accumulate);
     });
@@ -301,6 +321,11 @@ void maskColumnsTimesT(const PackedVectors&, int, int, const float*, int, float*
 void setMaskKernelEnabled(bool enabled)
 {
     g_enabled = enabled;
+}
+
+void setMaskKernelAvx512Enabled(bool enabled)
+{
+    g_avx512Enabled = enabled;
 }
 
 } // namespace lq::packed_detail

@@ -30,9 +30,15 @@ using packed_detail::decodeRun;
 // more than it saves (one thread decodes about 2^17 codes in 30 us; a fork/join costs 1-5 us on
 // an idle machine and far more on a loaded one).
 constexpr std::int64_t kParallelWork = 1 << 17;
-// The mask kernel does the same work about three times as fast (maskkernel.h), so the fork and join
-// weigh more: a 4096 x 4096 rank-16 module at T = 1 runs faster on one thread.
-constexpr std::int64_t kParallelWorkMasked = 1 << 19;
+// The AVX-512 mask kernel does the same work about three times as fast (maskkernel.h), so the
+// fork and join weigh more: a 4096 x 4096 rank-16 module at T = 1 runs faster on one thread. Its
+// AVX2 form is slower per core, and on a 2-core Zen 3 the llama2-7b pass of bench_kernels took
+// 3.3 ms with every module on two threads against 4.3 ms with 1 << 19 (T = 1).
+std::int64_t parallelWorkMasked()
+{
+    return packed_detail::maskKernelIsa() == packed_detail::MaskKernelIsa::Avx512 ? 1 << 19
+                                                                                  : 1 << 17;
+}
 
 bool usesMaskKernel(const PackedModule& module)
 {
@@ -362,7 +368,7 @@ void applyPacked(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
 {
     checkShapes(module, X.rows(), X.cols(), Y.rows(), Y.cols());
     const bool masked = usesMaskKernel(module);
-    const std::int64_t threshold = masked ? kParallelWorkMasked : kParallelWork;
+    const std::int64_t threshold = masked ? parallelWorkMasked() : kParallelWork;
     const bool parallel = module.parameterCount() * X.cols() >= threshold &&
                           omp_get_max_threads() > 1 && !omp_in_parallel();
     applyModule(module, X, Y, masked, parallel);

@@ -398,9 +398,13 @@ int main(int argc, char** argv)
             lookups += lq::packed_detail::lookupKernelApplies(module.bLow) ? 1 : 0;
             masks += lq::packed_detail::maskKernelApplies(module.bLow) ? 1 : 0;
         }
+        const char* isa =
+            lq::packed_detail::maskKernelIsa() == lq::packed_detail::MaskKernelIsa::Avx512
+                ? "AVX-512"
+                : "AVX2";
         std::cout << "kernel     binary parts of " << lookups << " modules by table lookup "
-                  << "(lookupkernel.h), " << masks - lookups << " by masks (maskkernel.h), "
-                  << moduleCount - masks << " decoded\n";
+                  << "(lookupkernel.h), " << masks - lookups << " by masks (maskkernel.h, " << isa
+                  << "), " << moduleCount - masks << " decoded\n";
         const double bandwidth = copyBandwidth();
         std::cout << "memory     STREAM-like copy on " << threads
                   << " threads: " << fixed(bandwidth / 1e9, 2) << " GB/s (bytes read + written)\n"

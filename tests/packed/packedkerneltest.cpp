@@ -3,9 +3,10 @@
 // leftover path (m or n not a multiple of the group size or of the 512-value tile, r = 1, h = 0,
 // h = r, group size 1, flattened groups, f32 scales, T = 1 .. 256, every bit width) and on the
 // three shared adapters. Each random shape goes through every kernel path (the table lookup for
-// binary parts, lookupkernel.h, and the AVX-512 mask kernel, maskkernel.h, where the shape and
-// CPU allow them, and the decoding path). A decoding mistake (wrong code, scale, zero point or
-// group boundary) moves outputs by a sizeable fraction of a scale, far above the tolerance.
+// binary parts, lookupkernel.h, the mask kernel, maskkernel.h, in its AVX-512 and its AVX2 form,
+// where the shape and CPU allow them, and the decoding path). A decoding mistake (wrong code,
+// scale, zero point or group boundary) moves outputs by a sizeable fraction of a scale, far above
+// the tolerance.
 
 #include "core/packed/packedkernel.h"
 
@@ -62,12 +63,14 @@ Packed quantizeAndPack(const lq::Adapter& source, const lq::QuantSettings& setti
 }
 
 // The kernel paths a module can take on this CPU, newest first: the table lookup for binary parts
-// (lookupkernel.h), the mask kernel's own binary path (maskkernel.h), and decoding. Each is
-// checked wherever the CPU and the shape allow it; elsewhere the later paths run twice.
+// (lookupkernel.h), the mask kernel's own binary path (maskkernel.h) in AVX-512, the same in AVX2
+// (avx2maskkernel.h), and decoding. Each is checked wherever the CPU and the shape allow it;
+// elsewhere the later paths run twice.
 enum class KernelPath
 {
     Lookup,
     Mask,
+    MaskAvx2,
     Decoding
 };
 
@@ -78,6 +81,8 @@ const char* pathName(KernelPath path)
         return "lookup";
     case KernelPath::Mask:
         return "mask";
+    case KernelPath::MaskAvx2:
+        return "AVX2 mask";
     default:
         return "decoding";
     }
@@ -90,11 +95,13 @@ struct OnlyPath
     {
         lq::packed_detail::setLookupKernelEnabled(path == KernelPath::Lookup);
         lq::packed_detail::setMaskKernelEnabled(path != KernelPath::Decoding);
+        lq::packed_detail::setMaskKernelAvx512Enabled(path != KernelPath::MaskAvx2);
     }
     ~OnlyPath()
     {
         lq::packed_detail::setLookupKernelEnabled(true);
         lq::packed_detail::setMaskKernelEnabled(true);
+        lq::packed_detail::setMaskKernelAvx512Enabled(true);
     }
     OnlyPath(const OnlyPath&) = delete;
     OnlyPath& operator=(const OnlyPath&) = delete;
@@ -183,7 +190,8 @@ private slots:
         QVERIFY2(normwise(reference, exact) <= kReferenceTolerance,
                  qPrintable(QStringLiteral("%1").arg(normwise(reference, exact))));
 
-        for (const KernelPath path : {KernelPath::Lookup, KernelPath::Mask, KernelPath::Decoding}) {
+        for (const KernelPath path :
+             {KernelPath::Lookup, KernelPath::Mask, KernelPath::MaskAvx2, KernelPath::Decoding}) {
             const OnlyPath only(path);
             lq::KernelValidationSettings check;
             check.tokens = tokens;

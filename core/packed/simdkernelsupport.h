@@ -1,8 +1,8 @@
 #pragma once
 
-// What the two AVX-512 kernels (maskkernel.cpp, lookupkernel.cpp) read the same way: where a
-// vector's groups and codes are, the group scales, the per-width dispatch and the fixed-order
-// lane sum. Internal to core/packed.
+// What the vector kernels (maskkernel.cpp and avx2maskkernel.cpp, lookupkernel.cpp) read the same
+// way: where a vector's groups and codes are and the per-width dispatch; for the AVX-512 ones also
+// the group scales and the fixed-order lane sum. Internal to core/packed.
 
 #include "packedformat.h"
 

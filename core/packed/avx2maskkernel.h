@@ -1,0 +1,33 @@
+#pragma once
+
+#include "packedformat.h"
+
+#include <cstdint>
+
+namespace lq::packed_detail {
+
+// The mask kernel (maskkernel.h) for CPUs with AVX2 but without AVX-512, which have no mask
+// registers. Per 8 codes a variable shift moves each code's bit to its lane's sign bit, and a
+// blend by that sign picks what the lane adds:
+//   binary parts (about nine tenths of the weights): +x or -x (B side: +d t_c or -d t_c), since
+//   a binary value is +-d; one shift, one blend and one add per 8 weights;
+//   RTN parts: the same sums over the codes' bit planes as the AVX-512 form, x 2^p or zero.
+// Decoding spends about five instructions per 8 weights on shifting, masking, converting and
+// scaling the codes; on a Zen 3 core this form applies a 4096 x 4096 rank-16 module (b_h 2) at
+// T = 1 about three times as fast.
+//
+// Past 4 bits the planes cost more than decoding, so the AVX2 form takes codes of up to
+// kMaxAvx2MaskBits; maskKernelApplies() says no for wider parts on such CPUs. Shapes as for the
+// AVX-512 form (multiples of 16 codes, whole groups); the caller checks them.
+inline constexpr int kMaxAvx2MaskBits = 4;
+
+// True when the CPU has AVX2 and FMA (every one of those has F16C too).
+bool avx2MaskKernelSupported();
+
+// maskRowsTimesX and maskColumnsTimesT in AVX2.
+void avx2RowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
+                    int tokens, float* out);
+void avx2ColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
+                       float* y, std::int64_t yStride, bool accumulate);
+
+} // namespace lq::packed_detail
