@@ -327,24 +327,26 @@ void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
     const auto scale = float(module.loraScale);
     const std::int64_t rt = std::int64_t(r) * tokens;
     const auto tileA = [&](int tile) { job.masked ? maskTileA(job, tile) : runTileA(job, tile); };
-    const auto tileB = [&](int tile) { job.masked ? maskTileB(job, tile) : runTileB(job, tile); };
+    const auto tileB = [&](const Job& with, int tile) {
+        with.masked ? maskTileB(with, tile) : runTileB(with, tile);
+    };
     // t(c, token) = s * (tile sums in tile order): fixed order, same result on any number of
-    // threads.
-    // (Through job's pointers: inside the parallel region `partial` and `t` would name the
-    // other threads' own thread_local buffers.)
-    const auto sumTiles = [&](std::int64_t k) {
-        float sum = 0;
-        for (int tile = 0; tile < aTiles; ++tile)
-            sum += job.partial[tile * rt + k];
-        job.t[k] = scale * sum;
+    // threads. (Through job.partial: inside the parallel region `partial` names each thread's
+    // own buffer.)
+    const auto sumTiles = [&](float* into) {
+        for (std::int64_t k = 0; k < rt; ++k) {
+            float sum = 0;
+            for (int tile = 0; tile < aTiles; ++tile)
+                sum += job.partial[tile * rt + k];
+            into[k] = scale * sum;
+        }
     };
     if (!parallel) {
         for (int tile = 0; tile < aTiles; ++tile)
             tileA(tile);
-        for (std::int64_t k = 0; k < rt; ++k)
-            sumTiles(k);
+        sumTiles(job.t);
         for (int tile = 0; tile < bTiles; ++tile)
-            tileB(tile);
+            tileB(job, tile);
         return;
     }
 #pragma omp parallel
@@ -352,12 +354,17 @@ void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
 #pragma omp for schedule(static)
         for (int tile = 0; tile < aTiles; ++tile)
             tileA(tile);
-#pragma omp for schedule(static)
-        for (std::int64_t k = 0; k < rt; ++k)
-            sumTiles(k);
-#pragma omp for schedule(static)
+        // Every thread makes its own t (r T sums of aTiles terms, a small fraction of the
+        // module's r (m + n) T multiply-adds), where sharing one would cost a barrier more per
+        // module: at T = 1 as long as the sums themselves.
+        thread_local std::vector<float> own;
+        own.resize(std::size_t(rt));
+        sumTiles(own.data());
+        Job mine = job;
+        mine.t = own.data();
+#pragma omp for schedule(static) nowait
         for (int tile = 0; tile < bTiles; ++tile)
-            tileB(tile);
+            tileB(mine, tile);
     }
 }
 
