@@ -33,44 +33,48 @@ constexpr int kStepBytes = kStepCodes* Bits / 8;
 template <int Bits>
 constexpr bool kOneWord = Bits <= 2;
 
-// shift[p][half][k] moves bit p of code 8 half + k of a step to bit 31 of lane k.
+// Where code 8 half + k of a step sits in lane k of word[half] (loadStep).
 template <int Bits>
-struct PlaneShifts
+constexpr int codeBit(int half, int k)
 {
-    alignas(32) std::int32_t shift[Bits][2][kLanes] = {};
+    return Bits * (kOneWord<Bits> ? kLanes * half + k : k);
+}
 
-    constexpr PlaneShifts()
+// Per-lane shift counts for the two halves of a step:
+//   sign[half]:  left, code bit 0 to bit 31 (binary parts: the code is the sign);
+//   index[half]: right, the code to the bottom of the lane (RTN: VPERMPS reads bits 0-2);
+//   top[half]:   left, code bit 3 to bit 31 (4-bit codes: which of two tables).
+template <int Bits>
+struct StepShifts
+{
+    alignas(32) std::int32_t sign[2][kLanes] = {};
+    alignas(32) std::int32_t index[2][kLanes] = {};
+    alignas(32) std::int32_t top[2][kLanes] = {};
+
+    constexpr StepShifts()
     {
-        for (int p = 0; p < Bits; ++p)
-            for (int half = 0; half < 2; ++half)
-                for (int k = 0; k < kLanes; ++k) {
-                    const int code = kOneWord<Bits> ? kLanes * half + k : k;
-                    shift[p][half][k] = 31 - (Bits * code + p);
-                }
+        for (int half = 0; half < 2; ++half)
+            for (int k = 0; k < kLanes; ++k) {
+                sign[half][k] = 31 - codeBit<Bits>(half, k);
+                index[half][k] = codeBit<Bits>(half, k);
+                top[half][k] = Bits == 4 ? 31 - (codeBit<Bits>(half, k) + 3) : 0;
+            }
     }
 };
 
 template <int Bits>
-constexpr PlaneShifts<Bits> kPlaneShifts;
+constexpr StepShifts<Bits> kStepShifts;
+
+LQ_AVX2_TARGET inline __m256i loadShifts(const std::int32_t (&counts)[kLanes])
+{
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(counts));
+}
 
 LQ_AVX2_TARGET inline float scaleOf(const PackedVectors& part, int group)
 {
     const auto index = std::size_t(group);
     return part.scaleFormat == ScaleFormat::F16 ? _cvtsh_ss(part.scalesF16[index])
                                                 : part.scalesF32[index];
-}
-
-// An RTN value is d q - z d (binary parts have their own functions below).
-struct Affine
-{
-    float alpha; // d
-    float beta;  // z d
-};
-
-LQ_AVX2_TARGET inline Affine affineOf(const PackedVectors& part, int group)
-{
-    const float d = scaleOf(part, group);
-    return {d, float(part.zero(group)) * d};
 }
 
 // The 8 lanes added in a fixed tree order.
@@ -84,9 +88,9 @@ LQ_AVX2_TARGET inline float laneSum(__m256 v)
     return lane[0];
 }
 
-// The codes of one step at `bytes`, broadcast so that kPlaneShifts finds them: word[half] lane k
-// holds code 8 half + k at bit Bits * (8 half + k) (one word) or Bits * k. The loads reach up to
-// 2 bytes past the step's codes (into later codes or the stream's padding, kStreamPadding).
+// The codes of one step at `bytes`, broadcast so that code 8 half + k is at bit codeBit(half, k)
+// of word[half] lane k. The loads reach up to 2 bytes past the step's codes (into later codes or
+// the stream's padding, kStreamPadding).
 template <int Bits>
 LQ_AVX2_TARGET inline void loadStep(const std::uint8_t* bytes, __m256i (&word)[2])
 {
@@ -102,23 +106,14 @@ LQ_AVX2_TARGET inline void loadStep(const std::uint8_t* bytes, __m256i (&word)[2
     }
 }
 
-// `value` in the lanes whose code has bit p set, zero in the others.
-template <int Bits>
-LQ_AVX2_TARGET inline __m256 planeSelect(__m256i word, int p, int half, __m256 value)
-{
-    const __m256i shift =
-        _mm256_load_si256(reinterpret_cast<const __m256i*>(kPlaneShifts<Bits>.shift[p][half]));
-    const __m256 sign = _mm256_castsi256_ps(_mm256_sllv_epi32(word, shift));
-    return _mm256_blendv_ps(_mm256_setzero_ps(), value, sign);
-}
+// ---- binary parts: the code picks the sign ---------------------------------------------------
 
-// +value in the lanes whose code is 1, -value in the others: a binary code's sign (value
-// = (2 q - 1) d) as one blend, with no term to take off afterwards.
+// +value in the lanes whose code is 1, -value in the others: a binary value (2 q - 1) d as one
+// blend, with no term to take off afterwards.
 LQ_AVX2_TARGET inline __m256 signSelect(__m256i word, int half, __m256 value, __m256 negated)
 {
-    const __m256i shift =
-        _mm256_load_si256(reinterpret_cast<const __m256i*>(kPlaneShifts<1>.shift[0][half]));
-    return _mm256_blendv_ps(negated, value, _mm256_castsi256_ps(_mm256_sllv_epi32(word, shift)));
+    const __m256i sign = _mm256_sllv_epi32(word, loadShifts(kStepShifts<1>.sign[half]));
+    return _mm256_blendv_ps(negated, value, _mm256_castsi256_ps(sign));
 }
 
 // out[b * tokens] = binary vector v0 + b times x over [i0, i1) for Rows vectors at once: per
@@ -167,58 +162,6 @@ LQ_AVX2_TARGET void binaryRowBlockTimesX(const PackedVectors& part, int v0, int 
         out[std::int64_t(b) * tokens] = laneSum(total[b]);
 }
 
-// out[b * tokens] = RTN vector v0 + b times x over [i0, i1) for Rows vectors at once: each 16
-// floats of x (and their doublings, one per plane) are loaded once for all of them and the Rows
-// sums stay in registers. Per group: acc_b = selected sums of 2^p x, then
-// total_b += alpha acc_b - beta sum.
-template <int Bits, int Rows>
-LQ_AVX2_TARGET void rowBlockTimesX(const PackedVectors& part, int v0, int i0, int i1,
-                                   const float* x, int tokens, float* out)
-{
-    const int g = part.groupSize;
-    const int perVector = groupsPerVector(part);
-    const std::uint8_t* codes[Rows];
-    for (int b = 0; b < Rows; ++b)
-        codes[b] = codeBytes<Bits>(part, v0 + b, i0);
-    __m256 total[Rows];
-    for (int b = 0; b < Rows; ++b)
-        total[b] = _mm256_setzero_ps();
-    for (int j0 = i0; j0 < i1;) {
-        const int group = j0 / g;
-        const int j1 = std::min(i1, (group + 1) * g);
-        __m256 sum = _mm256_setzero_ps();
-        __m256 acc[Rows];
-        for (int b = 0; b < Rows; ++b)
-            acc[b] = _mm256_setzero_ps();
-        for (int j = j0; j < j1; j += kStepCodes) {
-            __m256 xp[Bits][2];
-            xp[0][0] = _mm256_loadu_ps(x + j);
-            xp[0][1] = _mm256_loadu_ps(x + j + kLanes);
-            for (int p = 1; p < Bits; ++p)
-                for (int half = 0; half < 2; ++half)
-                    xp[p][half] = _mm256_add_ps(xp[p - 1][half], xp[p - 1][half]); // exact
-            sum = _mm256_add_ps(sum, _mm256_add_ps(xp[0][0], xp[0][1]));
-            for (int b = 0; b < Rows; ++b) {
-                __m256i word[2];
-                loadStep<Bits>(codes[b], word);
-                codes[b] += kStepBytes<Bits>;
-                for (int p = 0; p < Bits; ++p)
-                    for (int half = 0; half < 2; ++half)
-                        acc[b] = _mm256_add_ps(acc[b],
-                                               planeSelect<Bits>(word[half], p, half, xp[p][half]));
-            }
-        }
-        for (int b = 0; b < Rows; ++b) {
-            const Affine f = affineOf(part, (v0 + b) * perVector + group);
-            total[b] = _mm256_fmadd_ps(_mm256_set1_ps(f.alpha), acc[b], total[b]);
-            total[b] = _mm256_fnmadd_ps(_mm256_set1_ps(f.beta), sum, total[b]);
-        }
-        j0 = j1;
-    }
-    for (int b = 0; b < Rows; ++b)
-        out[std::int64_t(b) * tokens] = laneSum(total[b]);
-}
-
 // Rows of a binary part per pass over x: one accumulator each, with x, -x and the shifts in the
 // other registers of the 16.
 constexpr int kBinaryRows = 8;
@@ -235,67 +178,18 @@ LQ_AVX2_TARGET void binaryBlockTimesX(const PackedVectors& part, int v0, int row
     }
 }
 
-template <int Bits>
-LQ_AVX2_TARGET void rowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
-                               std::int64_t xStride, int tokens, float* out)
+LQ_AVX2_TARGET void binaryRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
+                                     std::int64_t xStride, int tokens, float* out)
 {
-    for (int token = 0; token < tokens; ++token) {
-        const float* xt = x + token * xStride;
-        const auto at = [&](int v) { return out + std::int64_t(v) * tokens + token; };
-        if (part.isBinary()) {
-            for (int v0 = 0; v0 < part.count; v0 += kBinaryRows)
-                binaryBlockTimesX<kBinaryRows>(part, v0, std::min(kBinaryRows, part.count - v0), i0,
-                                               i1, xt, tokens, at(v0));
-        } else {
-            // RTN: the high part (h is usually 1 to 4), in blocks of 4, 2 and 1.
-            int v0 = 0;
-            for (; v0 + 4 <= part.count; v0 += 4)
-                rowBlockTimesX<Bits, 4>(part, v0, i0, i1, xt, tokens, at(v0));
-            if (v0 + 2 <= part.count) {
-                rowBlockTimesX<Bits, 2>(part, v0, i0, i1, xt, tokens, at(v0));
-                v0 += 2;
-            }
-            if (v0 < part.count)
-                rowBlockTimesX<Bits, 1>(part, v0, i0, i1, xt, tokens, at(v0));
-        }
-    }
+    for (int token = 0; token < tokens; ++token)
+        for (int v0 = 0; v0 < part.count; v0 += kBinaryRows)
+            binaryBlockTimesX<kBinaryRows>(part, v0, std::min(kBinaryRows, part.count - v0), i0, i1,
+                                           x + token * xStride, tokens,
+                                           out + std::int64_t(v0) * tokens + token);
 }
 
-// Rows [j, j + 16 Steps) of one group of an RTN part: y = (y +) base + the weights of every set
-// bit, with 2 Steps independent sums. weights[v * Bits + p] = 2^p alpha_v t_v,
-// base = -sum_v beta_v t_v.
-template <int Bits, int Steps>
-LQ_AVX2_TARGET void columnBlockTimesT(const PackedVectors& part, int j, const float* weights,
-                                      float base, float* y, bool accumulate)
-{
-    __m256 acc[Steps][2];
-    const __m256 baseVector = _mm256_set1_ps(base);
-    for (int s = 0; s < Steps; ++s)
-        for (int half = 0; half < 2; ++half) {
-            float* at = y + j + s * kStepCodes + half * kLanes;
-            acc[s][half] = accumulate ? _mm256_add_ps(_mm256_loadu_ps(at), baseVector) : baseVector;
-        }
-    for (int v = 0; v < part.count; ++v) {
-        const std::uint8_t* bytes = codeBytes<Bits>(part, v, j);
-        __m256 w[Bits];
-        for (int p = 0; p < Bits; ++p)
-            w[p] = _mm256_set1_ps(weights[v * Bits + p]);
-        for (int s = 0; s < Steps; ++s) {
-            __m256i word[2];
-            loadStep<Bits>(bytes + s * kStepBytes<Bits>, word);
-            for (int p = 0; p < Bits; ++p)
-                for (int half = 0; half < 2; ++half)
-                    acc[s][half] =
-                        _mm256_add_ps(acc[s][half], planeSelect<Bits>(word[half], p, half, w[p]));
-        }
-    }
-    for (int s = 0; s < Steps; ++s)
-        for (int half = 0; half < 2; ++half)
-            _mm256_storeu_ps(y + j + s * kStepCodes + half * kLanes, acc[s][half]);
-}
-
-// The same for a binary part: y = (y +) sum over v of +-d_v t_v by the codes' signs.
-// weights[2 v] = d_v t_v, weights[2 v + 1] = -d_v t_v.
+// Rows [j, j + 16 Steps) of one group: y = (y +) sum over v of +-d_v t_v by the codes' signs,
+// with 2 Steps independent sums. weights[2 v] = d_v t_v, weights[2 v + 1] = -d_v t_v.
 template <int Steps>
 LQ_AVX2_TARGET void binaryColumnBlockTimesT(const PackedVectors& part, int j, const float* weights,
                                             float* y, bool accumulate)
@@ -340,6 +234,7 @@ LQ_AVX2_TARGET void binaryColumnsTimesT(const PackedVectors& part, int i0, int i
                 weights[std::size_t(2 * v + 1)] = -w;
             }
             float* yt = y + token * yStride;
+            // Blocks of 4 steps (64 rows: 8 accumulators), then 2 and 1 for the rest.
             int j = j0;
             for (; j + 4 * kStepCodes <= j1; j += 4 * kStepCodes)
                 binaryColumnBlockTimesT<4>(part, j, weights.data(), yt, accumulate);
@@ -354,40 +249,145 @@ LQ_AVX2_TARGET void binaryColumnsTimesT(const PackedVectors& part, int i0, int i
     }
 }
 
+// ---- RTN parts of 1 to 4 bits: the code indexes a table of the group's values ----------------
+
+// Tables of 8 values per group: 4-bit codes need two, picked by the code's bit 3.
 template <int Bits>
-LQ_AVX2_TARGET void columnsTimesT(const PackedVectors& part, int i0, int i1, const float* t,
-                                  int tokens, float* y, std::int64_t yStride, bool accumulate)
+constexpr int kTables = Bits == 4 ? 2 : 1;
+
+// Lane l of table i: (c - z) d for the code c = (8 i + l) mod 2^b, computed as the reference
+// dequantizes (float(c) - z is exact, then one rounding), times `factor` (1 on the A side, t_v on
+// the B side). Repeating the values every 2^b lanes lets VPERMPS ignore the next code's bits
+// above a code narrower than 3 bits.
+template <int Bits>
+LQ_AVX2_TARGET inline void valueTables(const PackedVectors& part, int group, float factor,
+                                       __m256 (&table)[kTables<Bits>])
 {
-    if (part.isBinary())
-        return binaryColumnsTimesT(part, i0, i1, t, tokens, y, yStride, accumulate);
+    const __m256 zero = _mm256_set1_ps(float(part.zero(group)));
+    const __m256 scale = _mm256_set1_ps(scaleOf(part, group));
+    for (int i = 0; i < kTables<Bits>; ++i) {
+        alignas(32) float codes[kLanes];
+        for (int l = 0; l < kLanes; ++l)
+            codes[l] = float((kLanes * i + l) % (1 << Bits));
+        const __m256 values = _mm256_mul_ps(_mm256_sub_ps(_mm256_load_ps(codes), zero), scale);
+        table[i] = factor == 1.0f ? values : _mm256_mul_ps(values, _mm256_set1_ps(factor));
+    }
+}
+
+// The values of half a step's 8 codes: one variable shift and one VPERMPS (4 bits: two, and a
+// blend by bit 3).
+template <int Bits>
+LQ_AVX2_TARGET inline __m256 lookupValues(__m256i word, int half,
+                                          const __m256 (&table)[kTables<Bits>])
+{
+    const __m256i index = _mm256_srlv_epi32(word, loadShifts(kStepShifts<Bits>.index[half]));
+    const __m256 low = _mm256_permutevar8x32_ps(table[0], index);
+    if constexpr (Bits < 4) {
+        return low;
+    } else {
+        const __m256 high = _mm256_permutevar8x32_ps(table[1], index);
+        const __m256i top = _mm256_sllv_epi32(word, loadShifts(kStepShifts<Bits>.top[half]));
+        return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(top));
+    }
+}
+
+// Rows of an RTN part times x over [i0, i1), one row at a time (the high part has few): per 16
+// values two lookups and two multiply-adds by x, into four sums (two steps in flight).
+template <int Bits>
+LQ_AVX2_TARGET void codeRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
+                                   std::int64_t xStride, int tokens, float* out)
+{
     const int g = part.groupSize;
     const int perVector = groupsPerVector(part);
-    thread_local std::vector<float> weights;
-    weights.resize(std::size_t(part.count) * Bits);
+    for (int token = 0; token < tokens; ++token) {
+        const float* xt = x + token * xStride;
+        for (int v = 0; v < part.count; ++v) {
+            const std::uint8_t* bytes = codeBytes<Bits>(part, v, i0);
+            __m256 acc[2][2] = {{_mm256_setzero_ps(), _mm256_setzero_ps()},
+                                {_mm256_setzero_ps(), _mm256_setzero_ps()}};
+            int parity = 0;
+            for (int j0 = i0; j0 < i1;) {
+                const int group = j0 / g;
+                const int j1 = std::min(i1, (group + 1) * g);
+                __m256 table[kTables<Bits>];
+                valueTables<Bits>(part, v * perVector + group, 1.0f, table);
+                for (int j = j0; j < j1; j += kStepCodes, bytes += kStepBytes<Bits>) {
+                    __m256i word[2];
+                    loadStep<Bits>(bytes, word);
+                    for (int half = 0; half < 2; ++half)
+                        acc[parity][half] = _mm256_fmadd_ps(
+                            lookupValues<Bits>(word[half], half, table),
+                            _mm256_loadu_ps(xt + j + half * kLanes), acc[parity][half]);
+                    parity ^= 1;
+                }
+                j0 = j1;
+            }
+            out[std::int64_t(v) * tokens + token] = laneSum(_mm256_add_ps(
+                _mm256_add_ps(acc[0][0], acc[0][1]), _mm256_add_ps(acc[1][0], acc[1][1])));
+        }
+    }
+}
+
+// Rows [j, j + 16 Steps) of one group of an RTN part: y = (y +) sum over v of the looked-up
+// values times t_v, with 2 Steps independent sums. tables: per vector kTables<Bits> x 8 floats
+// (valueTables with factor t_v).
+template <int Bits, int Steps>
+LQ_AVX2_TARGET void codeColumnBlockTimesT(const PackedVectors& part, int j, const float* tables,
+                                          float* y, bool accumulate)
+{
+    __m256 acc[Steps][2];
+    for (int s = 0; s < Steps; ++s)
+        for (int half = 0; half < 2; ++half)
+            acc[s][half] = accumulate ? _mm256_loadu_ps(y + j + s * kStepCodes + half * kLanes)
+                                      : _mm256_setzero_ps();
+    for (int v = 0; v < part.count; ++v) {
+        const std::uint8_t* bytes = codeBytes<Bits>(part, v, j);
+        __m256 table[kTables<Bits>];
+        for (int i = 0; i < kTables<Bits>; ++i)
+            table[i] = _mm256_loadu_ps(tables + (std::int64_t(v) * kTables<Bits> + i) * kLanes);
+        for (int s = 0; s < Steps; ++s) {
+            __m256i word[2];
+            loadStep<Bits>(bytes + s * kStepBytes<Bits>, word);
+            for (int half = 0; half < 2; ++half)
+                acc[s][half] =
+                    _mm256_add_ps(acc[s][half], lookupValues<Bits>(word[half], half, table));
+        }
+    }
+    for (int s = 0; s < Steps; ++s)
+        for (int half = 0; half < 2; ++half)
+            _mm256_storeu_ps(y + j + s * kStepCodes + half * kLanes, acc[s][half]);
+}
+
+template <int Bits>
+LQ_AVX2_TARGET void codeColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t,
+                                      int tokens, float* y, std::int64_t yStride, bool accumulate)
+{
+    const int g = part.groupSize;
+    const int perVector = groupsPerVector(part);
+    thread_local std::vector<float> tables;
+    tables.resize(std::size_t(part.count) * kTables<Bits> * kLanes);
     for (int j0 = i0; j0 < i1;) {
         const int group = j0 / g;
         const int j1 = std::min(i1, (group + 1) * g);
         for (int token = 0; token < tokens; ++token) {
-            float base = 0;
             for (int v = 0; v < part.count; ++v) {
-                const Affine f = affineOf(part, v * perVector + group);
-                const float tv = t[std::int64_t(v) * tokens + token];
-                float w = f.alpha * tv;
-                for (int p = 0; p < Bits; ++p, w += w)
-                    weights[std::size_t(v * Bits + p)] = w;
-                base -= f.beta * tv;
+                __m256 table[kTables<Bits>];
+                valueTables<Bits>(part, v * perVector + group, t[std::int64_t(v) * tokens + token],
+                                  table);
+                for (int i = 0; i < kTables<Bits>; ++i)
+                    _mm256_storeu_ps(tables.data() + (std::int64_t(v) * kTables<Bits> + i) * kLanes,
+                                     table[i]);
             }
             float* yt = y + token * yStride;
-            // Blocks of 4 steps (64 rows: 8 accumulators), then 2 and 1 for the rest.
             int j = j0;
             for (; j + 4 * kStepCodes <= j1; j += 4 * kStepCodes)
-                columnBlockTimesT<Bits, 4>(part, j, weights.data(), base, yt, accumulate);
+                codeColumnBlockTimesT<Bits, 4>(part, j, tables.data(), yt, accumulate);
             if (j + 2 * kStepCodes <= j1) {
-                columnBlockTimesT<Bits, 2>(part, j, weights.data(), base, yt, accumulate);
+                codeColumnBlockTimesT<Bits, 2>(part, j, tables.data(), yt, accumulate);
                 j += 2 * kStepCodes;
             }
             if (j < j1)
-                columnBlockTimesT<Bits, 1>(part, j, weights.data(), base, yt, accumulate);
+                codeColumnBlockTimesT<Bits, 1>(part, j, tables.data(), yt, accumulate);
         }
         j0 = j1;
     }
@@ -418,16 +418,20 @@ bool avx2MaskKernelSupported()
 void avx2RowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
                     int tokens, float* out)
 {
+    if (part.isBinary())
+        return binaryRowsTimesX(part, i0, i1, x, xStride, tokens, out);
     withAvx2Bits(part.bits, [&](auto bits) {
-        rowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
+        codeRowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
     });
 }
 
 void avx2ColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                        float* y, std::int64_t yStride, bool accumulate)
 {
+    if (part.isBinary())
+        return binaryColumnsTimesT(part, i0, i1, t, tokens, y, yStride, accumulate);
     withAvx2Bits(part.bits, [&](auto bits) {
-        columnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride, accumulate);
+        codeColumnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride, accumulate);
     });
 }
 

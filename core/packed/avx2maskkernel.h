@@ -7,16 +7,18 @@
 namespace lq::packed_detail {
 
 // The mask kernel (maskkernel.h) for CPUs with AVX2 but without AVX-512, which have no mask
-// registers. Per 8 codes a variable shift moves each code's bit to its lane's sign bit, and a
-// blend by that sign picks what the lane adds:
+// registers. Per 8 codes one variable shift moves each code into place in its lane, and one
+// blend or one permute picks what the lane adds:
 //   binary parts (about nine tenths of the weights): +x or -x (B side: +d t_c or -d t_c), since
 //   a binary value is +-d; one shift, one blend and one add per 8 weights;
-//   RTN parts: the same sums over the codes' bit planes as the AVX-512 form, x 2^p or zero.
+//   RTN parts of up to 4 bits: no planes; the code, shifted to the bottom of its lane, indexes
+//   a table of the group's 2^b values (VPERMPS: 8 entries, so 4-bit codes take two tables and a
+//   blend by their top bit).
 // Decoding spends about five instructions per 8 weights on shifting, masking, converting and
 // scaling the codes; on a Zen 3 core this form applies a 4096 x 4096 rank-16 module (b_h 2) at
 // T = 1 about three times as fast.
 //
-// Past 4 bits the planes cost more than decoding, so the AVX2 form takes codes of up to
+// Wider codes (b_h 5-8) would need 4 to 32 tables, so the AVX2 form takes codes of up to
 // kMaxAvx2MaskBits; maskKernelApplies() says no for wider parts on such CPUs. Shapes as for the
 // AVX-512 form (multiples of 16 codes, whole groups); the caller checks them.
 inline constexpr int kMaxAvx2MaskBits = 4;
