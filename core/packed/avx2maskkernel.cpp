@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -82,10 +83,7 @@ LQ_AVX2_TARGET inline float laneSum(__m256 v)
 {
     alignas(32) float lane[kLanes];
     _mm256_store_ps(lane, v);
-    for (int width = kLanes / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; ++k)
-            lane[k] += lane[k + width];
-    return lane[0];
+    return treeSum(lane);
 }
 
 // The codes of one step at `bytes`, broadcast so that code 8 half + k is at bit codeBit(half, k)
@@ -104,6 +102,41 @@ LQ_AVX2_TARGET inline void loadStep(const std::uint8_t* bytes, __m256i (&word)[2
         word[0] = _mm256_set1_epi32(int(std::uint32_t(w)));
         word[1] = _mm256_set1_epi32(int(std::uint32_t(w >> (kLanes * Bits))));
     }
+}
+
+// The B side's running outputs: rows [j, j + 16 Steps) of y (or zeros), 2 Steps registers.
+template <int Steps>
+LQ_AVX2_TARGET inline void loadOutputs(const float* y, int j, bool accumulate,
+                                       __m256 (&acc)[Steps][2])
+{
+    for (int s = 0; s < Steps; ++s)
+        for (int half = 0; half < 2; ++half)
+            acc[s][half] = accumulate ? _mm256_loadu_ps(y + j + s * kStepCodes + half * kLanes)
+                                      : _mm256_setzero_ps();
+}
+
+template <int Steps>
+LQ_AVX2_TARGET inline void storeOutputs(const __m256 (&acc)[Steps][2], int j, float* y)
+{
+    for (int s = 0; s < Steps; ++s)
+        for (int half = 0; half < 2; ++half)
+            _mm256_storeu_ps(y + j + s * kStepCodes + half * kLanes, acc[s][half]);
+}
+
+// Calls block(j, steps) over rows [j0, j1) of one group in blocks of 4 steps (64 rows: 8
+// accumulators), then 2 and 1 for the rest; steps is a std::integral_constant.
+template <typename Block>
+void inStepBlocks(int j0, int j1, Block&& block)
+{
+    int j = j0;
+    for (; j + 4 * kStepCodes <= j1; j += 4 * kStepCodes)
+        block(j, std::integral_constant<int, 4>());
+    if (j + 2 * kStepCodes <= j1) {
+        block(j, std::integral_constant<int, 2>());
+        j += 2 * kStepCodes;
+    }
+    if (j < j1)
+        block(j, std::integral_constant<int, 1>());
 }
 
 // ---- binary parts: the code picks the sign ---------------------------------------------------
@@ -195,10 +228,7 @@ LQ_AVX2_TARGET void binaryColumnBlockTimesT(const PackedVectors& part, int j, co
                                             float* y, bool accumulate)
 {
     __m256 acc[Steps][2];
-    for (int s = 0; s < Steps; ++s)
-        for (int half = 0; half < 2; ++half)
-            acc[s][half] = accumulate ? _mm256_loadu_ps(y + j + s * kStepCodes + half * kLanes)
-                                      : _mm256_setzero_ps();
+    loadOutputs(y, j, accumulate, acc);
     for (int v = 0; v < part.count; ++v) {
         const std::uint8_t* bytes = codeBytes<1>(part, v, j);
         const __m256 w = _mm256_set1_ps(weights[2 * v]);
@@ -211,9 +241,7 @@ LQ_AVX2_TARGET void binaryColumnBlockTimesT(const PackedVectors& part, int j, co
                     _mm256_add_ps(acc[s][half], signSelect(word[half], half, w, negated));
         }
     }
-    for (int s = 0; s < Steps; ++s)
-        for (int half = 0; half < 2; ++half)
-            _mm256_storeu_ps(y + j + s * kStepCodes + half * kLanes, acc[s][half]);
+    storeOutputs(acc, j, y);
 }
 
 LQ_AVX2_TARGET void binaryColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t,
@@ -234,16 +262,10 @@ LQ_AVX2_TARGET void binaryColumnsTimesT(const PackedVectors& part, int i0, int i
                 weights[std::size_t(2 * v + 1)] = -w;
             }
             float* yt = y + token * yStride;
-            // Blocks of 4 steps (64 rows: 8 accumulators), then 2 and 1 for the rest.
-            int j = j0;
-            for (; j + 4 * kStepCodes <= j1; j += 4 * kStepCodes)
-                binaryColumnBlockTimesT<4>(part, j, weights.data(), yt, accumulate);
-            if (j + 2 * kStepCodes <= j1) {
-                binaryColumnBlockTimesT<2>(part, j, weights.data(), yt, accumulate);
-                j += 2 * kStepCodes;
-            }
-            if (j < j1)
-                binaryColumnBlockTimesT<1>(part, j, weights.data(), yt, accumulate);
+            inStepBlocks(j0, j1, [&](int j, auto steps) {
+                binaryColumnBlockTimesT<decltype(steps)::value>(part, j, weights.data(), yt,
+                                                                accumulate);
+            });
         }
         j0 = j1;
     }
@@ -336,10 +358,7 @@ LQ_AVX2_TARGET void codeColumnBlockTimesT(const PackedVectors& part, int j, cons
                                           float* y, bool accumulate)
 {
     __m256 acc[Steps][2];
-    for (int s = 0; s < Steps; ++s)
-        for (int half = 0; half < 2; ++half)
-            acc[s][half] = accumulate ? _mm256_loadu_ps(y + j + s * kStepCodes + half * kLanes)
-                                      : _mm256_setzero_ps();
+    loadOutputs(y, j, accumulate, acc);
     for (int v = 0; v < part.count; ++v) {
         const std::uint8_t* bytes = codeBytes<Bits>(part, v, j);
         __m256 table[kTables<Bits>];
@@ -353,9 +372,7 @@ LQ_AVX2_TARGET void codeColumnBlockTimesT(const PackedVectors& part, int j, cons
                     _mm256_add_ps(acc[s][half], lookupValues<Bits>(word[half], half, table));
         }
     }
-    for (int s = 0; s < Steps; ++s)
-        for (int half = 0; half < 2; ++half)
-            _mm256_storeu_ps(y + j + s * kStepCodes + half * kLanes, acc[s][half]);
+    storeOutputs(acc, j, y);
 }
 
 template <int Bits>
@@ -379,15 +396,10 @@ LQ_AVX2_TARGET void codeColumnsTimesT(const PackedVectors& part, int i0, int i1,
                                      table[i]);
             }
             float* yt = y + token * yStride;
-            int j = j0;
-            for (; j + 4 * kStepCodes <= j1; j += 4 * kStepCodes)
-                codeColumnBlockTimesT<Bits, 4>(part, j, tables.data(), yt, accumulate);
-            if (j + 2 * kStepCodes <= j1) {
-                codeColumnBlockTimesT<Bits, 2>(part, j, tables.data(), yt, accumulate);
-                j += 2 * kStepCodes;
-            }
-            if (j < j1)
-                codeColumnBlockTimesT<Bits, 1>(part, j, tables.data(), yt, accumulate);
+            inStepBlocks(j0, j1, [&](int j, auto steps) {
+                codeColumnBlockTimesT<Bits, decltype(steps)::value>(part, j, tables.data(), yt,
+                                                                    accumulate);
+            });
         }
         j0 = j1;
     }

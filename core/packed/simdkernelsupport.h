@@ -54,6 +54,17 @@ void withBits(int bits, F&& f)
     }
 }
 
+// lane[0] + ... + lane[Lanes - 1] in a fixed tree order (halves added pairwise), so that a
+// kernel's result does not depend on how the compiler would reduce a register.
+template <int Lanes>
+inline float treeSum(float (&lane)[Lanes])
+{
+    for (int width = Lanes / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; ++k)
+            lane[k] += lane[k + width];
+    return lane[0];
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 
 // Scale d of a group. F16C converts a binary16 scale in one instruction; for finite values (all a
@@ -69,13 +80,9 @@ void withBits(int bits, F&& f)
 // -Wmaybe-uninitialized inside its own header).
 [[gnu::target("avx512f")]] inline float laneSum(__m512 v)
 {
-    constexpr int kLanes = 16;
-    alignas(64) float lane[kLanes];
+    alignas(64) float lane[16];
     _mm512_store_ps(lane, v);
-    for (int width = kLanes / 2; width > 0; width /= 2)
-        for (int k = 0; k < width; ++k)
-            lane[k] += lane[k + width];
-    return lane[0];
+    return treeSum(lane);
 }
 
 #endif
