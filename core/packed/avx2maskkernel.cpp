@@ -71,13 +71,6 @@ LQ_AVX2_TARGET inline __m256i loadShifts(const std::int32_t (&counts)[kLanes])
     return _mm256_load_si256(reinterpret_cast<const __m256i*>(counts));
 }
 
-LQ_AVX2_TARGET inline float scaleOf(const PackedVectors& part, int group)
-{
-    const auto index = std::size_t(group);
-    return part.scaleFormat == ScaleFormat::F16 ? _cvtsh_ss(part.scalesF16[index])
-                                                : part.scalesF32[index];
-}
-
 // The 8 lanes added in a fixed tree order.
 LQ_AVX2_TARGET inline float laneSum(__m256 v)
 {
@@ -187,8 +180,8 @@ LQ_AVX2_TARGET void binaryRowBlockTimesX(const PackedVectors& part, int v0, int 
             }
         }
         for (int b = 0; b < Rows; ++b)
-            total[b] = _mm256_fmadd_ps(_mm256_set1_ps(scaleOf(part, (v0 + b) * perVector + group)),
-                                       acc[b], total[b]);
+            total[b] = _mm256_fmadd_ps(
+                _mm256_set1_ps(groupScale(part, (v0 + b) * perVector + group)), acc[b], total[b]);
         j0 = j1;
     }
     for (int b = 0; b < Rows; ++b)
@@ -257,7 +250,7 @@ LQ_AVX2_TARGET void binaryColumnsTimesT(const PackedVectors& part, int i0, int i
         for (int token = 0; token < tokens; ++token) {
             for (int v = 0; v < part.count; ++v) {
                 const float w =
-                    scaleOf(part, v * perVector + group) * t[std::int64_t(v) * tokens + token];
+                    groupScale(part, v * perVector + group) * t[std::int64_t(v) * tokens + token];
                 weights[std::size_t(2 * v)] = w;
                 weights[std::size_t(2 * v + 1)] = -w;
             }
@@ -286,7 +279,7 @@ LQ_AVX2_TARGET inline void valueTables(const PackedVectors& part, int group, flo
                                        __m256 (&table)[kTables<Bits>])
 {
     const __m256 zero = _mm256_set1_ps(float(part.zero(group)));
-    const __m256 scale = _mm256_set1_ps(scaleOf(part, group));
+    const __m256 scale = _mm256_set1_ps(groupScale(part, group));
     for (int i = 0; i < kTables<Bits>; ++i) {
         alignas(32) float codes[kLanes];
         for (int l = 0; l < kLanes; ++l)

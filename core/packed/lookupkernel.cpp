@@ -39,13 +39,11 @@ constexpr int kLanes = 16;
 constexpr int kBlockValues = 512;
 constexpr int kBlockSlices = kBlockValues / kLanes;
 
-// Everything LQ_LOOKUP_TARGET names but F16C (which every AVX-512 CPU has). The mask kernel's
-// own check (maskKernelApplies) also passes on AVX2 alone.
+// What the lookup needs beyond the mask kernel's AVX-512 form (F, DQ, BMI2; lookupKernelApplies
+// asks for that form).
 bool cpuSupported()
 {
-    static const bool has = __builtin_cpu_supports("avx512f") &&
-                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2") &&
-                            __builtin_cpu_supports("avx512bw") &&
+    static const bool has = __builtin_cpu_supports("avx512bw") &&
                             __builtin_cpu_supports("avx512vl") &&
                             __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni");
     return has;
@@ -489,7 +487,7 @@ bool cpuSupported()
 bool lookupKernelApplies(const PackedVectors& part)
 {
     return g_enabled && part.bits <= kMaxLookupCodeBits && maskKernelApplies(part) &&
-           cpuSupported();
+           maskKernelIsa() == MaskKernelIsa::Avx512 && cpuSupported();
 }
 
 #if LQ_LOOKUP_KERNEL_X86

@@ -1,8 +1,8 @@
 #pragma once
 
 // What the vector kernels (maskkernel.cpp and avx2maskkernel.cpp, lookupkernel.cpp) read the same
-// way: where a vector's groups and codes are and the per-width dispatch; for the AVX-512 ones also
-// the group scales and the fixed-order lane sum. Internal to core/packed.
+// way: where a vector's groups and codes are, the group scales, the per-width dispatch and the
+// fixed-order lane sum. Internal to core/packed.
 
 #include "packedformat.h"
 
@@ -68,8 +68,9 @@ inline float treeSum(float (&lane)[Lanes])
 #if defined(__x86_64__) && defined(__GNUC__)
 
 // Scale d of a group. F16C converts a binary16 scale in one instruction; for finite values (all a
-// validated part holds) it is the value finiteHalfToFloat() gives.
-[[gnu::target("avx512f,f16c")]] inline float groupScale(const PackedVectors& part, int group)
+// validated part holds) it is the value finiteHalfToFloat() gives. Only F16C, so that it inlines
+// into the AVX-512 and the AVX2 kernels alike.
+[[gnu::target("f16c")]] inline float groupScale(const PackedVectors& part, int group)
 {
     const auto index = std::size_t(group);
     return part.scaleFormat == ScaleFormat::F16 ? _cvtsh_ss(part.scalesF16[index])
