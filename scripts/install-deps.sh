@@ -11,7 +11,8 @@ packages=(
   # scripts/check-package.sh (dpkg-shlibdeps computes the .deb's Depends; the desktop checks;
   # python3 reads `loraquant inspect --json`)
   dpkg-dev desktop-file-utils shared-mime-info python3
-  # scripts/run-fuzzers.sh: clang and its runtime libraries (libFuzzer, ASan, UBSan)
+  # scripts/run-fuzzers.sh and run-sanitizers.sh: clang and its runtime libraries (libFuzzer,
+  # ASan, UBSan; libomp-dev above is its OpenMP)
   clang-14 libclang-rt-14-dev
 )
 

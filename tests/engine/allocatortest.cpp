@@ -16,6 +16,15 @@
 #include <malloc.h>
 #endif
 
+// GCC says __SANITIZE_ADDRESS__, clang answers __has_feature (the sanitizer build uses clang).
+#if defined(__SANITIZE_ADDRESS__)
+#define LQ_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LQ_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 class AllocatorTest : public QObject
 {
     Q_OBJECT
@@ -25,7 +34,7 @@ private slots:
     void freedBlocksGoBackOnRequest();
 };
 
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GLIBC__) && !defined(LQ_ADDRESS_SANITIZER)
 namespace {
 
 // This process's resident memory in bytes, from /proc/self/statm (0 where there is none).
@@ -45,7 +54,7 @@ std::size_t residentBytes()
 
 void AllocatorTest::freedBlockStaysForReuse()
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(LQ_ADDRESS_SANITIZER)
     QSKIP("AddressSanitizer's allocator replaces malloc; nothing of glibc's to check");
 #elif !defined(__GLIBC__)
     QSKIP("only glibc's malloc has these settings");
@@ -73,7 +82,7 @@ void AllocatorTest::freedBlocksGoBackOnRequest()
 {
     // The workbench calls returnFreedBlocks after each background job, so that an idle window
     // does not hold the job's peak.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(LQ_ADDRESS_SANITIZER)
     QSKIP("AddressSanitizer's allocator replaces malloc; nothing of glibc's to check");
 #elif !defined(__GLIBC__)
     QSKIP("only glibc's malloc has these settings");
