@@ -9,6 +9,15 @@
 
 namespace lq::widgets {
 
+// One of the four maps. Outside the anonymous namespace because HeatMapView::Items, which has
+// external linkage, holds four of them.
+struct HeatMapCell
+{
+    QCPAxisRect* rect = nullptr;
+    QCPColorMap* map = nullptr;
+    QCPTextElement* title = nullptr;
+};
+
 namespace {
 
 // Viridis-like stops (perceptually uniform, readable in grey and for colour-blind readers).
@@ -42,13 +51,6 @@ QSharedPointer<QCPAxisTickerFixed> componentTicker(int count, int maxTicks)
     ticker->setScaleStrategy(QCPAxisTickerFixed::ssNone);
     return ticker;
 }
-
-struct MapCell
-{
-    QCPAxisRect* rect = nullptr;
-    QCPColorMap* map = nullptr;
-    QCPTextElement* title = nullptr;
-};
 
 // |M| / q on a grid of at most maxCells per side, max-pooled, where q is the 99th percentile of
 // |M| (cells above it show as 1): scaling by the largest entry lets a single outlier darken the
@@ -96,7 +98,7 @@ void fillMap(QCPColorMap* map, const Eigen::MatrixXf& matrix, int maxCells)
 struct HeatMapView::Items
 {
     QCPTextElement* title = nullptr;
-    MapCell b, a, bp, ap;
+    HeatMapCell b, a, bp, ap;
     QCPColorScale* scale = nullptr;
     QCPAxisRect* energyRect = nullptr;
     QCPBars* before = nullptr;
@@ -142,7 +144,7 @@ HeatMapView::HeatMapView(QWidget* parent) : PlotWidget(parent), m_items(std::mak
     mapsRow->setColumnStretchFactors({1.0, 0.001});
 
     auto* margins = new QCPMarginGroup(p);
-    const auto makeCell = [&](MapCell& cell, int row, int column, const QString& xLabel,
+    const auto makeCell = [&](HeatMapCell& cell, int row, int column, const QString& xLabel,
                               const QString& yLabel) {
         auto* grid = new QCPLayoutGrid;
         maps->addElement(row, column, grid);
@@ -243,9 +245,9 @@ void HeatMapView::setModule(const QString& title, const Eigen::MatrixXf& B,
     // The component axes: B's and B′'s columns side by side in a narrow map, A's and A′'s rows
     // in a taller one.
     const int rank = int(Bp.cols());
-    for (MapCell* cell : {&it.b, &it.bp})
+    for (HeatMapCell* cell : {&it.b, &it.bp})
         cell->rect->axis(QCPAxis::atBottom)->setTicker(componentTicker(rank, 4));
-    for (MapCell* cell : {&it.a, &it.ap})
+    for (HeatMapCell* cell : {&it.a, &it.ap})
         cell->rect->axis(QCPAxis::atLeft)->setTicker(componentTicker(rank, 6));
 
     QVector<double> keys, before, after;
