@@ -98,13 +98,14 @@ LQ_AVX2_TARGET inline void loadStep(const std::uint8_t* bytes, __m256i (&word)[2
 }
 
 // The B side's running outputs: rows [j, j + 16 Steps) of y (or zeros), 2 Steps registers.
-template <int Steps>
-LQ_AVX2_TARGET inline void loadOutputs(const float* y, int j, bool accumulate,
-                                       __m256 (&acc)[Steps][2])
+// Accumulate is a template argument: chosen at run time, it made GCC keep both choices on the
+// stack and copy them into the registers.
+template <int Steps, bool Accumulate>
+LQ_AVX2_TARGET inline void loadOutputs(const float* y, int j, __m256 (&acc)[Steps][2])
 {
     for (int s = 0; s < Steps; ++s)
         for (int half = 0; half < 2; ++half)
-            acc[s][half] = accumulate ? _mm256_loadu_ps(y + j + s * kStepCodes + half * kLanes)
+            acc[s][half] = Accumulate ? _mm256_loadu_ps(y + j + s * kStepCodes + half * kLanes)
                                       : _mm256_setzero_ps();
 }
 
@@ -216,14 +217,17 @@ LQ_AVX2_TARGET void binaryRowsTimesX(const PackedVectors& part, int i0, int i1, 
 
 // Rows [j, j + 16 Steps) of one group: y = (y +) sum over v of +-d_v t_v by the codes' signs,
 // with 2 Steps independent sums. weights[2 v] = d_v t_v, weights[2 v + 1] = -d_v t_v.
-template <int Steps>
+template <int Steps, bool Accumulate>
 LQ_AVX2_TARGET void binaryColumnBlockTimesT(const PackedVectors& part, int j, const float* weights,
-                                            float* y, bool accumulate)
+                                            float* y)
 {
     __m256 acc[Steps][2];
-    loadOutputs(y, j, accumulate, acc);
+    loadOutputs<Steps, Accumulate>(y, j, acc);
+    // Vector v's codes from row j on: lengths are multiples of 16, so v's stream starts on a byte.
+    const std::uint8_t* first = codeBytes<1>(part, 0, j);
+    const std::int64_t stride = part.length / 8;
     for (int v = 0; v < part.count; ++v) {
-        const std::uint8_t* bytes = codeBytes<1>(part, v, j);
+        const std::uint8_t* bytes = first + v * stride;
         const __m256 w = _mm256_set1_ps(weights[2 * v]);
         const __m256 negated = _mm256_set1_ps(weights[2 * v + 1]);
         for (int s = 0; s < Steps; ++s) {
@@ -256,8 +260,11 @@ LQ_AVX2_TARGET void binaryColumnsTimesT(const PackedVectors& part, int i0, int i
             }
             float* yt = y + token * yStride;
             inStepBlocks(j0, j1, [&](int j, auto steps) {
-                binaryColumnBlockTimesT<decltype(steps)::value>(part, j, weights.data(), yt,
-                                                                accumulate);
+                constexpr int kSteps = decltype(steps)::value;
+                if (accumulate)
+                    binaryColumnBlockTimesT<kSteps, true>(part, j, weights.data(), yt);
+                else
+                    binaryColumnBlockTimesT<kSteps, false>(part, j, weights.data(), yt);
             });
         }
         j0 = j1;
@@ -306,6 +313,18 @@ LQ_AVX2_TARGET inline __m256 lookupValues(__m256i word, int half,
     }
 }
 
+// acc += the values of the 16 codes at `bytes` times x[0 .. 15].
+template <int Bits>
+LQ_AVX2_TARGET inline void addCodeStep(const std::uint8_t* bytes, const float* x,
+                                       const __m256 (&table)[kTables<Bits>], __m256 (&acc)[2])
+{
+    __m256i word[2];
+    loadStep<Bits>(bytes, word);
+    for (int half = 0; half < 2; ++half)
+        acc[half] = _mm256_fmadd_ps(lookupValues<Bits>(word[half], half, table),
+                                    _mm256_loadu_ps(x + half * kLanes), acc[half]);
+}
+
 // Rows of an RTN part times x over [i0, i1), one row at a time (the high part has few): per 16
 // values two lookups and two multiply-adds by x, into four sums (two steps in flight).
 template <int Bits>
@@ -320,20 +339,23 @@ LQ_AVX2_TARGET void codeRowsTimesX(const PackedVectors& part, int i0, int i1, co
             const std::uint8_t* bytes = codeBytes<Bits>(part, v, i0);
             __m256 acc[2][2] = {{_mm256_setzero_ps(), _mm256_setzero_ps()},
                                 {_mm256_setzero_ps(), _mm256_setzero_ps()}};
-            int parity = 0;
             for (int j0 = i0; j0 < i1;) {
                 const int group = j0 / g;
                 const int j1 = std::min(i1, (group + 1) * g);
                 __m256 table[kTables<Bits>];
                 valueTables<Bits>(part, v * perVector + group, 1.0f, table);
-                for (int j = j0; j < j1; j += kStepCodes, bytes += kStepBytes<Bits>) {
-                    __m256i word[2];
-                    loadStep<Bits>(bytes, word);
-                    for (int half = 0; half < 2; ++half)
-                        acc[parity][half] = _mm256_fmadd_ps(
-                            lookupValues<Bits>(word[half], half, table),
-                            _mm256_loadu_ps(xt + j + half * kLanes), acc[parity][half]);
-                    parity ^= 1;
+                // Steps in pairs, the second into acc[1]: fixed indices keep the four sums in
+                // registers (an index alternating at run time put them on the stack, and every
+                // multiply-add waited for a store and a load).
+                int j = j0;
+                for (; j + 2 * kStepCodes <= j1; j += 2 * kStepCodes) {
+                    addCodeStep<Bits>(bytes, xt + j, table, acc[0]);
+                    addCodeStep<Bits>(bytes + kStepBytes<Bits>, xt + j + kStepCodes, table, acc[1]);
+                    bytes += 2 * kStepBytes<Bits>;
+                }
+                if (j < j1) {
+                    addCodeStep<Bits>(bytes, xt + j, table, acc[0]);
+                    bytes += kStepBytes<Bits>;
                 }
                 j0 = j1;
             }
@@ -343,58 +365,51 @@ LQ_AVX2_TARGET void codeRowsTimesX(const PackedVectors& part, int i0, int i1, co
     }
 }
 
-// Rows [j, j + 16 Steps) of one group of an RTN part: y = (y +) sum over v of the looked-up
-// values times t_v, with 2 Steps independent sums. tables: per vector kTables<Bits> x 8 floats
-// (valueTables with factor t_v).
-template <int Bits, int Steps>
-LQ_AVX2_TARGET void codeColumnBlockTimesT(const PackedVectors& part, int j, const float* tables,
-                                          float* y, bool accumulate)
+// y[j .. j + 16) = values (+ y when Add) for the 16 codes at `bytes`.
+template <int Bits, bool Add>
+LQ_AVX2_TARGET inline void storeCodeStep(const std::uint8_t* bytes,
+                                         const __m256 (&table)[kTables<Bits>], float* y)
 {
-    __m256 acc[Steps][2];
-    loadOutputs(y, j, accumulate, acc);
-    for (int v = 0; v < part.count; ++v) {
-        const std::uint8_t* bytes = codeBytes<Bits>(part, v, j);
-        __m256 table[kTables<Bits>];
-        for (int i = 0; i < kTables<Bits>; ++i)
-            table[i] = _mm256_loadu_ps(tables + (std::int64_t(v) * kTables<Bits> + i) * kLanes);
-        for (int s = 0; s < Steps; ++s) {
-            __m256i word[2];
-            loadStep<Bits>(bytes + s * kStepBytes<Bits>, word);
-            for (int half = 0; half < 2; ++half)
-                acc[s][half] =
-                    _mm256_add_ps(acc[s][half], lookupValues<Bits>(word[half], half, table));
-        }
+    __m256i word[2];
+    loadStep<Bits>(bytes, word);
+    for (int half = 0; half < 2; ++half) {
+        const __m256 values = lookupValues<Bits>(word[half], half, table);
+        float* at = y + half * kLanes;
+        _mm256_storeu_ps(at, Add ? _mm256_add_ps(_mm256_loadu_ps(at), values) : values);
     }
-    storeOutputs(acc, j, y);
 }
 
+// Columns of an RTN part times their share of t, rows [i0, i1): per group and column one table
+// holds the column's values times t_c, and every 16 outputs take one lookup in it, column after
+// column (the high part has few columns, so the outputs pass through L1 only a few times; blocks
+// of 64 outputs over all columns had cost more in set-up than a column's work at h = 1). Each
+// output adds the columns in order, as blocks did.
 template <int Bits>
 LQ_AVX2_TARGET void codeColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t,
                                       int tokens, float* y, std::int64_t yStride, bool accumulate)
 {
     const int g = part.groupSize;
     const int perVector = groupsPerVector(part);
-    thread_local std::vector<float> tables;
-    tables.resize(std::size_t(part.count) * kTables<Bits> * kLanes);
-    for (int j0 = i0; j0 < i1;) {
-        const int group = j0 / g;
-        const int j1 = std::min(i1, (group + 1) * g);
-        for (int token = 0; token < tokens; ++token) {
+    for (int token = 0; token < tokens; ++token) {
+        float* yt = y + token * yStride;
+        for (int j0 = i0; j0 < i1;) {
+            const int group = j0 / g;
+            const int j1 = std::min(i1, (group + 1) * g);
             for (int v = 0; v < part.count; ++v) {
                 __m256 table[kTables<Bits>];
                 valueTables<Bits>(part, v * perVector + group, t[std::int64_t(v) * tokens + token],
                                   table);
-                for (int i = 0; i < kTables<Bits>; ++i)
-                    _mm256_storeu_ps(tables.data() + (std::int64_t(v) * kTables<Bits> + i) * kLanes,
-                                     table[i]);
+                const std::uint8_t* bytes = codeBytes<Bits>(part, v, j0);
+                if (accumulate || v > 0) {
+                    for (int j = j0; j < j1; j += kStepCodes, bytes += kStepBytes<Bits>)
+                        storeCodeStep<Bits, true>(bytes, table, yt + j);
+                } else {
+                    for (int j = j0; j < j1; j += kStepCodes, bytes += kStepBytes<Bits>)
+                        storeCodeStep<Bits, false>(bytes, table, yt + j);
+                }
             }
-            float* yt = y + token * yStride;
-            inStepBlocks(j0, j1, [&](int j, auto steps) {
-                codeColumnBlockTimesT<Bits, decltype(steps)::value>(part, j, tables.data(), yt,
-                                                                    accumulate);
-            });
+            j0 = j1;
         }
-        j0 = j1;
     }
 }
 
