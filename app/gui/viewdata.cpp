@@ -4,6 +4,7 @@
 
 #include <QCoreApplication>
 #include <QLocale>
+#include <QStringList>
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -29,6 +30,15 @@ QString parameters(std::int64_t count)
     if (count >= 1000)
         return QStringLiteral("%1 k").arg(double(count) / 1e3, 0, 'f', 1);
     return QString::number(count);
+}
+
+// One part of the summary with its spaces made non-breaking, so that the label wraps only
+// between parts: a wrapped "relative error" with its value on the next line reads as two things.
+// The parts hold no tags with attributes, so every space is text.
+QString unbroken(const QString& part)
+{
+    QString text = part;
+    return text.replace(QLatin1Char(' '), QStringLiteral("&nbsp;"));
 }
 
 } // namespace
@@ -71,26 +81,29 @@ QString moduleSummary(const AdapterDocument& document, int module, const lq::Mod
 {
     const lq::LoraModule& m = document.module(module);
     const double weights = double(m.parameterCount());
-    QString text =
-        tr("<b>%1</b> &nbsp; %2 × %3, rank %4 &nbsp;|&nbsp; <b>h = %5</b> of %4, high part "
-           "%6 bits &nbsp;|&nbsp; bits per weight: <b>%7 paper</b>, %8 true &nbsp;|&nbsp; "
-           "relative error <b>%9</b>")
-            .arg(document.moduleLabel(module).toHtmlEscaped())
-            .arg(m.m)
-            .arg(m.n)
-            .arg(m.r)
-            .arg(result.h)
-            .arg(result.bitsHigh)
-            .arg(result.bitsPaper / weights, 0, 'f', 3)
-            .arg(result.bitsTrue / weights, 0, 'f', 3)
-            .arg(result.relErr, 0, 'f', 4);
+    QStringList parts;
+    parts << unbroken(tr("<b>%1</b>  %2 × %3, rank %4")
+                          .arg(document.moduleLabel(module).toHtmlEscaped())
+                          .arg(m.m)
+                          .arg(m.n)
+                          .arg(m.r))
+          << unbroken(tr("<b>h = %1</b> of %2, high part %3 bits")
+                          .arg(result.h)
+                          .arg(m.r)
+                          .arg(result.bitsHigh))
+          << unbroken(tr("bits per weight: <b>%1 paper</b>, %2 true")
+                          .arg(result.bitsPaper / weights, 0, 'f', 3)
+                          .arg(result.bitsTrue / weights, 0, 'f', 3))
+          << unbroken(tr("relative error <b>%1</b>").arg(result.relErr, 0, 'f', 4));
     if (const auto& packed = document.packedOrigin())
-        text += tr(" &nbsp;|&nbsp; as packed: error <b>%1</b> against the original adapter")
-                    .arg(packed->relErr.at(std::size_t(module)), 0, 'f', 4);
+        parts << unbroken(tr("as packed: error <b>%1</b> against the original adapter")
+                              .arg(packed->relErr.at(std::size_t(module)), 0, 'f', 4));
+    QString text = parts.join(QStringLiteral("&nbsp;&nbsp;|&nbsp; "));
     if (preview)
-        text += document.settings().refine == lq::Refinement::None
-                    ? tr(" &nbsp;<i>(while dragging)</i>")
-                    : tr(" &nbsp;<i>(while dragging, without refinement)</i>");
+        text += QStringLiteral(" &nbsp;") +
+                unbroken(document.settings().refine == lq::Refinement::None
+                             ? tr("<i>(while dragging)</i>")
+                             : tr("<i>(while dragging, without refinement)</i>"));
     return text;
 }
 

@@ -123,6 +123,10 @@ void WorkbenchEditingTest::dragSplitUpdatesModule()
     const double errorBefore = document->moduleResult(module)->relErr;
     QLabel* summary = bench.window.moduleSummaryLabel();
     QVERIFY(plainText(summary).contains(QStringLiteral("h = %1 of").arg(before)));
+    // A narrow window wraps the summary between its parts only, never between a figure and its
+    // name.
+    QVERIFY2(summary->text().contains(QStringLiteral("relative&nbsp;error&nbsp;<b>")),
+             qPrintable(summary->text()));
 
     lq::widgets::SpectrumPlot* plot = bench.window.spectrumPlot();
     plot->replotNow();
