@@ -413,6 +413,198 @@ LQ_AVX2_TARGET void codeColumnsTimesT(const PackedVectors& part, int i0, int i1,
     }
 }
 
+// ---- Many tokens: decoded tiles, register blocks ---------------------------------------------
+
+// Values decoded per vector at a time: 2 KiB, so that 8 vectors' worth stays in L1.
+constexpr int kDecodedChunk = 512;
+
+// Values [i0, i1) of vector v (whole groups of 16-code steps, as the mask kernel's shapes are)
+// into out[0 .. i1 - i0): the same values as the reference dequantizes, +-d for binary codes and
+// (q - z) d for RTN ones.
+template <int Bits>
+LQ_AVX2_TARGET void decodeVector(const PackedVectors& part, int v, int i0, int i1, float* out)
+{
+    const int g = part.groupSize;
+    const int perVector = groupsPerVector(part);
+    const std::uint8_t* bytes = codeBytes<Bits>(part, v, i0);
+    for (int j0 = i0; j0 < i1;) {
+        const int group = j0 / g;
+        const int j1 = std::min(i1, (group + 1) * g);
+        if constexpr (Bits == 1) {
+            if (part.isBinary()) {
+                const float d = groupScale(part, v * perVector + group);
+                const __m256 value = _mm256_set1_ps(d), negated = _mm256_set1_ps(-d);
+                for (int j = j0; j < j1; j += kStepCodes, bytes += kStepBytes<1>) {
+                    __m256i word[2];
+                    loadStep<1>(bytes, word);
+                    for (int half = 0; half < 2; ++half)
+                        _mm256_storeu_ps(out + (j - i0) + half * kLanes,
+                                         signSelect(word[half], half, value, negated));
+                }
+                j0 = j1;
+                continue;
+            }
+        }
+        __m256 table[kTables<Bits>];
+        valueTables<Bits>(part, v * perVector + group, 1.0f, table);
+        for (int j = j0; j < j1; j += kStepCodes, bytes += kStepBytes<Bits>)
+            storeCodeStep<Bits, false>(bytes, table, out + (j - i0));
+        j0 = j1;
+    }
+}
+
+// Component c of a factor over [i0, i1): the high part's vector c, or the low part's c - h.
+template <int Bits>
+LQ_AVX2_TARGET void decodeComponent(const PackedVectors& high, const PackedVectors& low, int c,
+                                    int i0, int i1, float* out)
+{
+    if (c < high.count)
+        decodeVector<Bits>(high, c, i0, i1, out);
+    else
+        decodeVector<1>(low, c - high.count, i0, i1, out);
+}
+
+// out[r * tokens + t] = row r . x_t over len values (a multiple of 16) for Rows rows and Tokens
+// tokens. Every sum has its own two registers (values 16 i + k and 16 i + 8 + k in lane k) and
+// the same final lane sum, so an output's bits do not depend on the block it was computed in.
+template <int Rows, int Tokens>
+LQ_AVX2_TARGET void decodedRowsTimesX(const float (*rows)[kDecodedChunk], const float* x,
+                                      std::int64_t xStride, int len, float* out, int tokens,
+                                      bool add)
+{
+    __m256 acc[Rows][Tokens][2];
+    for (int r = 0; r < Rows; ++r)
+        for (int t = 0; t < Tokens; ++t)
+            acc[r][t][0] = acc[r][t][1] = _mm256_setzero_ps();
+    for (int j = 0; j < len; j += kStepCodes) {
+        __m256 xs[Tokens][2];
+        for (int t = 0; t < Tokens; ++t)
+            for (int half = 0; half < 2; ++half) {
+                xs[t][half] = _mm256_loadu_ps(x + t * xStride + j + half * kLanes);
+                // The empty asm "changes" the value, so it stays in a register: GCC otherwise
+                // folded the load into each row's multiply-add, 12 loads per 8 multiply-adds
+                // instead of 8 (the llama2-7b pass at T = 64: 61 -> 58 ms).
+                asm("" : "+x"(xs[t][half]));
+            }
+        for (int r = 0; r < Rows; ++r)
+            for (int half = 0; half < 2; ++half) {
+                const __m256 value = _mm256_load_ps(rows[r] + j + half * kLanes);
+                for (int t = 0; t < Tokens; ++t)
+                    acc[r][t][half] = _mm256_fmadd_ps(value, xs[t][half], acc[r][t][half]);
+            }
+    }
+    for (int r = 0; r < Rows; ++r)
+        for (int t = 0; t < Tokens; ++t) {
+            const float sum = laneSum(_mm256_add_ps(acc[r][t][0], acc[r][t][1]));
+            float& o = out[std::int64_t(r) * tokens + t];
+            o = add ? o + sum : sum;
+        }
+}
+
+// avx2FactorRowsTimesX: up to 8 components decoded at a time (16 KiB), then for two tokens at a
+// time (4 KiB of x) their dot products two components at a time, so that both stay in L1
+// (component pairs outermost streamed all tokens' x from L2, and this side took half again as
+// long as the B side). Chunk by chunk of [i0, i1): the kernel's tiles are one chunk; longer
+// ranges add the chunks' sums in order.
+template <int Bits>
+LQ_AVX2_TARGET void decodedRowsTimesX(const PackedVectors& high, const PackedVectors& low, int i0,
+                                      int i1, const float* x, std::int64_t xStride, int tokens,
+                                      float* out)
+{
+    constexpr int kRows = 8;
+    alignas(32) float rows[kRows][kDecodedChunk];
+    const int r = high.count + low.count;
+    for (int j0 = i0; j0 < i1; j0 += kDecodedChunk) {
+        const int j1 = std::min(i1, j0 + kDecodedChunk);
+        const float* xj = x + j0;
+        for (int c0 = 0; c0 < r; c0 += kRows) {
+            const int count = std::min(kRows, r - c0);
+            for (int k = 0; k < count; ++k)
+                decodeComponent<Bits>(high, low, c0 + k, j0, j1, rows[k]);
+            const auto block = [&](int t, auto tokenCount) {
+                constexpr int kTokens = decltype(tokenCount)::value;
+                const float* xt = xj + t * xStride;
+                float* o = out + std::int64_t(c0) * tokens + t;
+                int k = 0;
+                for (; k + 2 <= count; k += 2)
+                    decodedRowsTimesX<2, kTokens>(rows + k, xt, xStride, j1 - j0,
+                                                  o + std::int64_t(k) * tokens, tokens, j0 > i0);
+                if (k < count)
+                    decodedRowsTimesX<1, kTokens>(rows + k, xt, xStride, j1 - j0,
+                                                  o + std::int64_t(k) * tokens, tokens, j0 > i0);
+            };
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2)
+                block(t, std::integral_constant<int, 2>());
+            if (t < tokens)
+                block(t, std::integral_constant<int, 1>());
+        }
+    }
+}
+
+// Rows [0, len) of y (len a multiple of 16; y: the tile's first row of the first token) for
+// Tokens tokens: y (+)= sum over the `columns` decoded columns of column c times
+// coefficient[c * Tokens + t], in column order, each output loaded and stored once.
+template <int Tokens>
+LQ_AVX2_TARGET void decodedColumnsTimesT(const float (*columns)[kDecodedChunk], int count,
+                                         const float* coefficient, int len, float* y,
+                                         std::int64_t yStride, bool add)
+{
+    for (int j = 0; j < len; j += kStepCodes) {
+        __m256 acc[Tokens][2];
+        for (int t = 0; t < Tokens; ++t)
+            for (int half = 0; half < 2; ++half)
+                acc[t][half] = add ? _mm256_loadu_ps(y + t * yStride + j + half * kLanes)
+                                   : _mm256_setzero_ps();
+        for (int c = 0; c < count; ++c) {
+            const __m256 value[2] = {_mm256_load_ps(columns[c] + j),
+                                     _mm256_load_ps(columns[c] + j + kLanes)};
+            for (int t = 0; t < Tokens; ++t) {
+                const __m256 factor = _mm256_broadcast_ss(coefficient + c * Tokens + t);
+                for (int half = 0; half < 2; ++half)
+                    acc[t][half] = _mm256_fmadd_ps(value[half], factor, acc[t][half]);
+            }
+        }
+        for (int t = 0; t < Tokens; ++t)
+            for (int half = 0; half < 2; ++half)
+                _mm256_storeu_ps(y + t * yStride + j + half * kLanes, acc[t][half]);
+    }
+}
+
+// avx2FactorColumnsTimesT: up to 8 components decoded at a time (16 KiB), chunk by chunk of
+// rows, then their sum for four tokens at a time.
+template <int Bits>
+LQ_AVX2_TARGET void decodedColumnsTimesT(const PackedVectors& high, const PackedVectors& low,
+                                         int i0, int i1, const float* t, int tokens, float* y,
+                                         std::int64_t yStride)
+{
+    constexpr int kColumns = 8;
+    alignas(32) float columns[kColumns][kDecodedChunk];
+    alignas(32) float coefficient[kColumns * 4];
+    const int r = high.count + low.count;
+    for (int j0 = i0; j0 < i1; j0 += kDecodedChunk) {
+        const int j1 = std::min(i1, j0 + kDecodedChunk);
+        for (int c0 = 0; c0 < r; c0 += kColumns) {
+            const int count = std::min(kColumns, r - c0);
+            for (int c = 0; c < count; ++c)
+                decodeComponent<Bits>(high, low, c0 + c, j0, j1, columns[c]);
+            const auto block = [&](int token, auto tokenCount) {
+                constexpr int kTokens = decltype(tokenCount)::value;
+                for (int c = 0; c < count; ++c)
+                    for (int k = 0; k < kTokens; ++k)
+                        coefficient[c * kTokens + k] = t[std::int64_t(c0 + c) * tokens + token + k];
+                decodedColumnsTimesT<kTokens>(columns, count, coefficient, j1 - j0,
+                                              y + token * yStride + j0, yStride, c0 > 0);
+            };
+            int token = 0;
+            for (; token + 4 <= tokens; token += 4)
+                block(token, std::integral_constant<int, 4>());
+            for (; token < tokens; ++token)
+                block(token, std::integral_constant<int, 1>());
+        }
+    }
+}
+
 // Calls f(std::integral_constant<int, bits>()) for the widths this form takes.
 template <typename F>
 void withAvx2Bits(int bits, F&& f)
@@ -455,6 +647,22 @@ void avx2ColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t
     });
 }
 
+void avx2FactorRowsTimesX(const PackedVectors& high, const PackedVectors& low, int i0, int i1,
+                          const float* x, std::int64_t xStride, int tokens, float* out)
+{
+    withAvx2Bits(high.bits, [&](auto bits) {
+        decodedRowsTimesX<decltype(bits)::value>(high, low, i0, i1, x, xStride, tokens, out);
+    });
+}
+
+void avx2FactorColumnsTimesT(const PackedVectors& high, const PackedVectors& low, int i0, int i1,
+                             const float* t, int tokens, float* y, std::int64_t yStride)
+{
+    withAvx2Bits(high.bits, [&](auto bits) {
+        decodedColumnsTimesT<decltype(bits)::value>(high, low, i0, i1, t, tokens, y, yStride);
+    });
+}
+
 #else
 
 bool avx2MaskKernelSupported()
@@ -467,6 +675,12 @@ bool avx2MaskKernelSupported()
 void avx2RowsTimesX(const PackedVectors&, int, int, const float*, std::int64_t, int, float*) {}
 void avx2ColumnsTimesT(const PackedVectors&, int, int, const float*, int, float*, std::int64_t,
                        bool)
+{}
+void avx2FactorRowsTimesX(const PackedVectors&, const PackedVectors&, int, int, const float*,
+                          std::int64_t, int, float*)
+{}
+void avx2FactorColumnsTimesT(const PackedVectors&, const PackedVectors&, int, int, const float*,
+                             int, float*, std::int64_t)
 {}
 
 #endif

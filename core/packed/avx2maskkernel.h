@@ -32,4 +32,22 @@ void avx2RowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, s
 void avx2ColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                        float* y, std::int64_t yStride, bool accumulate);
 
+// From this many tokens on, the kernel (packedkernel.cpp) applies a module's tiles through the
+// two functions below instead of the two above: the tile's components are decoded (16 values per
+// blend or lookup, as above) and multiplied as floats in register blocks, so the codes are
+// unpacked once per call rather than once per token, and each value loaded feeds two (A side) or
+// four (B side) tokens' multiply-adds. Measured in docs/KERNELS.md.
+inline constexpr int kAvx2DecodedTokens = 4;
+
+// The whole factor at once, high part then low part (as packedkernel.h's components):
+//   out[c * tokens + token] = sum over j in [i0, i1) of component c (j) X(j, token);
+//   Y(i, token) = sum over c of component c (i) t[c * tokens + token] for rows i in [i0, i1)
+//   (overwritten).
+// Shapes as above, i0 and i1 multiples of 16. Every sum has a fixed order: the result depends on
+// the inputs only.
+void avx2FactorRowsTimesX(const PackedVectors& high, const PackedVectors& low, int i0, int i1,
+                          const float* x, std::int64_t xStride, int tokens, float* out);
+void avx2FactorColumnsTimesT(const PackedVectors& high, const PackedVectors& low, int i0, int i1,
+                             const float* t, int tokens, float* y, std::int64_t yStride);
+
 } // namespace lq::packed_detail

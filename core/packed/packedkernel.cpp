@@ -1,6 +1,7 @@
 #include "packedkernel.h"
 
 #include "../io/error.h"
+#include "avx2maskkernel.h"
 #include "codedecode.h"
 #include "lookupkernel.h"
 #include "maskkernel.h"
@@ -271,6 +272,14 @@ void partColumnsTimesT(const PackedVectors& part, int i0, int i1, const Job& job
     columnsTimesT(part, i0, i1, t, job.tokens, job.y, job.yStride, accumulate);
 }
 
+// Whether the mask kernel's tiles go through its AVX2 form's decoded blocks (avx2maskkernel.h);
+// the AVX-512 forms take every T part by part.
+bool avx2DecodesTiles(int tokens)
+{
+    return tokens >= packed_detail::kAvx2DecodedTokens &&
+           packed_detail::maskKernelIsa() == packed_detail::MaskKernelIsa::Avx2;
+}
+
 // The same tiles as the decoding path, part by part: high part, then binary part, in the
 // decoding path's order of components.
 void maskTileA(const Job& job, int tile)
@@ -278,6 +287,9 @@ void maskTileA(const Job& job, int tile)
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.n, i0 + kKernelTile);
     float* out = job.partial + std::int64_t(tile) * module.r * job.tokens;
+    if (avx2DecodesTiles(job.tokens))
+        return packed_detail::avx2FactorRowsTimesX(module.aHigh, module.aLow, i0, i1, job.x,
+                                                   job.xStride, job.tokens, out);
     if (module.h > 0)
         partRowsTimesX(module.aHigh, i0, i1, job, out);
     if (module.r > module.h)
@@ -288,6 +300,9 @@ void maskTileB(const Job& job, int tile)
 {
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.m, i0 + kKernelTile);
+    if (avx2DecodesTiles(job.tokens))
+        return packed_detail::avx2FactorColumnsTimesT(module.bHigh, module.bLow, i0, i1, job.t,
+                                                      job.tokens, job.y, job.yStride);
     if (module.h > 0)
         partColumnsTimesT(module.bHigh, i0, i1, job, job.t, false);
     if (module.r > module.h)

@@ -17,7 +17,8 @@ namespace lq {
 // the tiles' partial sums are added in tile order, then Y is computed over tiles of kKernelTile
 // rows of B_hat (decode one tile of one component column, T axpys). OpenMP runs the tiles in
 // parallel when the module is large enough to pay for it. No more than one tile of one vector
-// is ever dequantized. The tiles and the order of every sum are fixed, so the result does not
+// is ever dequantized (the AVX2 form of the mask kernel decodes up to 8 components of one tile at
+// T >= 4: avx2maskkernel.h). The tiles and the order of every sum are fixed, so the result does not
 // depend on the number of threads (it may differ in the last bits between CPU generations: the
 // AVX2 and AVX-512 versions fuse multiply-adds). The hot loops are compiled for AVX-512, AVX2 and
 // baseline x86-64 and chosen at load time (GCC target_clones).

@@ -1,6 +1,6 @@
 // bench_kernels: the packed CPU kernel against float weights on a 7B-class adapter (issue 4).
 //
-//   bench_kernels [--passes N] [ADAPTER]
+//   bench_kernels [--passes N] [--decoding] [ADAPTER]
 //
 // Without ADAPTER it writes the synthetic llama2-7b rank-16 all-linear F16 adapter (224 modules,
 // 40 M parameters) to a temporary folder. It quantizes it with LoRAQuant (rho 0.9, b_h 2, g 128,
@@ -17,7 +17,9 @@
 // a quarter of the copy bandwidth (printed for (a2) too). Each time is the best (and the median)
 // of N passes after a warm-up pass; "hot" passes run back to back (the 6 MB of packed weights may
 // stay in the last-level cache, the 160 MB of float32 weights cannot), "cold" ones after
-// streaming 512 MB through the caches. Not a test: run it by hand on an otherwise idle machine.
+// streaming 512 MB through the caches. --decoding sends every module through the decoding path
+// (setMaskKernelEnabled(false)), to see what the mask and lookup kernels gain on this CPU. Not a
+// test: run it by hand on an otherwise idle machine.
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/adapter.h"
@@ -314,8 +316,12 @@ int main(int argc, char** argv)
         const std::string arg = argv[i];
         if (arg == "--passes" && i + 1 < argc) {
             passes = std::max(1, std::atoi(argv[++i]));
+        } else if (arg == "--decoding") {
+            lq::packed_detail::setMaskKernelEnabled(false);
         } else if (arg == "--help" || arg == "-h") {
-            std::cout << "usage: bench_kernels [--passes N] [ADAPTER]\n";
+            std::cout << "usage: bench_kernels [--passes N] [--decoding] [ADAPTER]\n"
+                         "  --decoding  every module through the decoding path (no mask kernel,\n"
+                         "              no lookup), to compare the paths on this CPU\n";
             return 0;
         } else {
             adapterPath = arg;

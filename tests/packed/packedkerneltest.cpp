@@ -12,6 +12,7 @@
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/error.h"
+#include "core/packed/avx2maskkernel.h"
 #include "core/packed/kernelvalidation.h"
 #include "core/packed/lookupkernel.h"
 #include "core/packed/maskkernel.h"
@@ -156,6 +157,15 @@ private slots:
         // More than 16 binary rows share the lookup's tables of x (38 = 16 + 16 + 6), groups of
         // 16 give 32 scales per 512-value tile (read 16 at a time), f32 scales.
         QTest::newRow("mask, 38 binary rows, g = 16")  << 528  << 1040 << 40 << 2  << 2 << 16  << pc   << f32 << 3;
+        // From 4 tokens on, the AVX2 form decodes tiles and multiplies them in blocks of two
+        // components by two tokens (A side) and four tokens (B side), both parts together: odd
+        // counts of components and tokens leave single ones, more than 8 components take two
+        // blocks (h = 0), groups straddle tiles, and T = 64 as in bench_kernels.
+        QTest::newRow("mask, b2, r - h = 15, T = 9")   << 1024 << 768  << 16 << 1  << 2 << 128 << pc   << f16 << 9;
+        QTest::newRow("mask, b3, g = 48, T = 6")       << 1056 << 1536 << 8  << 3  << 3 << 48  << pc   << f32 << 6;
+        QTest::newRow("mask, b4, flattened, T = 64")   << 512  << 1024 << 6  << 2  << 4 << 256 << flat << f16 << 64;
+        QTest::newRow("mask, b1 RTN, h = r, T = 4")    << 160  << 96   << 3  << 3  << 1 << 16  << pc   << f16 << 4;
+        QTest::newRow("mask, b2, h = 0, r = 12, T = 5") << 256 << 512  << 12 << 0  << 2 << 32  << pc   << f16 << 5;
         // clang-format on
     }
 
@@ -230,6 +240,71 @@ private slots:
             omp_set_num_threads(threads);
             QVERIFY(std::memcmp(one.data(), two.data(), sizeof(float) * std::size_t(one.size())) ==
                     0);
+        }
+    }
+
+    // The mask kernel's entry points on ranges longer than the kernel's tiles, part by part and,
+    // in the AVX2 form, factor by factor as it applies many tokens (decoded in chunks of 512
+    // values, the chunks' sums added), for one token and for six, against the dequantized
+    // factors.
+    void maskKernelOverLongRanges()
+    {
+        namespace pd = lq::packed_detail;
+        if (pd::maskKernelIsa() == pd::MaskKernelIsa::None)
+            QSKIP("this CPU has neither AVX2 nor AVX-512: the mask kernel never runs here");
+        const lq::Adapter source = packedtest::randomAdapter({{1056, 1536, 16}}, 41);
+        lq::QuantSettings settings =
+            packedtest::settingsFor(2, 128, lq::GroupLayout::PerComponent, lq::ScaleFormat::F16);
+        settings.split = lq::SplitRule::Fixed;
+        settings.fixedH = 3;
+        const Packed packed = quantizeAndPack(source, settings);
+        const lq::PackedModule& module = packed.adapter.modules[0];
+        const Eigen::MatrixXd a = lq::dequantizedA(module).cast<double>();
+        const Eigen::MatrixXd b = lq::dequantizedB(module).cast<double>();
+        const std::int64_t h = module.h;
+        const int r = module.r;
+        const auto check = [&](const char* what, int tokens, const Eigen::MatrixXf& got,
+                               const Eigen::MatrixXd& exact) {
+            const double error = normwise(got, exact);
+            QVERIFY2(error <= lq::kKernelRelTolerance,
+                     qPrintable(QStringLiteral("%1, T = %2: %3").arg(what).arg(tokens).arg(error)));
+        };
+        for (const KernelPath path : {KernelPath::Mask, KernelPath::MaskAvx2}) {
+            const OnlyPath only(path);
+            for (const lq::PackedVectors* part :
+                 {&module.aHigh, &module.aLow, &module.bHigh, &module.bLow})
+                QVERIFY(pd::maskKernelApplies(*part));
+            for (const int tokens : {1, 6}) {
+                const Eigen::MatrixXf x = lq::randomActivations(module.n, tokens, 7);
+                const Eigen::MatrixXd axExact = a * x.cast<double>();
+                // t[c * tokens + token]: the components of one token are a column of t^T.
+                const Eigen::MatrixXf t = lq::randomActivations(tokens, r, 8);
+                const Eigen::MatrixXd yExact = b * t.transpose().cast<double>();
+
+                Eigen::MatrixXf ax(tokens, r); // out[c * tokens + token], i.e. (A_hat X)^T
+                pd::maskRowsTimesX(module.aHigh, 0, module.n, x.data(), x.rows(), tokens,
+                                   ax.data());
+                pd::maskRowsTimesX(module.aLow, 0, module.n, x.data(), x.rows(), tokens,
+                                   ax.data() + h * tokens);
+                check("A side, part by part", tokens, ax.transpose(), axExact);
+                Eigen::MatrixXf y(module.m, tokens);
+                pd::maskColumnsTimesT(module.bHigh, 0, module.m, t.data(), tokens, y.data(),
+                                      y.rows(), false);
+                pd::maskColumnsTimesT(module.bLow, 0, module.m, t.data() + h * tokens, tokens,
+                                      y.data(), y.rows(), true);
+                check("B side, part by part", tokens, y, yExact);
+
+                if (pd::maskKernelIsa() != pd::MaskKernelIsa::Avx2)
+                    continue;
+                ax.setZero();
+                pd::avx2FactorRowsTimesX(module.aHigh, module.aLow, 0, module.n, x.data(), x.rows(),
+                                         tokens, ax.data());
+                check("A side, decoded factor", tokens, ax.transpose(), axExact);
+                y.setZero();
+                pd::avx2FactorColumnsTimesT(module.bHigh, module.bLow, 0, module.m, t.data(),
+                                            tokens, y.data(), y.rows());
+                check("B side, decoded factor", tokens, y, yExact);
+            }
         }
     }
 
