@@ -144,6 +144,26 @@ void fillNameParts(LoraModule& module)
         module.kind = kindOf(module.name);
 }
 
+// A file can hold DoRA magnitude vectors while its config does not set use_dora (an exporter
+// that dropped the flag, or a config from another run). It still quantizes as plain LoRA, but
+// whoever deploys it should know that the model it describes is not plain LoRA. Empty when no
+// tensor is a magnitude vector.
+std::string unflaggedDoraWarning(const std::vector<std::string>& otherTensors,
+                                 const std::string& fileName, const std::string& why)
+{
+    const auto isMagnitude = [](const std::string& name) {
+        return name.find("lora_magnitude_vector") != std::string::npos;
+    };
+    const auto first = std::find_if(otherTensors.begin(), otherTensors.end(), isMagnitude);
+    if (first == otherTensors.end())
+        return {};
+    const auto count = std::count_if(first, otherTensors.end(), isMagnitude);
+    return fileName + " holds " + std::to_string(count) + " DoRA magnitude vector" +
+           (count > 1 ? "s" : "") + " (first: " + *first + ") but " + why +
+           ": the modules are quantized as plain LoRA, the magnitudes are kept unchanged with "
+           "the other tensors, and the error figures measure B A alone";
+}
+
 } // namespace
 
 std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type)
@@ -305,6 +325,14 @@ Adapter Adapter::load(const std::string& path)
     });
     for (const TensorEntry* entry : others)
         adapter.m_otherTensors.push_back(entry->name);
+    if (!adapter.m_config || !adapter.m_config->useDora) {
+        const std::string warning =
+            unflaggedDoraWarning(adapter.m_otherTensors, fileName,
+                                 adapter.m_config ? configPath.string() + " does not set use_dora"
+                                                  : "there is no config to set use_dora");
+        if (!warning.empty())
+            adapter.m_warnings.push_back(warning);
+    }
     return adapter;
 }
 

@@ -86,6 +86,8 @@ private slots:
     void defaultSpellingAndOtherTensors();
     void nonLinearFactorsAreKeptAside();
     void embeddingFactorsAreAModule();
+    void doraMagnitudesWithoutFlagWarn_data();
+    void doraMagnitudesWithoutFlagWarn();
     void configRankDisagreementWarns();
     void configPathMeansItsFolder();
     void inMemoryAdapter();
@@ -406,6 +408,59 @@ void AdapterTest::embeddingFactorsAreAModule()
     QCOMPARE(back.modules()[0].keyB, embed + ".lora_embedding_B");
     QVERIFY(back.factors(0).A == replaced[0].A);
     QVERIFY(back.factors(0).B == adapter.factors(0).B);
+}
+
+// Magnitude vectors in a file whose config does not set use_dora (or that has no config): the
+// adapter still loads as plain LoRA, but a warning says what the file holds and what is missing,
+// so that nobody deploys it believing it is plain LoRA. With use_dora set, the one warning is
+// the DoRA one (embeddingFactorsAreAModule).
+void AdapterTest::doraMagnitudesWithoutFlagWarn_data()
+{
+    QTest::addColumn<QString>("config"); // empty: no adapter_config.json
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("flag missing") << R"({"r": 2, "lora_alpha": 4})"
+                                  << "adapter_config.json does not set use_dora";
+    QTest::newRow("flag false") << R"({"r": 2, "lora_alpha": 4, "use_dora": false})"
+                                << "adapter_config.json does not set use_dora";
+    QTest::newRow("no config") << ""
+                               << "there is no config to set use_dora";
+}
+
+void AdapterTest::doraMagnitudesWithoutFlagWarn()
+{
+    QFETCH(QString, config);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    const std::string q = "base_model.model.model.layers.0.self_attn.q_proj";
+    const std::string v = "base_model.model.model.layers.0.self_attn.v_proj";
+    std::vector<TensorData> tensors;
+    for (const std::string& prefix : {q, v}) {
+        tensors.push_back(
+            {prefix + ".lora_A.weight", DType::F32, {2, 6}, bytesOf(ramp(12, 1, 1), DType::F32)});
+        tensors.push_back(
+            {prefix + ".lora_B.weight", DType::F32, {6, 2}, bytesOf(ramp(12, 1, 1), DType::F32)});
+        tensors.push_back({prefix + ".lora_magnitude_vector",
+                           DType::F32,
+                           {6},
+                           bytesOf(ramp(6, 1, 1), DType::F32)});
+    }
+    const QString file = dir.filePath("adapter_model.safetensors");
+    writeSafetensors(file.toStdString(), tensors, {});
+    if (!config.isEmpty())
+        QVERIFY(writeConfig(dir, config.toUtf8().constData()));
+
+    const Adapter adapter = Adapter::load(dir.path().toStdString());
+    QCOMPARE(adapter.modules().size(), std::size_t(2));
+    QCOMPARE(adapter.otherTensors().size(), std::size_t(2));
+    QString dora;
+    for (const std::string& warning : adapter.warnings())
+        if (QString::fromStdString(warning).contains("magnitude"))
+            dora = QString::fromStdString(warning);
+    QVERIFY2(dora.startsWith(file + " holds 2 DoRA magnitude vectors (first: " +
+                             QString::fromStdString(q) + ".lora_magnitude_vector)"),
+             qPrintable(dora));
+    QVERIFY2(dora.contains(reason), qPrintable(dora));
+    QVERIFY(dora.contains("quantized as plain LoRA"));
 }
 
 void AdapterTest::configRankDisagreementWarns()
