@@ -15,16 +15,17 @@ const char* const kInspectUsage =
     "usage: loraquant inspect PATH [--json]\n"
     "\n"
     "Lists the LoRA modules of a PEFT adapter (a folder with adapter_model.safetensors, or the\n"
-    ".safetensors file itself) with, per module: name, m, n, rank r, stored dtype, the\n"
-    "singular values of B A (computed from B and A without forming the m x n product), the\n"
-    "share of energy (s_i^2) in the top component and the number of components needed for\n"
-    "80% and 90% of the energy; then totals: modules, LoRA parameters, bytes as stored.\n"
+    ".safetensors file itself) with, per module: name, m, n, rank r, stored dtype (A/B when\n"
+    "lora_A and lora_B differ), the singular values of B A (computed from B and A without\n"
+    "forming the m x n product), the share of energy (s_i^2) in the top component and the\n"
+    "number of components needed for 80% and 90% of the energy; then totals: modules, LoRA\n"
+    "parameters, bytes as stored.\n"
     "\n"
-    "  --json   print one JSON object instead: {\"modules\": [{\"name\", \"layer\", \"kind\", "
-    "\"m\",\n"
-    "           \"n\", \"r\", \"dtype\", \"scale\", \"singular_values\", \"top_energy_share\",\n"
-    "           \"components_80\", \"components_90\"}, ...], \"totals\": {\"modules\",\n"
-    "           \"parameters\", \"bytes\"}, \"path\", \"file_bytes\", \"config\", \"warnings\"}\n"
+    "  --json   print one JSON object instead: {\"modules\": [{\"name\", \"layer\", \"kind\",\n"
+    "           \"m\", \"n\", \"r\", \"dtype\", \"dtype_a\", \"dtype_b\", \"scale\",\n"
+    "           \"singular_values\", \"top_energy_share\", \"components_80\", \"components_90\"},\n"
+    "           ...], \"totals\": {\"modules\", \"parameters\", \"bytes\"}, \"path\",\n"
+    "           \"file_bytes\", \"config\", \"warnings\"}\n"
     "\n"
     "A packed file (FILE.lqa.h5, from quantize --export-packed) is described instead: source,\n"
     "settings, per module m, n, r, h, b_h, true bits per weight and error, and the average bit\n"
@@ -48,6 +49,32 @@ std::string general(double value)
     char text[64];
     std::snprintf(text, sizeof text, "%.4g", value);
     return text;
+}
+
+// The stored types of a module's factors: one name, or "A/B" when lora_A and lora_B differ
+// (an exporter that kept one in float32). LoraModule holds B's type only.
+struct StoredTypes
+{
+    DType a;
+    DType b;
+
+    std::string text() const
+    {
+        return a == b ? std::string(dtypeName(b))
+                      : std::string(dtypeName(a)) + '/' + std::string(dtypeName(b));
+    }
+};
+
+StoredTypes storedTypes(const Adapter& adapter, const LoraModule& module)
+{
+    StoredTypes types{module.dtype, module.dtype};
+    if (const SafetensorsFile* file = adapter.file()) {
+        if (const TensorEntry* a = file->find(module.keyA))
+            types.a = a->dtype;
+        if (const TensorEntry* b = file->find(module.keyB))
+            types.b = b->dtype;
+    }
+    return types;
 }
 
 Json configJson(const Adapter& adapter)
@@ -82,7 +109,10 @@ void printJson(const Adapter& adapter, const std::vector<SpectrumSummary>& spect
         item["m"] = module.m;
         item["n"] = module.n;
         item["r"] = module.r;
-        item["dtype"] = std::string(dtypeName(module.dtype));
+        const StoredTypes types = storedTypes(adapter, module);
+        item["dtype"] = types.text();
+        item["dtype_a"] = std::string(dtypeName(types.a));
+        item["dtype_b"] = std::string(dtypeName(types.b));
         item["scale"] = module.scale ? Json(*module.scale) : Json(nullptr);
         item["parameters"] = module.parameterCount();
         item["singular_values"] = spectrum.singularValues;
@@ -115,16 +145,19 @@ void printTable(const Adapter& adapter, const std::vector<SpectrumSummary>& spec
         std::cout << "kept     " << name << " (not a LoRA factor)\n";
 
     std::size_t width = 6;
-    for (const LoraModule& module : adapter.modules())
+    std::size_t typeWidth = 5;
+    for (const LoraModule& module : adapter.modules()) {
         width = std::max(width, module.name.size());
+        typeWidth = std::max(typeWidth, storedTypes(adapter, module).text().size());
+    }
     const auto pad = [](const std::string& text, std::size_t size, bool right) {
         const std::string fill(size > text.size() ? size - text.size() : 0, ' ');
         return right ? fill + text : text + fill;
     };
     std::cout << '\n'
               << pad("module", width, false) << pad("m", 7, true) << pad("n", 7, true)
-              << pad("r", 5, true) << "  dtype" << pad("top%", 7, true) << pad("k80", 5, true)
-              << pad("k90", 5, true) << "  singular values of B A\n";
+              << pad("r", 5, true) << "  " << pad("dtype", typeWidth, false) << pad("top%", 7, true)
+              << pad("k80", 5, true) << pad("k90", 5, true) << "  singular values of B A\n";
     for (std::size_t i = 0; i < adapter.modules().size(); ++i) {
         const LoraModule& module = adapter.modules()[i];
         const SpectrumSummary& spectrum = spectra[i];
@@ -141,7 +174,7 @@ void printTable(const Adapter& adapter, const std::vector<SpectrumSummary>& spec
         std::cout << pad(module.name, width, false) << pad(std::to_string(module.m), 7, true)
                   << pad(std::to_string(module.n), 7, true)
                   << pad(std::to_string(module.r), 5, true) << "  "
-                  << pad(std::string(dtypeName(module.dtype)), 5, false)
+                  << pad(storedTypes(adapter, module).text(), typeWidth, false)
                   << pad(fixed(100 * spectrum.topShare, 1), 7, true)
                   << pad(std::to_string(spectrum.componentsFor80), 5, true)
                   << pad(std::to_string(spectrum.componentsFor90), 5, true) << "  " << values

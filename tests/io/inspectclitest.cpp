@@ -4,6 +4,8 @@
 #include "clirun.h"
 #include "core/engine/lowranksvd.h"
 #include "core/io/adapter.h"
+#include "core/io/dtype.h"
+#include "core/io/safetensors.h"
 #include "shareddata.h"
 
 #include <QJsonArray>
@@ -36,6 +38,7 @@ private slots:
     void help_data();
     void help();
     void synthThenInspect();
+    void mixedFactorTypes();
 };
 
 void InspectCliTest::inspectJson_data()
@@ -176,6 +179,49 @@ void InspectCliTest::synthThenInspect()
     QCOMPARE(modules[1].toObject()["dtype"].toString(), QString("BF16"));
     QCOMPARE(root["config"].toObject()["base_model"].toString(),
              QString("mistralai/Mistral-7B-v0.1"));
+}
+
+// Some exporters keep lora_A in float32 beside a bfloat16 lora_B: the listing shows both types
+// for such a module, not B's alone, and the byte total counts each tensor at its own size.
+void InspectCliTest::mixedFactorTypes()
+{
+    QTemporaryDir dir;
+    const auto tensor = [](std::string name, lq::DType type, std::int64_t rows, std::int64_t cols) {
+        std::vector<float> values(std::size_t(rows * cols));
+        for (std::size_t i = 0; i < values.size(); ++i)
+            values[i] = 0.01f * float(i % 7) - 0.02f;
+        std::vector<std::byte> bytes(values.size() * lq::elementSize(type));
+        lq::convertFromFloat(type, values, bytes);
+        return lq::TensorData{std::move(name), type, {rows, cols}, std::move(bytes)};
+    };
+    const std::string q = "base_model.model.layers.0.q_proj";
+    const std::string v = "base_model.model.layers.0.v_proj";
+    lq::writeSafetensors(dir.filePath("adapter_model.safetensors").toStdString(),
+                         {tensor(q + ".lora_A.weight", lq::DType::F32, 2, 8),
+                          tensor(q + ".lora_B.weight", lq::DType::BF16, 6, 2),
+                          tensor(v + ".lora_A.weight", lq::DType::F16, 2, 8),
+                          tensor(v + ".lora_B.weight", lq::DType::F16, 6, 2)},
+                         {});
+
+    Run run = runCli({"inspect", dir.path()});
+    QCOMPARE(run.exitCode, 0);
+    const QString table = QString::fromUtf8(run.out);
+    QVERIFY2(table.contains(QString::fromStdString(q) + "      6      8    2  F32/BF16"),
+             qPrintable(table));
+    QVERIFY2(table.contains(QString::fromStdString(v) + "      6      8    2  F16     "),
+             qPrintable(table));
+    // q: 16 A values of 4 bytes and 12 B values of 2; v: 28 values of 2.
+    QVERIFY2(table.contains("2 modules, 56 parameters, 144 bytes"), qPrintable(table));
+
+    run = runCli({"inspect", dir.path(), "--json"});
+    QCOMPARE(run.exitCode, 0);
+    const QJsonArray modules = QJsonDocument::fromJson(run.out).object()["modules"].toArray();
+    QCOMPARE(modules.size(), 2);
+    QCOMPARE(modules[0].toObject()["dtype"].toString(), QString("F32/BF16"));
+    QCOMPARE(modules[0].toObject()["dtype_a"].toString(), QString("F32"));
+    QCOMPARE(modules[0].toObject()["dtype_b"].toString(), QString("BF16"));
+    QCOMPARE(modules[1].toObject()["dtype"].toString(), QString("F16"));
+    QCOMPARE(modules[1].toObject()["dtype_a"].toString(), QString("F16"));
 }
 
 QTEST_GUILESS_MAIN(InspectCliTest)
