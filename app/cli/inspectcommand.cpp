@@ -15,17 +15,17 @@ const char* const kInspectUsage =
     "usage: loraquant inspect PATH [--json]\n"
     "\n"
     "Lists the LoRA modules of a PEFT adapter (a folder with adapter_model.safetensors, or the\n"
-    ".safetensors file itself) with, per module: name, m, n, rank r, stored dtype (A/B when\n"
-    "lora_A and lora_B differ), the singular values of B A (computed from B and A without\n"
-    "forming the m x n product), the share of energy (s_i^2) in the top component and the\n"
-    "number of components needed for 80% and 90% of the energy; then totals: modules, LoRA\n"
-    "parameters, bytes as stored.\n"
+    ".safetensors file itself) in layer order with, per module: name, m, n, rank r, stored\n"
+    "dtype (A/B when lora_A and lora_B differ), the singular values of B A (computed from B\n"
+    "and A without forming the m x n product), the share of energy (s_i^2) in the top\n"
+    "component and the number of components needed for 80% and 90% of the energy; then\n"
+    "totals: modules, LoRA parameters, bytes as stored.\n"
     "\n"
     "  --json   print one JSON object instead: {\"modules\": [{\"name\", \"layer\", \"kind\",\n"
     "           \"m\", \"n\", \"r\", \"dtype\", \"dtype_a\", \"dtype_b\", \"scale\",\n"
     "           \"singular_values\", \"top_energy_share\", \"components_80\", \"components_90\"},\n"
     "           ...], \"totals\": {\"modules\", \"parameters\", \"bytes\"}, \"path\",\n"
-    "           \"file_bytes\", \"config\", \"warnings\"}\n"
+    "           \"file_bytes\", \"config\", \"warnings\"}, modules in the file's order\n"
     "\n"
     "A packed file (FILE.lqa.h5, from quantize --export-packed) is described instead: source,\n"
     "settings, per module m, n, r, h, b_h, true bits per weight and error, and the average bit\n"
@@ -158,9 +158,12 @@ void printTable(const Adapter& adapter, const std::vector<SpectrumSummary>& spec
               << pad("module", width, false) << pad("m", 7, true) << pad("n", 7, true)
               << pad("r", 5, true) << "  " << pad("dtype", typeWidth, false) << pad("top%", 7, true)
               << pad("k80", 5, true) << pad("k90", 5, true) << "  singular values of B A\n";
-    for (std::size_t i = 0; i < adapter.modules().size(); ++i) {
-        const LoraModule& module = adapter.modules()[i];
-        const SpectrumSummary& spectrum = spectra[i];
+    std::vector<int> layers;
+    for (const LoraModule& module : adapter.modules())
+        layers.push_back(module.layer);
+    for (const int i : layerOrder(layers)) {
+        const LoraModule& module = adapter.modules()[std::size_t(i)];
+        const SpectrumSummary& spectrum = spectra[std::size_t(i)];
         std::string values;
         for (std::size_t k = 0; k < spectrum.singularValues.size(); ++k) {
             if (k == 8) {

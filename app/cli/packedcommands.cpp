@@ -1,5 +1,6 @@
 #include "arguments.h"
 #include "commands.h"
+#include "core/io/adapter.h"
 #include "core/io/error.h"
 #include "core/packed/kernelvalidation.h"
 #include "core/packed/packedfile.h"
@@ -66,6 +67,16 @@ std::string pad(const std::string& text, std::size_t width, bool right)
 {
     const std::string fill(width > text.size() ? width - text.size() : 0, ' ');
     return right ? fill + text : text + fill;
+}
+
+// Table rows in layer order (the JSON keeps the file's): anything with a module `name`.
+template <typename Module>
+std::vector<int> layerOrderOf(const std::vector<Module>& modules)
+{
+    std::vector<int> layers;
+    for (const Module& module : modules)
+        layers.push_back(layerIndexOf(module.name));
+    return layerOrder(layers);
 }
 
 ProgressFn terminalProgress(const char* what)
@@ -154,7 +165,8 @@ int runValidate(const std::vector<std::string>& args)
               << pad("max abs err", 13, true) << pad("rel err", 11, true)
               << pad("kernel us", 11, true) << "  result\n";
     int failed = 0;
-    for (const ModuleValidation& m : result.modules) {
+    for (const int i : layerOrderOf(result.modules)) {
+        const ModuleValidation& m = result.modules[std::size_t(i)];
         failed += m.passed ? 0 : 1;
         std::cout << pad(m.name, width, false) << pad(std::to_string(m.m), 7, true)
                   << pad(std::to_string(m.n), 7, true) << pad(std::to_string(m.r), 5, true)
@@ -270,12 +282,14 @@ int runInspectPacked(const std::string& path, bool json)
               << pad("module", width, false) << pad("m", 7, true) << pad("n", 7, true)
               << pad("r", 5, true) << pad("h", 4, true) << pad("b_h", 4, true)
               << pad("bits/w", 8, true) << pad("rel err", 9, true) << '\n';
-    for (const PackedModule& m : adapter.modules)
+    for (const int i : layerOrderOf(adapter.modules)) {
+        const PackedModule& m = adapter.modules[std::size_t(i)];
         std::cout << pad(m.name, width, false) << pad(std::to_string(m.m), 7, true)
                   << pad(std::to_string(m.n), 7, true) << pad(std::to_string(m.r), 5, true)
                   << pad(std::to_string(m.h), 4, true) << pad(std::to_string(m.bitsHigh), 4, true)
                   << pad(format("%.3f", moduleBitsPerWeight(m)), 8, true)
                   << pad(format("%.4f", m.relErr), 9, true) << '\n';
+    }
     std::cout << "\ntotals     " << adapter.modules.size() << " modules, " << parameters
               << " parameters; average bits per parameter: paper count "
               << format("%.3f", adapter.avgBitsPaper()) << ", true count (codes + scales + zero "

@@ -8,7 +8,6 @@
 #include <QFileInfo>
 #include <QUndoStack>
 #include <algorithm>
-#include <numeric>
 #include <omp.h>
 
 namespace lq::gui {
@@ -52,12 +51,10 @@ AdapterDocument::AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
       m_undoStack(new QUndoStack(this))
 {
     m_singularValues.resize(m_adapter->modules().size());
-    m_displayOrder.resize(m_adapter->modules().size());
-    std::iota(m_displayOrder.begin(), m_displayOrder.end(), 0);
-    // A layer of -1 (none) goes last; stable keeps file order within a layer.
-    const auto rank = [this](int i) { return unsigned(module(i).layer); };
-    std::stable_sort(m_displayOrder.begin(), m_displayOrder.end(),
-                     [&](int a, int b) { return rank(a) < rank(b); });
+    std::vector<int> layers;
+    for (const lq::LoraModule& module : m_adapter->modules())
+        layers.push_back(module.layer);
+    m_displayOrder = lq::layerOrder(layers);
     if (!m_packed) {
         // Overrides name modules of another adapter; they do not carry over.
         m_settings.hOverride.clear();

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <numeric>
 
 namespace lq {
 namespace fs = std::filesystem;
@@ -57,23 +58,6 @@ FactorName parseFactorName(const std::string& name)
         rest = rest.substr(0, dot);
     }
     return {};
-}
-
-// The first dotted component that is a number: `...layers.12.self_attn...` -> 12.
-int layerIndexOf(const std::string& name)
-{
-    std::size_t start = 0;
-    while (start <= name.size()) {
-        std::size_t end = name.find('.', start);
-        if (end == std::string::npos)
-            end = name.size();
-        const std::string_view part(name.data() + start, end - start);
-        if (!part.empty() && part.size() < 9 &&
-            std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
-            return std::stoi(std::string(part));
-        start = end + 1;
-    }
-    return -1;
 }
 
 std::string kindOf(const std::string& name)
@@ -165,6 +149,33 @@ std::string unflaggedDoraWarning(const std::vector<std::string>& otherTensors,
 }
 
 } // namespace
+
+int layerIndexOf(const std::string& name)
+{
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        std::size_t end = name.find('.', start);
+        if (end == std::string::npos)
+            end = name.size();
+        const std::string_view part(name.data() + start, end - start);
+        if (!part.empty() && part.size() < 9 &&
+            std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return std::stoi(std::string(part));
+        start = end + 1;
+    }
+    return -1;
+}
+
+std::vector<int> layerOrder(const std::vector<int>& layers)
+{
+    std::vector<int> order(layers.size());
+    std::iota(order.begin(), order.end(), 0);
+    // unsigned: -1 (no layer) sorts after every layer.
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return unsigned(layers[std::size_t(a)]) < unsigned(layers[std::size_t(b)]);
+    });
+    return order;
+}
 
 std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type)
 {

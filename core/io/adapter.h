@@ -30,6 +30,15 @@ struct LoraModule
     std::int64_t parameterCount() const { return std::int64_t(r) * (m + n); }
 };
 
+// The layer index in a module name: the first dotted component that is a number
+// (`...layers.12.self_attn...` -> 12); -1 when there is none.
+int layerIndexOf(const std::string& name);
+
+// The positions 0 .. layers.size() - 1 in the order listings show modules: by layer, those
+// without one (-1) last, file order within a layer. PEFT saves names sorted as text, so the
+// file's own order reads layers 0, 1, 10, 11, ..., 19, 2, 20, ...
+std::vector<int> layerOrder(const std::vector<int>& layers);
+
 // B and A of one module as float32 matrices, B m x r and A r x n.
 struct ModuleFactors
 {

@@ -88,6 +88,7 @@ private slots:
     void embeddingFactorsAreAModule();
     void doraMagnitudesWithoutFlagWarn_data();
     void doraMagnitudesWithoutFlagWarn();
+    void layerOrderSortsByLayer();
     void configRankDisagreementWarns();
     void configPathMeansItsFolder();
     void inMemoryAdapter();
@@ -461,6 +462,18 @@ void AdapterTest::doraMagnitudesWithoutFlagWarn()
              qPrintable(dora));
     QVERIFY2(dora.contains(reason), qPrintable(dora));
     QVERIFY(dora.contains("quantized as plain LoRA"));
+}
+
+// Listings show modules by layer, those without one (an embedding, lm_head) last, and keep
+// the file's order within a layer (q before v when the file has it so).
+void AdapterTest::layerOrderSortsByLayer()
+{
+    QCOMPARE(layerIndexOf("base_model.model.model.layers.12.self_attn.q_proj"), 12);
+    QCOMPARE(layerIndexOf("base_model.model.lm_head"), -1);
+    QCOMPARE(layerIndexOf("transformer.h.0.attn.c_attn"), 0);
+    QCOMPARE(layerOrder({}), std::vector<int>{});
+    //                  0   1   2  3   4  5   6
+    QCOMPARE(layerOrder({0, 0, -1, 10, 10, 2, 1}), (std::vector<int>{0, 1, 6, 5, 3, 4, 2}));
 }
 
 void AdapterTest::configRankDisagreementWarns()

@@ -104,6 +104,13 @@ void InspectCliTest::inspectTable()
     const QString out = QString::fromUtf8(run.out);
     QVERIFY(out.contains("base_model.model.gpt_neox.layers.23.attention.query_key_value"));
     QVERIFY(out.contains("6144   2048    1  F16"));
+    // By layer, though the file (as PEFT saves it) has layers 0, 1, 10, 11, ..., 19, 2, 20, ...
+    const QString layer2 = "layers.2.attention.query_key_value ";
+    const QString layer10 = "layers.10.attention.query_key_value ";
+    QVERIFY(out.indexOf(layer2) >= 0 && out.indexOf(layer2) < out.indexOf(layer10));
+    const lq::Adapter adapter =
+        lq::Adapter::load((lqtest::adaptersDir() + "/opencalm1b-qkv-r1-f16").toStdString());
+    QCOMPARE(adapter.modules()[2].layer, 10);
     QVERIFY2(out.contains("totals   24 modules, 196608 parameters, 393216 bytes"),
              qPrintable(out.right(300)));
 }

@@ -93,6 +93,38 @@ private slots:
         QVERIFY(table.out.contains("PASSED"));
     }
 
+    // PEFT saves module names sorted as text (layers.0, 1, 10, 11, ..., 19, 2, ...), and a
+    // packed file keeps that order. The inspect and validate tables list modules by layer, the
+    // JSON in the file's order.
+    void tablesInLayerOrder()
+    {
+        LQ_REQUIRE_SHARED();
+        const QString packed = m_dir.filePath("qwen.lqa.h5");
+        Run run = runCli({"quantize", lqtest::adaptersDir() + "/qwen2.5-3b-qv-r4-f32",
+                          "--export-packed", packed});
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        const QString layer2 = "layers.2.self_attn.q_proj ";
+        const QString layer10 = "layers.10.self_attn.q_proj ";
+        for (const char* command : {"inspect", "validate"}) {
+            run = runCli({command, packed});
+            QCOMPARE(run.exitCode, 0);
+            const QString table = QString::fromUtf8(run.out);
+            QVERIFY2(table.indexOf(layer2) >= 0 && table.indexOf(layer2) < table.indexOf(layer10),
+                     command);
+
+            run = runCli({command, packed, "--json"});
+            QCOMPARE(run.exitCode, 0);
+            const QJsonArray modules =
+                QJsonDocument::fromJson(run.out).object()["modules"].toArray();
+            const lq::PackedAdapter read = lq::readPackedAdapter(packed.toStdString());
+            QCOMPARE(modules.size(), qsizetype(read.modules.size()));
+            for (qsizetype i = 0; i < modules.size(); ++i)
+                QCOMPARE(modules[i].toObject()["name"].toString().toStdString(),
+                         read.modules[std::size_t(i)].name);
+            QVERIFY(read.modules[4].name.find("layers.10.") != std::string::npos);
+        }
+    }
+
     // A damaged file: exit 1, the file and the problem on stderr, nothing on stdout.
     void validateDamagedFile()
     {
