@@ -102,8 +102,9 @@ NonFinite scanNonFinite(DType type, std::span<const std::byte> bytes)
         return scanBits<std::uint16_t>(bytes, 0x7f80u, 0x007fu);
     case DType::F64:
         return scanBits<std::uint64_t>(bytes, 0x7ff0000000000000ull, 0x000fffffffffffffull);
+    default: // not a factor type; load() rejects those before it scans
+        return {};
     }
-    return {};
 }
 
 // "" when the factor is finite, else the problem in words.
@@ -277,6 +278,11 @@ Adapter Adapter::load(const std::string& path)
             others.push_back(pair.b);
             continue;
         }
+        for (const TensorEntry* factor : {pair.a, pair.b})
+            if (!isFactorType(factor->dtype))
+                throw Error(fileName, "module " + prefix + ": " + factor->name + " is stored as " +
+                                          std::string(dtypeName(factor->dtype)) +
+                                          "; LoRA factors must be F32, F16, BF16 or F64");
         if (shapeA[0] != shapeB[1])
             throw Error(fileName, "module " + prefix +
                                       ": the ranks of A and B disagree: lora_A is " +

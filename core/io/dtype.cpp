@@ -4,46 +4,86 @@
 #include <bit>
 #include <cassert>
 #include <cstring>
+#include <iterator>
+#include <stdexcept>
+#include <string>
 
 namespace lq {
 
 static_assert(std::endian::native == std::endian::little,
               "safetensors stores little-endian values; this code copies them as they are");
 
+namespace {
+
+struct TypeInfo
+{
+    DType type;
+    std::string_view name;
+    std::size_t size;
+};
+
+constexpr TypeInfo kTypes[] = {
+    {DType::F32, "F32", 4},        {DType::F16, "F16", 2},        {DType::BF16, "BF16", 2},
+    {DType::F64, "F64", 8},        {DType::Bool, "BOOL", 1},      {DType::U8, "U8", 1},
+    {DType::I8, "I8", 1},          {DType::F8E5M2, "F8_E5M2", 1}, {DType::F8E4M3, "F8_E4M3", 1},
+    {DType::F8E8M0, "F8_E8M0", 1}, {DType::I16, "I16", 2},        {DType::U16, "U16", 2},
+    {DType::I32, "I32", 4},        {DType::U32, "U32", 4},        {DType::I64, "I64", 8},
+    {DType::U64, "U64", 8},
+};
+
+constexpr bool typesInOrder()
+{
+    for (std::size_t i = 0; i < std::size(kTypes); ++i)
+        if (std::size_t(kTypes[i].type) != i)
+            return false;
+    return true;
+}
+static_assert(typesInOrder(), "kTypes is indexed by DType");
+
+const TypeInfo* infoOf(DType type)
+{
+    const auto index = std::size_t(type);
+    return index < std::size(kTypes) ? &kTypes[index] : nullptr;
+}
+
+[[noreturn]] void notAFactorType(DType type)
+{
+    throw std::invalid_argument("element type " + std::string(dtypeName(type)) +
+                                " does not convert to float (F32, F16, BF16 and F64 do)");
+}
+
+} // namespace
+
+std::string knownDtypeNames()
+{
+    std::string names;
+    for (const TypeInfo& info : kTypes)
+        names += (names.empty() ? "" : ", ") + std::string(info.name);
+    return names;
+}
+
+bool isFactorType(DType type)
+{
+    return type == DType::F32 || type == DType::F16 || type == DType::BF16 || type == DType::F64;
+}
+
 std::size_t elementSize(DType type)
 {
-    switch (type) {
-    case DType::F32:
-        return 4;
-    case DType::F16:
-    case DType::BF16:
-        return 2;
-    case DType::F64:
-        return 8;
-    }
-    return 0;
+    const TypeInfo* info = infoOf(type);
+    return info ? info->size : 0;
 }
 
 std::string_view dtypeName(DType type)
 {
-    switch (type) {
-    case DType::F32:
-        return "F32";
-    case DType::F16:
-        return "F16";
-    case DType::BF16:
-        return "BF16";
-    case DType::F64:
-        return "F64";
-    }
-    return "?";
+    const TypeInfo* info = infoOf(type);
+    return info ? info->name : "?";
 }
 
 std::optional<DType> dtypeFromName(std::string_view name)
 {
-    for (DType type : {DType::F32, DType::F16, DType::BF16, DType::F64}) {
-        if (dtypeName(type) == name)
-            return type;
+    for (const TypeInfo& info : kTypes) {
+        if (info.name == name)
+            return info.type;
     }
     return std::nullopt;
 }
@@ -170,6 +210,8 @@ void convertToFloat(DType type, std::span<const std::byte> src, std::span<float>
             dst[i] = static_cast<float>(v); // round to nearest
         }
         return;
+    default:
+        notAFactorType(type);
     }
 }
 
@@ -200,6 +242,8 @@ void convertFromFloat(DType type, std::span<const float> src, std::span<std::byt
             std::memcpy(dst.data() + 8 * i, &v, 8);
         }
         return;
+    default:
+        notAFactorType(type);
     }
 }
 

@@ -47,7 +47,7 @@ TensorEntry parseEntry(const std::string& path, const std::string& name, const O
     const auto type = dtypeFromName(dtype->get<std::string>());
     if (!type)
         throw Error(path, where + "unknown dtype '" + dtype->get<std::string>() +
-                              "' (supported: F32, F16, BF16, F64)");
+                              "' (known: " + knownDtypeNames() + ")");
     entry.dtype = *type;
     for (const auto& extent : *shape) {
         if (!extent.is_number_integer() || extent.get<std::int64_t>() < 0)

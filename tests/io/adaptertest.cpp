@@ -89,6 +89,7 @@ private slots:
     void doraMagnitudesWithoutFlagWarn_data();
     void doraMagnitudesWithoutFlagWarn();
     void layerOrderSortsByLayer();
+    void otherTensorsOfEveryTypeAreKept();
     void configRankDisagreementWarns();
     void configPathMeansItsFolder();
     void inMemoryAdapter();
@@ -474,6 +475,42 @@ void AdapterTest::layerOrderSortsByLayer()
     QCOMPARE(layerOrder({}), std::vector<int>{});
     //                  0   1   2  3   4  5   6
     QCOMPARE(layerOrder({0, 0, -1, 10, 10, 2, 1}), (std::vector<int>{0, 1, 6, 5, 3, 4, 2}));
+}
+
+// Tensors beside the LoRA factors can have any safetensors type (position ids as I64, a mask as
+// BOOL, an 8-bit float head): the adapter loads, and a written adapter keeps them byte for byte.
+void AdapterTest::otherTensorsOfEveryTypeAreKept()
+{
+    QTemporaryDir dir;
+    std::vector<TensorData> tensors{
+        {"x.q_proj.lora_A.weight", DType::F32, {2, 3}, bytesOf(ramp(6, 1, 1), DType::F32)},
+        {"x.q_proj.lora_B.weight", DType::F32, {4, 2}, bytesOf(ramp(8, 1, 1), DType::F32)}};
+    for (const DType type : {DType::I64, DType::Bool, DType::F8E5M2, DType::U32, DType::I16}) {
+        std::vector<std::byte> bytes(2 * 3 * elementSize(type));
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+            bytes[i] = std::byte(i * 37 + 11);
+        tensors.push_back({"x.buffer_" + std::string(dtypeName(type)), type, {2, 3}, bytes});
+    }
+    writeSafetensors(dir.filePath("adapter_model.safetensors").toStdString(), tensors, {});
+    const Adapter adapter = Adapter::load(dir.path().toStdString());
+    QCOMPARE(adapter.modules().size(), std::size_t(1));
+    QCOMPARE(adapter.otherTensors().size(), std::size_t(5));
+
+    std::vector<ModuleFactors> replaced{adapter.factors(0)};
+    replaced[0].A.setConstant(0.5f);
+    const QString out = dir.filePath("out");
+    writePeftAdapter(out.toStdString(), adapter, &replaced);
+    const auto written = SafetensorsFile::open((out + "/adapter_model.safetensors").toStdString());
+    for (std::size_t i = 2; i < tensors.size(); ++i) {
+        const TensorEntry* entry = written.find(tensors[i].name);
+        QVERIFY2(entry, tensors[i].name.c_str());
+        QVERIFY(entry->dtype == tensors[i].dtype);
+        QCOMPARE(entry->shape, tensors[i].shape);
+        const auto bytes = written.bytes(*entry);
+        QVERIFY(std::equal(bytes.begin(), bytes.end(), tensors[i].bytes.begin(),
+                           tensors[i].bytes.end()));
+    }
+    QCOMPARE(Adapter::load(out.toStdString()).factors(0).A(1, 2), 0.5f);
 }
 
 void AdapterTest::configRankDisagreementWarns()

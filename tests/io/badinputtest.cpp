@@ -62,8 +62,14 @@ void BadInputTest::corpus_data()
                                          << "overlap: data_offsets [0, 48] and [16, 48]"
                                          << "";
     QTest::newRow("unknown dtype") << "unknown-dtype.safetensors"
-                                   << "unknown dtype 'I8'"
+                                   << "unknown dtype 'F4' (known: F32, F16, BF16, F64, BOOL"
                                    << "";
+    QTest::newRow("integer factor")
+        << "integer-factor.safetensors"
+        << "module base_model.model.model.layers.0.self_attn.q_proj: "
+           "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight is stored as I8; LoRA "
+           "factors must be F32, F16, BF16 or F64"
+        << "";
     QTest::newRow("shape/size mismatch")
         << "shape-mismatch.safetensors"
         << "shape/size mismatch: shape [2, 5] of F32 needs 40 bytes but data_offsets [0, 48] "

@@ -8,6 +8,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 using namespace lq;
@@ -37,10 +38,24 @@ void DTypeTest::names_data()
     QTest::addColumn<DType>("type");
     QTest::addColumn<QString>("name");
     QTest::addColumn<int>("size");
-    QTest::newRow("F32") << DType::F32 << "F32" << 4;
-    QTest::newRow("F16") << DType::F16 << "F16" << 2;
-    QTest::newRow("BF16") << DType::BF16 << "BF16" << 2;
-    QTest::newRow("F64") << DType::F64 << "F64" << 8;
+    QTest::addColumn<bool>("factor"); // may a LoRA factor have it (converts to float)
+    QTest::newRow("F32") << DType::F32 << "F32" << 4 << true;
+    QTest::newRow("F16") << DType::F16 << "F16" << 2 << true;
+    QTest::newRow("BF16") << DType::BF16 << "BF16" << 2 << true;
+    QTest::newRow("F64") << DType::F64 << "F64" << 8 << true;
+    // Carried over in other tensors (buffers, masks, 8-bit floats), never converted.
+    QTest::newRow("BOOL") << DType::Bool << "BOOL" << 1 << false;
+    QTest::newRow("U8") << DType::U8 << "U8" << 1 << false;
+    QTest::newRow("I8") << DType::I8 << "I8" << 1 << false;
+    QTest::newRow("F8_E5M2") << DType::F8E5M2 << "F8_E5M2" << 1 << false;
+    QTest::newRow("F8_E4M3") << DType::F8E4M3 << "F8_E4M3" << 1 << false;
+    QTest::newRow("F8_E8M0") << DType::F8E8M0 << "F8_E8M0" << 1 << false;
+    QTest::newRow("I16") << DType::I16 << "I16" << 2 << false;
+    QTest::newRow("U16") << DType::U16 << "U16" << 2 << false;
+    QTest::newRow("I32") << DType::I32 << "I32" << 4 << false;
+    QTest::newRow("U32") << DType::U32 << "U32" << 4 << false;
+    QTest::newRow("I64") << DType::I64 << "I64" << 8 << false;
+    QTest::newRow("U64") << DType::U64 << "U64" << 8 << false;
 }
 
 void DTypeTest::names()
@@ -50,10 +65,31 @@ void DTypeTest::names()
     QFETCH(int, size);
     QCOMPARE(QString::fromUtf8(dtypeName(type).data(), qsizetype(dtypeName(type).size())), name);
     QCOMPARE(dtypeFromName(name.toStdString()), std::optional<DType>(type));
+    QFETCH(bool, factor);
     QCOMPARE(int(elementSize(type)), size);
-    // Names are case-sensitive in safetensors headers; I8 and friends are not ours.
-    QVERIFY(!dtypeFromName(name.toLower().toStdString()));
-    QVERIFY(!dtypeFromName("I8"));
+    QCOMPARE(isFactorType(type), factor);
+    QVERIFY(knownDtypeNames().find(name.toStdString()) != std::string::npos);
+    // Names are case-sensitive in safetensors headers; types of less than a byte per element
+    // (F4, F6_E2M3) and names of other formats are not known.
+    if (name != name.toLower())
+        QVERIFY(!dtypeFromName(name.toLower().toStdString()));
+    for (const char* other : {"F4", "F6_E2M3", "Q4_K", ""})
+        QVERIFY(!dtypeFromName(other));
+
+    // Only the factor types convert; for the others a conversion is a caller's mistake, which
+    // throws rather than writing garbage.
+    std::vector<std::byte> bytes(2 * elementSize(type), std::byte{0});
+    std::vector<float> values(2, 1.0f);
+    if (factor) {
+        convertToFloat(type, bytes, values);
+        QCOMPARE(values, std::vector<float>(2, 0.0f));
+        convertFromFloat(type, std::vector<float>(2, 0.0f), bytes);
+    } else {
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, convertToFloat(type, bytes, values));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 convertFromFloat(type, std::vector<float>(2, 0.0f), bytes));
+        QCOMPARE(values, std::vector<float>(2, 1.0f));
+    }
 }
 
 void DTypeTest::floatToHalf_data()

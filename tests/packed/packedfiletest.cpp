@@ -284,8 +284,8 @@ private slots:
               100.0 * (double(fileSize(path)) / payload - 1.0));
     }
 
-    // Non-LoRA tensors (a classifier head kept by modules_to_save) go into the file with dtype
-    // and shape and come back byte for byte.
+    // Non-LoRA tensors (a classifier head kept by modules_to_save, integer buffers, masks, 8-bit
+    // floats) go into the file with dtype and shape and come back byte for byte.
     void otherTensorsRoundTrip()
     {
         lq::PackedAdapter adapter;
@@ -295,12 +295,20 @@ private slots:
         for (std::size_t i = 0; i < 30; ++i)
             adapter.otherTensors.back().bytes[i] = std::byte(i * 7);
         adapter.otherTensors.push_back({"scalar", lq::DType::F64, {}, std::vector<std::byte>(8)});
+        for (const lq::DType type :
+             {lq::DType::I64, lq::DType::Bool, lq::DType::F8E4M3, lq::DType::U16, lq::DType::I8}) {
+            std::vector<std::byte> bytes(3 * lq::elementSize(type));
+            for (std::size_t i = 0; i < bytes.size(); ++i)
+                bytes[i] = std::byte(0x5a ^ i);
+            adapter.otherTensors.push_back(
+                {"buffer." + std::string(lq::dtypeName(type)), type, {3}, std::move(bytes)});
+        }
         QTemporaryDir dir;
         const std::string path = dir.filePath("t.lqa.h5").toStdString();
         lq::writePackedAdapter(path, adapter);
         const lq::PackedAdapter back = lq::readPackedAdapter(path);
-        QCOMPARE(back.otherTensors.size(), std::size_t(2));
-        for (std::size_t i = 0; i < 2; ++i) {
+        QCOMPARE(back.otherTensors.size(), adapter.otherTensors.size());
+        for (std::size_t i = 0; i < back.otherTensors.size(); ++i) {
             QCOMPARE(back.otherTensors[i].name, adapter.otherTensors[i].name);
             QVERIFY(back.otherTensors[i].dtype == adapter.otherTensors[i].dtype);
             QCOMPARE(back.otherTensors[i].shape, adapter.otherTensors[i].shape);

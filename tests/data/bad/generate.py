@@ -95,10 +95,17 @@ def main():
     overlap[names[1]]["data_offsets"] = [16, 16 + 32]  # inside the first tensor's [0, 48)
     write("overlapping-offsets.safetensors", pack(overlap, data))
 
+    # A type no safetensors writer of ours knows (4-bit, less than a byte per element).
     unknown = header_for(tensors)
-    unknown[names[0]]["dtype"] = "I8"
-    unknown[names[0]]["shape"] = [2, 24]
+    unknown[names[0]]["dtype"] = "F4"
+    unknown[names[0]]["shape"] = [2, 48]
     write("unknown-dtype.safetensors", pack(unknown, data))
+
+    # A known type, but not one a LoRA factor can have: the first lora_A as 48 int8 values.
+    integer = header_for(tensors)
+    integer[names[0]]["dtype"] = "I8"
+    integer[names[0]]["shape"] = [2, 24]
+    write("integer-factor.safetensors", pack(integer, data))
 
     mismatch = header_for(tensors)
     mismatch[names[0]]["shape"] = [2, 5]  # 40 bytes, but the range holds 48
