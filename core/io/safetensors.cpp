@@ -209,6 +209,10 @@ std::span<const std::byte> SafetensorsFile::bytes(const TensorEntry& entry) cons
 
 std::vector<float> SafetensorsFile::toFloat(const TensorEntry& entry) const
 {
+    if (!isFactorType(entry.dtype))
+        throw Error(m_path, "tensor '" + entry.name + "' is " +
+                                std::string(dtypeName(entry.dtype)) +
+                                ", which does not convert to float32 (F32, F16, BF16 and F64 do)");
     std::vector<float> values(static_cast<std::size_t>(entry.elementCount()));
     convertToFloat(entry.dtype, bytes(entry), values);
     return values;

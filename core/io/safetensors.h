@@ -54,7 +54,8 @@ public:
     const std::map<std::string, std::string>& metadata() const { return m_metadata; }
 
     std::span<const std::byte> bytes(const TensorEntry& entry) const;
-    // The tensor converted to float32, row-major as stored.
+    // The tensor converted to float32, row-major as stored; lq::Error for a type that is not a
+    // floating-point one (isFactorType).
     std::vector<float> toFloat(const TensorEntry& entry) const;
     std::uint64_t fileSize() const;
 

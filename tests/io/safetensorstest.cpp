@@ -80,8 +80,9 @@ void SafetensorsTest::sharedRoundTripIsByteIdentical()
 
 void SafetensorsTest::writeThenReadKeepsEverything()
 {
-    // Every dtype, a non-LoRA tensor, a 1-D and a 0-element tensor, metadata with several keys:
-    // all come back with the same names, order, shapes, dtypes and values.
+    // Every factor dtype, integer and bool tensors, a non-LoRA tensor, a 1-D and a 0-element
+    // tensor, metadata with several keys: all come back with the same names, order, shapes, dtypes
+    // and values.
     const std::vector<float> values{1.0f, -2.5f, 0.375f, 1024.0f, -0.0625f, 3.0f};
     std::vector<TensorData> tensors{
         {"z.first", DType::F16, {2, 3}, bytesOf(values, DType::F16)},
@@ -89,6 +90,8 @@ void SafetensorsTest::writeThenReadKeepsEverything()
         {"m.third", DType::F64, {6}, bytesOf(values, DType::F64)},
         {"classifier.weight", DType::F32, {1, 6}, bytesOf(values, DType::F32)},
         {"empty", DType::F32, {0, 4}, {}},
+        {"position_ids", DType::I64, {3}, std::vector<std::byte>(24, std::byte{7})},
+        {"mask", DType::Bool, {2, 3}, std::vector<std::byte>(6, std::byte{1})},
     };
     const std::map<std::string, std::string> metadata{{"format", "pt"}, {"note", "é \"q\"\n"}};
     QTemporaryDir dir;
@@ -107,7 +110,11 @@ void SafetensorsTest::writeThenReadKeepsEverything()
         const auto bytes = file.bytes(entry);
         QCOMPARE(bytes.size(), tensors[i].bytes.size());
         QVERIFY(std::equal(bytes.begin(), bytes.end(), tensors[i].bytes.begin()));
-        if (entry.elementCount() == 6)
+        if (!isFactorType(entry.dtype))
+            // An integer or bool tensor is bytes to carry over: converting it is an error that
+            // names the file and the tensor, not garbage floats.
+            QVERIFY_THROWS_EXCEPTION(Error, file.toFloat(entry));
+        else if (entry.elementCount() == 6)
             QCOMPARE(file.toFloat(entry), values);
     }
     QVERIFY(file.find("missing") == nullptr);
