@@ -158,10 +158,7 @@ void printTable(const Adapter& adapter, const std::vector<SpectrumSummary>& spec
               << pad("module", width, false) << pad("m", 7, true) << pad("n", 7, true)
               << pad("r", 5, true) << "  " << pad("dtype", typeWidth, false) << pad("top%", 7, true)
               << pad("k80", 5, true) << pad("k90", 5, true) << "  singular values of B A\n";
-    std::vector<int> layers;
-    for (const LoraModule& module : adapter.modules())
-        layers.push_back(module.layer);
-    for (const int i : layerOrder(layers)) {
+    for (const int i : modulesByLayer(adapter.modules())) {
         const LoraModule& module = adapter.modules()[std::size_t(i)];
         const SpectrumSummary& spectrum = spectra[std::size_t(i)];
         std::string values;

@@ -51,10 +51,7 @@ AdapterDocument::AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
       m_undoStack(new QUndoStack(this))
 {
     m_singularValues.resize(m_adapter->modules().size());
-    std::vector<int> layers;
-    for (const lq::LoraModule& module : m_adapter->modules())
-        layers.push_back(module.layer);
-    m_displayOrder = lq::layerOrder(layers);
+    m_displayOrder = lq::modulesByLayer(m_adapter->modules());
     if (!m_packed) {
         // Overrides name modules of another adapter; they do not carry over.
         m_settings.hOverride.clear();

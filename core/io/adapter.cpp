@@ -178,6 +178,15 @@ std::vector<int> layerOrder(const std::vector<int>& layers)
     return order;
 }
 
+std::vector<int> modulesByLayer(const std::vector<LoraModule>& modules)
+{
+    std::vector<int> layers;
+    layers.reserve(modules.size());
+    for (const LoraModule& module : modules)
+        layers.push_back(module.layer);
+    return layerOrder(layers);
+}
+
 std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type)
 {
     const RowMajor rowMajor = matrix; // safetensors is row-major

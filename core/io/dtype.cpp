@@ -20,15 +20,18 @@ struct TypeInfo
     DType type;
     std::string_view name;
     std::size_t size;
+    bool factor; // convertToFloat / convertFromFloat take it
 };
 
 constexpr TypeInfo kTypes[] = {
-    {DType::F32, "F32", 4},        {DType::F16, "F16", 2},        {DType::BF16, "BF16", 2},
-    {DType::F64, "F64", 8},        {DType::Bool, "BOOL", 1},      {DType::U8, "U8", 1},
-    {DType::I8, "I8", 1},          {DType::F8E5M2, "F8_E5M2", 1}, {DType::F8E4M3, "F8_E4M3", 1},
-    {DType::F8E8M0, "F8_E8M0", 1}, {DType::I16, "I16", 2},        {DType::U16, "U16", 2},
-    {DType::I32, "I32", 4},        {DType::U32, "U32", 4},        {DType::I64, "I64", 8},
-    {DType::U64, "U64", 8},
+    {DType::F32, "F32", 4, true},         {DType::F16, "F16", 2, true},
+    {DType::BF16, "BF16", 2, true},       {DType::F64, "F64", 8, true},
+    {DType::Bool, "BOOL", 1, false},      {DType::U8, "U8", 1, false},
+    {DType::I8, "I8", 1, false},          {DType::F8E5M2, "F8_E5M2", 1, false},
+    {DType::F8E4M3, "F8_E4M3", 1, false}, {DType::F8E8M0, "F8_E8M0", 1, false},
+    {DType::I16, "I16", 2, false},        {DType::U16, "U16", 2, false},
+    {DType::I32, "I32", 4, false},        {DType::U32, "U32", 4, false},
+    {DType::I64, "I64", 8, false},        {DType::U64, "U64", 8, false},
 };
 
 constexpr bool typesInOrder()
@@ -64,7 +67,8 @@ std::string knownDtypeNames()
 
 bool isFactorType(DType type)
 {
-    return type == DType::F32 || type == DType::F16 || type == DType::BF16 || type == DType::F64;
+    const TypeInfo* info = infoOf(type);
+    return info && info->factor;
 }
 
 std::size_t elementSize(DType type)
