@@ -38,8 +38,8 @@ int layerIndexOf(const std::string& name);
 // without one (-1) last, file order within a layer. PEFT saves names sorted as text, so the
 // file's own order reads layers 0, 1, 10, 11, ..., 19, 2, 20, ...
 std::vector<int> layerOrder(const std::vector<int>& layers);
-std::vector<int>
-modulesByLayer(const std::vector<LoraModule>& modules); // layerOrder of their layers
+// layerOrder of the modules' LoraModule::layer.
+std::vector<int> modulesByLayer(const std::vector<LoraModule>& modules);
 
 // B and A of one module as float32 matrices, B m x r and A r x n.
 struct ModuleFactors
