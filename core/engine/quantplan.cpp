@@ -1,6 +1,7 @@
 #include "quantplan.h"
 
 #include "../io/error.h"
+#include "../io/jsontext.h"
 #include "../io/textfile.h"
 
 #include <limits>
@@ -39,7 +40,7 @@ public:
         if (!value.is_number_integer() || value.get<std::int64_t>() < low ||
             value.get<std::int64_t>() > high)
             fail("'" + path + key + "' must be a whole number from " + std::to_string(low) +
-                 " to " + std::to_string(high) + ", got " + value.dump());
+                 " to " + std::to_string(high) + ", got " + describeJson(value));
         return value.get<int>();
     }
 
@@ -47,7 +48,7 @@ public:
     {
         const Json& value = member(object, key, path);
         if (!value.is_string())
-            fail("'" + path + key + "' must be a string, got " + value.dump());
+            fail("'" + path + key + "' must be a string, got " + describeJson(value));
         return value.get<std::string>();
     }
 
@@ -61,7 +62,8 @@ public:
         const std::string name = text(object, key, "settings.");
         const std::optional<Enum> parsed = parse(name);
         if (!parsed)
-            fail("'settings." + std::string(key) + "' has an unknown value '" + name + "'");
+            fail("'settings." + std::string(key) + "' has an unknown value '" + excerpt(name) +
+                 "'");
         return *parsed;
     }
 
@@ -71,7 +73,8 @@ public:
             return fallback;
         const Json& value = object[key];
         if (!value.is_number())
-            fail("'settings." + std::string(key) + "' must be a number, got " + value.dump());
+            fail("'settings." + std::string(key) + "' must be a number, got " +
+                 describeJson(value));
         return value.get<double>();
     }
 
@@ -140,16 +143,11 @@ QuantSettings QuantPlan::settingsFor(const Adapter& adapter) const
 QuantPlan parseReportPlan(const std::string& jsonText, const std::string& file)
 {
     const ReportReader reader(file);
-    Json json;
-    try {
-        json = Json::parse(jsonText);
-    } catch (const Json::exception& e) {
-        throw Error(file, std::string("malformed JSON: ") + e.what());
-    }
+    const Json json = parseJson(jsonText, file, "JSON");
     if (!json.is_object())
         reader.fail("the file is not a JSON object");
     if (const auto method = json.find("method"); method != json.end() && *method != "loraquant")
-        reader.fail("it reports the whole-adapter baseline " + method->dump() +
+        reader.fail("it reports the whole-adapter baseline " + describeJson(*method) +
                     ", which has no split to repeat");
     if (const auto cancelled = json.find("cancelled");
         cancelled != json.end() && *cancelled == true)
@@ -178,7 +176,7 @@ QuantPlan parseReportPlan(const std::string& jsonText, const std::string& file)
         const Json& seed = s["components_seed"];
         if (!seed.is_number_unsigned())
             reader.fail("'settings.components_seed' must be a whole number >= 0, got " +
-                        seed.dump());
+                        describeJson(seed));
         settings.orderSeed = seed.get<std::uint64_t>();
     }
     if (s.contains("refine_steps"))

@@ -1,6 +1,7 @@
 #include "adapterconfig.h"
 
 #include "error.h"
+#include "jsontext.h"
 #include "modulepattern.h"
 #include "textfile.h"
 
@@ -17,8 +18,10 @@ using Json = nlohmann::json;
 [[noreturn]] void wrongType(const std::string& file, const std::string& key, const Json& value,
                             const char* expected)
 {
-    throw Error(file, "adapter config key '" + key + "' must be " + expected + ", got " +
-                          value.type_name() + " " + value.dump());
+    throw Error(file,
+                "adapter config key '" + excerpt(key) + "' must be " + expected + ", got " +
+                    (value.is_structured() ? describeJson(value)
+                                           : value.type_name() + (" " + describeJson(value))));
 }
 
 // The value of `key`, or null when absent; null means "not set" for every key PEFT writes.
@@ -65,12 +68,7 @@ std::optional<int> AdapterConfig::rankFor(const std::string& moduleName) const
 AdapterConfig parseAdapterConfig(const std::string& jsonText, const std::string& fileForErrors)
 {
     const std::string& file = fileForErrors;
-    Json json;
-    try {
-        json = Json::parse(jsonText);
-    } catch (const Json::exception& e) {
-        throw Error(file, std::string("malformed adapter config JSON: ") + e.what());
-    }
+    const Json json = parseJson(jsonText, file, "adapter config JSON");
     if (!json.is_object())
         throw Error(file, "the adapter config is not a JSON object");
 

@@ -2,7 +2,8 @@
 
 #include "atomicfile.h"
 #include "error.h"
-#include "mappedfile.h"
+#include "jsontext.h"
+#include "loadedfile.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -29,7 +30,7 @@ std::string rangeText(std::uint64_t begin, std::uint64_t end)
 
 TensorEntry parseEntry(const std::string& path, const std::string& name, const OrderedJson& value)
 {
-    const std::string where = "tensor '" + name + "': ";
+    const std::string where = "tensor '" + excerpt(name) + "': ";
     if (!value.is_object())
         throw Error(path, where + "the header entry is not a JSON object");
     const auto dtype = value.find("dtype");
@@ -46,19 +47,19 @@ TensorEntry parseEntry(const std::string& path, const std::string& name, const O
     entry.name = name;
     const auto type = dtypeFromName(dtype->get<std::string>());
     if (!type)
-        throw Error(path, where + "unknown dtype '" + dtype->get<std::string>() +
+        throw Error(path, where + "unknown dtype '" + excerpt(dtype->get<std::string>()) +
                               "' (known: " + knownDtypeNames() + ")");
     entry.dtype = *type;
     for (const auto& extent : *shape) {
         if (!extent.is_number_integer() || extent.get<std::int64_t>() < 0)
-            throw Error(path,
-                        where + "shape " + shape->dump() + " must hold non-negative whole numbers");
+            throw Error(path, where + "shape must hold non-negative whole numbers, got " +
+                                  describeJson(extent));
         entry.shape.push_back(extent.get<std::int64_t>());
     }
     for (const auto& offset : *offsets) {
         if (!offset.is_number_unsigned())
-            throw Error(path, where + "data_offsets " + offsets->dump() +
-                                  " must hold non-negative whole numbers");
+            throw Error(path, where + "data_offsets must hold non-negative whole numbers, got " +
+                                  describeJson(offset));
     }
     entry.begin = (*offsets)[0].get<std::uint64_t>();
     entry.end = (*offsets)[1].get<std::uint64_t>();
@@ -108,7 +109,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
 {
     SafetensorsFile file;
     file.m_path = path;
-    file.m_file = MappedFile::open(path);
+    file.m_file = LoadedFile::open(path);
     const auto all = file.m_file->bytes();
     if (all.size() < 8)
         throw Error(path, "too short for a safetensors file (" + std::to_string(all.size()) +
@@ -128,12 +129,10 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
     const std::uint64_t dataSize = all.size() - file.m_dataStart;
 
     const auto* headerBegin = reinterpret_cast<const char*>(all.data() + 8);
-    OrderedJson header;
-    try {
-        header = OrderedJson::parse(headerBegin, headerBegin + headerLength);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(path, std::string("malformed JSON header: ") + e.what());
-    }
+    // Duplicate keys are refused as the reference library refuses them: which of two tensors
+    // of one name is "the" tensor is not for a reader to guess.
+    const OrderedJson header = parseOrderedJson(std::string_view(headerBegin, headerLength), path,
+                                                "JSON header", DuplicateKeys::Refuse);
     if (!header.is_object())
         throw Error(path, "malformed JSON header: not a JSON object");
 
@@ -143,14 +142,22 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
                 throw Error(path, "__metadata__ is not a JSON object");
             for (const auto& [name, text] : value.items()) {
                 if (!text.is_string())
-                    throw Error(path, "__metadata__ value of '" + name + "' is not a string");
+                    throw Error(path,
+                                "__metadata__ value of '" + excerpt(name) + "' is not a string");
                 file.m_metadata[name] = text.get<std::string>();
             }
             continue;
         }
+        // A NUL would cut the name wherever it meets a C string (HDF5, the file systems of
+        // exports), silently renaming the tensor.
+        if (key.find('\0') != std::string::npos)
+            throw Error(path, "tensor name '" + excerpt(key.substr(0, key.find('\0'))) +
+                                  "\\0...' holds a NUL character");
+        if (key.empty())
+            throw Error(path, "a tensor has an empty name");
         TensorEntry entry = parseEntry(path, key, value);
         if (entry.begin > dataSize) // empty tensors are not in the range checks below
-            throw Error(path, "tensor '" + key + "': data_offsets " +
+            throw Error(path, "tensor '" + excerpt(key) + "': data_offsets " +
                                   rangeText(entry.begin, entry.end) +
                                   " point outside the file (its data section holds " +
                                   std::to_string(dataSize) + " bytes)");
@@ -171,7 +178,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
         const TensorEntry& a = *byOffset[i - 1];
         const TensorEntry& b = *byOffset[i];
         if (b.begin < a.end)
-            throw Error(path, "tensors '" + a.name + "' and '" + b.name +
+            throw Error(path, "tensors '" + excerpt(a.name) + "' and '" + excerpt(b.name) +
                                   "' overlap: data_offsets " + rangeText(a.begin, a.end) + " and " +
                                   rangeText(b.begin, b.end));
         contiguous = contiguous && b.begin == a.end;
@@ -187,7 +194,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
                                   " follow the header");
         for (const TensorEntry* entry : byOffset) {
             if (entry->end > dataSize)
-                throw Error(path, "tensor '" + entry->name + "': data_offsets " +
+                throw Error(path, "tensor '" + excerpt(entry->name) + "': data_offsets " +
                                       rangeText(entry->begin, entry->end) +
                                       " point outside the file (its data section holds " +
                                       std::to_string(dataSize) + " bytes)");

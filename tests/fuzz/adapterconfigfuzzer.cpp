@@ -39,6 +39,16 @@ std::vector<std::string> moduleNamesFor(const lq::AdapterConfig& config)
 
 } // namespace
 
+// One mutation in eight nests the config deeper at a random place; the rest are libFuzzer's own.
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
+                                               std::size_t maxSize, unsigned seed)
+{
+    std::minstd_rand random(seed);
+    if (random() % 8 != 0)
+        return LLVMFuzzerMutate(data, size, maxSize);
+    return size + lqfuzz::insertNesting(data, size, maxSize, random() % (size + 1), random);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const std::string text(reinterpret_cast<const char*>(data), size);

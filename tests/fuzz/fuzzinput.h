@@ -1,18 +1,21 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <sys/mman.h>
 #include <system_error>
 #include <unistd.h>
 
-// The readers take a path and memory-map it; libFuzzer hands out bytes. An anonymous in-memory
-// file (memfd) reached through /proc/self/fd gives the reader a real, mappable file without
-// touching the disk on every input.
+// The readers take a path; libFuzzer hands out bytes. An anonymous in-memory file (memfd)
+// reached through /proc/self/fd gives the reader a real, regular file without touching the disk
+// on every input.
 namespace lqfuzz {
 
 class MemoryFile
@@ -97,4 +100,26 @@ inline const std::string& scratchFolder()
     return folder.path;
 }
 
+// The nesting-depth mutation: inserts a run of 1 to 200 openers ('[' or '{"k":') at `at`, where
+// byte-level mutations would take forever to build one. JSON nested past the readers' bound
+// (kMaxJsonDepth, 64) must be refused; nested within it, read as any other JSON. Returns the
+// number of bytes inserted (0 when the input has no room left).
+inline std::size_t insertNesting(std::uint8_t* data, std::size_t size, std::size_t maxSize,
+                                 std::size_t at, std::minstd_rand& random)
+{
+    const bool objects = random() % 2 == 0;
+    const std::string opener = objects ? "{\"k\":" : "[";
+    const std::size_t levels = 1 + random() % 200;
+    std::size_t added = std::min(levels * opener.size(), maxSize - size);
+    added -= added % opener.size();
+    if (added == 0 || at > size)
+        return 0;
+    std::memmove(data + at + added, data + at, size - at);
+    for (std::size_t i = 0; i < added; ++i)
+        data[at + i] = std::uint8_t(opener[i % opener.size()]);
+    return added;
+}
+
 } // namespace lqfuzz
+
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t maxSize);

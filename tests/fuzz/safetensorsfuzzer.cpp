@@ -44,6 +44,24 @@ void checkWriteBack(const lq::SafetensorsFile& file)
 
 } // namespace
 
+// One mutation in eight nests the JSON header deeper at a random place inside it (and fixes
+// the header length to match); the rest are libFuzzer's own.
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
+                                               std::size_t maxSize, unsigned seed)
+{
+    std::minstd_rand random(seed);
+    std::uint64_t length = 0;
+    if (size >= 8)
+        std::memcpy(&length, data, 8);
+    if (size < 8 || length > size - 8 || random() % 8 != 0)
+        return LLVMFuzzerMutate(data, size, maxSize);
+    const std::size_t at = 8 + std::size_t(random() % (length + 1));
+    const std::size_t added = lqfuzz::insertNesting(data, size, maxSize, at, random);
+    length += added;
+    std::memcpy(data, &length, 8);
+    return size + added;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const lqfuzz::MemoryFile input(data, size);

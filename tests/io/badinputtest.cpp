@@ -105,6 +105,23 @@ void BadInputTest::corpus_data()
     QTest::newRow("config with a wrong type")
         << "bad-config"
         << "'r' must be a positive whole number, got string \"eight\"" << config;
+    QTest::newRow("100,000 nested lists in a shape")
+        << "deep-nesting.safetensors"
+        << "JSON header nests arrays and objects deeper than 64 levels"
+        << "";
+    QTest::newRow("a tensor given twice")
+        << "duplicate-key.safetensors"
+        << "JSON header gives the key "
+           "'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight' twice"
+        << "";
+    QTest::newRow("NUL in a tensor name")
+        << "nul-in-name.safetensors"
+        << "tensor name 'base_model.model.model.layers.0.self_attn.q_proj\\0...' holds a NUL "
+           "character"
+        << "";
+    QTest::newRow("100,000 nested lists in the config")
+        << "deep-config"
+        << "adapter config JSON nests arrays and objects deeper than 64 levels" << config;
     // Found with fuzz_adapterconfig (tests/fuzz): a rank_pattern value above INT_MAX wrapped to a
     // negative rank.
     QTest::newRow("rank_pattern above INT_MAX (fuzzer)")

@@ -143,6 +143,20 @@ def main():
     write_folder("bad-config", good, config=json.dumps(dict(CONFIG, r="eight"), indent=2))
     write_folder("missing-config", good, config=False)
 
+    # Hostile headers (issue 25). 100,000 unclosed levels: printing or copying such a value
+    # recursed until the stack overflowed; the depth is now refused at 64 while parsing.
+    deep = text.replace('"shape":[2,6]', '"shape":' + "[" * 100000, 1)
+    write("deep-nesting.safetensors", pack(None, data, header_text=deep))
+    # One tensor given twice: which one is meant is not for a reader to guess.
+    first_entry = text[text.index('"' + names[0] + '"'):text.index(',"' + names[1] + '"')]
+    write("duplicate-key.safetensors",
+          pack(None, data, header_text=text[:-1] + "," + first_entry + "}"))
+    # A NUL in a name would be cut wherever the name meets a C string, renaming the tensor.
+    nul = {(k.replace("q_proj.lora_A", "q_proj\0x.lora_A") if k != "__metadata__" else k): v
+           for k, v in header_for(tensors).items()}
+    write("nul-in-name.safetensors", pack(nul, data))
+    write_folder("deep-config", good, config='{"r": ' + "[" * 100000)
+
     # Findings of the fuzzers (tests/fuzz); each one guards a fix in core/io.
     # A rank_pattern value above INT_MAX wrapped to a negative rank.
     write_folder("rank-pattern-overflow", good,
