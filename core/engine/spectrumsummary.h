@@ -29,7 +29,7 @@ int componentsForEnergy(const std::vector<double>& singularValues, double share)
 SpectrumSummary summarizeSpectrum(const Eigen::VectorXf& singularValues);
 
 // Every module's spectrum, computed from B and A without the m x n product, modules in parallel
-// (OpenMP), one module's float32 factors per thread at a time, so memory stays near the mapped
+// (OpenMP), one module's float32 factors per thread at a time, so memory stays near the
 // file's size. `progress` is called after each module (never two calls at once); when it returns
 // false the remaining modules are skipped and the result is empty.
 std::vector<SpectrumSummary> adapterSpectra(const Adapter& adapter,

@@ -555,7 +555,7 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
     if (ec)
         throw Error(folder, "cannot create the output folder: " + ec.message());
 
-    // Tensor bytes: views into the mapped source where unchanged; converted factors are made
+    // Tensor bytes: views into the source file's bytes where unchanged; converted factors are made
     // when the writer reaches them. The last module's factors are kept for its other tensor (A
     // and B are usually adjacent), so that each module is asked for once.
     std::optional<std::pair<std::size_t, ModuleFactors>> last;

@@ -61,7 +61,7 @@ using FactorSource = std::function<ModuleFactors(std::size_t index)>;
 // Row-major bytes of `matrix` in `type`, as safetensors stores a tensor.
 std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type);
 
-// A PEFT adapter: adapter_model.safetensors (memory-mapped, converted per module on demand so that
+// A PEFT adapter: adapter_model.safetensors (read once, converted per module on demand so that
 // loading a large adapter does not hold a float32 copy of it) plus adapter_config.json.
 //
 // Threads: an Adapter is immutable after load(); factors() and every const member may be called
@@ -99,11 +99,11 @@ public:
     const std::optional<AdapterConfig>& config() const { return m_config; }
     const std::vector<LoraModule>& modules() const { return m_modules; }
     const std::vector<std::string>& warnings() const { return m_warnings; }
-    // The mapped file, or null for an adapter held in memory.
+    // The source file, or null for an adapter held in memory.
     const SafetensorsFile* file() const { return m_file ? &*m_file : nullptr; }
     // Tensors that are not LoRA factors (classifier heads, modules_to_save copies), by name.
     const std::vector<std::string>& otherTensors() const { return m_otherTensors; }
-    // Tensor `index` of otherTensors(), bytes as stored (in the mapped file or in memory).
+    // Tensor `index` of otherTensors(), bytes as stored (in the source file's bytes or in memory).
     TensorView otherTensor(std::size_t index) const;
     // The safetensors `__metadata__`: the file's, or the one given to fromFactors().
     const std::map<std::string, std::string>& metadata() const;

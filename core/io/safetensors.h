@@ -17,7 +17,7 @@ namespace lq {
 
 class StagedFiles; // atomicfile.h
 
-class MappedFile;
+class LoadedFile;
 
 // A shape as "[2048, 4]", for messages.
 std::string shapeText(const std::vector<std::int64_t>& shape);
@@ -37,10 +37,11 @@ struct TensorEntry
     std::int64_t elementCount() const;
 };
 
-// A safetensors file opened read-only through a memory map. open() validates everything before
-// anything is handed out: header length within the file, JSON well formed, every dtype known,
-// shape x element size equal to the byte range, ranges inside the data section and not
-// overlapping. Failures throw lq::Error naming the file. Copies share the mapping.
+// A safetensors file read into memory (loadedfile.h says why it is not mapped). open() validates
+// everything before anything is handed out: a regular file, header length within the file, JSON
+// well formed and nested at most kMaxJsonDepth deep, no key given twice, every dtype known, names
+// free of NUL, shape x element size equal to the byte range, ranges inside the data section and
+// not overlapping. Failures throw lq::Error naming the file. Copies share the bytes.
 class SafetensorsFile
 {
 public:
@@ -61,7 +62,7 @@ public:
 
 private:
     std::string m_path;
-    std::shared_ptr<const MappedFile> m_file;
+    std::shared_ptr<const LoadedFile> m_file;
     std::uint64_t m_dataStart = 0;
     std::vector<TensorEntry> m_tensors;
     std::unordered_map<std::string, std::size_t> m_index; // name -> position in m_tensors
@@ -77,7 +78,7 @@ struct TensorData
     std::vector<std::byte> bytes;
 };
 
-// A tensor to write whose bytes live elsewhere (a mapped source file, a caller's buffer); they
+// A tensor to write whose bytes live elsewhere (a loaded source file, a caller's buffer); they
 // must stay valid during the write. Or, with `make` set, bytes made only when the tensor is
 // written and dropped after it, so that a file of converted tensors never holds all of them in
 // memory at once; they must be exactly as many as the shape and dtype say.

@@ -1,24 +1,20 @@
 #include "textfile.h"
 
 #include "error.h"
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include "inputfile.h"
 
 namespace lq {
 
 std::string readTextFile(const std::string& path, const std::string& what)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error(path, "cannot open the " + what + ": " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw Error(path, "cannot read the " + what);
-    return text.str();
+    const InputFile input = InputFile::open(path, what);
+    if (input.size() > kMaxTextFileBytes)
+        throw Error(path, "the " + what + " is " + std::to_string(input.size()) +
+                              " bytes, over the " + std::to_string(kMaxTextFileBytes >> 20) +
+                              " MiB limit for small text files");
+    std::string text(std::size_t(input.size()), '\0');
+    input.readAll(reinterpret_cast<std::byte*>(text.data()));
+    return text;
 }
 
 } // namespace lq
