@@ -24,7 +24,7 @@ namespace lq::gui {
 //
 // Edits (setSettings, setModuleOverride) are made by undo commands only; each one brings the
 // result up to date: one module without refinement synchronously (it takes a few ms, see
-// tests/benchmarks/dragbenchmark.cpp), anything else with a QuantizeJob in the background. An
+// tests/benchmarks/guibenchmark.cpp), anything else with a QuantizeJob in the background. An
 // edit made while a job runs cancels it and starts one that covers both.
 //
 // Threads: lives on the UI thread. Jobs get a shared_ptr to the immutable adapter and copies of

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks docs/FORMAT.md against a real file, without any code of ours and without h5py/numpy.
 
-    python3 docs/check-format.py FILE.lqa.h5 UNPACKED_DIR [LAYOUT]
+    python3 docs/check-format-doc.py FILE.lqa.h5 UNPACKED_DIR [LAYOUT]
 
 Reads FILE.lqa.h5 only through `h5dump`'s text output, decodes every module's B_hat and A_hat by
 following FORMAT.md ("Dequantizing a module by hand": part order, offsets, LSB-first b-bit
