@@ -3,6 +3,7 @@
 #include "../io/atomicfile.h"
 #include "../io/error.h"
 #include "../io/filename.h"
+#include "../io/jsonoutput.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -140,7 +141,7 @@ std::string reportJson(const QuantResult& result)
         modules.push_back(std::move(item));
     }
     json["modules"] = std::move(modules);
-    return json.dump(2) + "\n";
+    return outputJson(json) + "\n";
 }
 
 std::string reportCsv(const QuantResult& result)
