@@ -1,6 +1,7 @@
 #include "arguments.h"
 #include "commands.h"
 #include "core/io/adapter.h"
+#include "core/io/atomicfile.h"
 #include "core/io/error.h"
 #include "core/packed/kernelvalidation.h"
 #include "core/packed/packedfile.h"
@@ -200,6 +201,7 @@ int runUnpack(const std::vector<std::string>& args)
     if (dtype != "f32" && dtype != "source")
         throw UsageError("--dtype must be f32 or source, got '" + dtype + "'");
 
+    checkCanWriteFolder(*folder); // before reading and decoding, not after
     const PackedAdapter adapter = readPackedAdapter(path);
     writeUnpackedAdapter(*folder, adapter, path,
                          dtype == "f32" ? UnpackType::F32 : UnpackType::Source);

@@ -6,6 +6,7 @@
 #include "core/engine/dequantizedadapter.h"
 #include "core/engine/report.h"
 #include "core/io/adapter.h"
+#include "core/io/atomicfile.h"
 #include "core/io/error.h"
 #include "core/packed/planfile.h"
 
@@ -270,6 +271,13 @@ int runQuantize(const std::vector<std::string>& args)
     const auto packedFile = arguments.value("export-packed");
     if (packedFile)
         checkPackedExport(*packedFile, adapter, baseline.has_value());
+    // Every output can be written, or the run stops here rather than after the work.
+    if (report)
+        checkReportPath(*report);
+    if (exportFolder)
+        checkCanWriteFolder(*exportFolder);
+    if (packedFile)
+        checkCanWriteFile(*packedFile);
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 

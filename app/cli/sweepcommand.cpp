@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "core/engine/sweep.h"
 #include "core/io/adapter.h"
+#include "core/io/atomicfile.h"
 #include "core/io/error.h"
 
 #include <filesystem>
@@ -160,6 +161,9 @@ int runSweep(const std::vector<std::string>& args)
         throw UsageError("--json FILE must end in .json, got '" + *json + "'");
     if (csv && fs::path(*csv).extension() != ".csv")
         throw UsageError("--csv FILE must end in .csv, got '" + *csv + "'");
+    for (const auto& output : {json, csv})
+        if (output)
+            checkCanWriteFile(*output);
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 

@@ -1,5 +1,6 @@
 #include "arguments.h"
 #include "commands.h"
+#include "core/io/atomicfile.h"
 #include "core/io/synthesizer.h"
 
 #include <charconv>
@@ -83,6 +84,7 @@ int runSynth(const std::vector<std::string>& args)
     if (!output || output->empty())
         throw UsageError("missing -o DIR");
 
+    checkCanWriteFolder(*output);
     const SynthResult result = writeSyntheticAdapter(*output, settings);
     std::cout << "wrote " << *output << ": " << result.modules << " modules, " << result.parameters
               << " parameters, " << result.fileBytes << " bytes (preset " << settings.preset

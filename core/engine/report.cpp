@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 namespace lq {
 namespace {
+
+constexpr const char* kUnknownFormat =
+    "unknown report format: the file name must end in .json or .csv";
 
 using Json = nlohmann::ordered_json;
 
@@ -263,7 +265,15 @@ void writeReport(const std::string& path, const QuantResult& result)
     else if (extension == ".csv")
         writeFileAtomically(path, reportCsv(result));
     else
-        throw Error(path, "unknown report format: the file name must end in .json or .csv");
+        throw Error(path, kUnknownFormat);
+}
+
+void checkReportPath(const std::string& path)
+{
+    const std::string extension = lowercaseExtension(path);
+    if (extension != ".json" && extension != ".csv")
+        throw Error(path, kUnknownFormat);
+    checkCanWriteFile(path);
 }
 
 } // namespace lq

@@ -62,6 +62,8 @@ private slots:
     void refusesToOverwriteInput();
     void wrongCalls_data();
     void wrongCalls();
+    void outputsCheckedBeforeTheWork_data();
+    void outputsCheckedBeforeTheWork();
 };
 
 void QuantizeCliTest::reportMatchesLibrary_data()
@@ -256,6 +258,51 @@ void QuantizeCliTest::wrongCalls()
     const Run run = runCli(arguments);
     QCOMPARE(run.exitCode, exitCode);
     QVERIFY2(run.err.contains(stderrSays.toUtf8()), run.err.constData());
+}
+
+void QuantizeCliTest::outputsCheckedBeforeTheWork_data()
+{
+    // An output that cannot be written stops the run before the quantization, not after it:
+    // nothing is printed on stdout (the summary comes after the work), exit 1, and the message
+    // names the output and gives the system's reason. (A read-only folder: test_io_unwritable.)
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<QString>("stderrSays");
+    const QString file = sharedAdapter("gptneo125m-qv-r8-f32") + "/adapter_config.json";
+    QTest::newRow("report in a missing folder")
+        << QStringList{"--report", "/nonexistent/folder/report.json"}
+        << "/nonexistent/folder/report.json: cannot create a file in that folder: No such file "
+           "or directory";
+    QTest::newRow("report is a folder")
+        << QStringList{"--report", "/tmp/"} << "unknown report format";
+    QTest::newRow("report with another extension")
+        << QStringList{"--report", "/tmp/report.txt"}
+        << "/tmp/report.txt: unknown report format: the file name must end in .json or .csv";
+    QTest::newRow("PEFT export under a file")
+        << QStringList{"--export-peft", file + "/exported"}
+        << file + "/exported: " + file + " is a file, not a folder";
+    QTest::newRow("PEFT export onto a file")
+        << QStringList{"--export-peft", "/dev/null"} << "/dev/null: is a file, not a folder";
+    QTest::newRow("packed export in a missing folder")
+        << QStringList{"--export-packed", "/nonexistent/folder/a.lqa.h5"}
+        << "/nonexistent/folder/a.lqa.h5: cannot create a file in that folder: No such file or "
+           "directory";
+    QTest::newRow("the last of three outputs")
+        << QStringList{"--report", "/tmp/never-written-report.json", "--export-packed",
+                       "/nonexistent/a.lqa.h5"}
+        << "/nonexistent/a.lqa.h5: cannot create a file in that folder";
+}
+
+void QuantizeCliTest::outputsCheckedBeforeTheWork()
+{
+    LQ_REQUIRE_SHARED();
+    QFETCH(QStringList, options);
+    QFETCH(QString, stderrSays);
+    const Run run =
+        runCli(QStringList{"quantize", sharedAdapter("gptneo125m-qv-r8-f32")} + options);
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.contains(stderrSays.toUtf8()), run.err.constData());
+    QVERIFY2(run.out.isEmpty(), run.out.constData());
+    QVERIFY(!QFile::exists("/tmp/never-written-report.json"));
 }
 
 QTEST_APPLESS_MAIN(QuantizeCliTest)

@@ -156,6 +156,9 @@ void InspectCliTest::errorsGoToStderr_data()
     QTest::newRow("synth bad dtype")
         << QStringList{"synth", "--preset", "tiny", "--dtype", "f8", "-o", "/nonexistent/x"} << 2
         << "--dtype must be f16, bf16 or f32";
+    QTest::newRow("synth into a file's subfolder")
+        << QStringList{"synth", "--preset", "tiny", "-o", bad + "empty.safetensors/x"} << 1
+        << bad + "empty.safetensors/x: " + bad + "empty.safetensors is a file, not a folder";
 }
 
 void InspectCliTest::errorsGoToStderr()
