@@ -192,9 +192,9 @@ int runValidate(const std::vector<std::string>& args)
 
 int runUnpack(const std::vector<std::string>& args)
 {
-    const Arguments arguments(args, {{"o", true}, {"output", true}, {"dtype", true}});
+    const Arguments arguments(args, {{"output", true, 'o'}, {"dtype", true}});
     const std::string& path = arguments.onePositional("FILE.lqa.h5");
-    const auto folder = arguments.has("o") ? arguments.value("o") : arguments.value("output");
+    const auto folder = arguments.value("output");
     if (!folder || folder->empty())
         throw UsageError("missing -o DIR (the output folder)");
     const std::string dtype = arguments.value("dtype", "f32");

@@ -5,6 +5,7 @@
 #include "core/engine/bitbudget.h"
 #include "core/engine/dequantizedadapter.h"
 #include "core/engine/report.h"
+#include "core/engine/splitrule.h"
 #include "core/io/adapter.h"
 #include "core/io/atomicfile.h"
 #include "core/io/error.h"
@@ -85,26 +86,13 @@ namespace fs = std::filesystem;
 
 SplitRule parseSplit(const std::string& text, QuantSettings& settings)
 {
-    if (text.rfind("fixed:", 0) == 0) {
-        const std::string number = text.substr(6);
-        std::size_t used = 0;
-        int h = -1;
-        try {
-            h = std::stoi(number, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (number.empty() || used != number.size() || h < 0)
-            throw UsageError("--split fixed:H expects a whole number H >= 0, got '" + text + "'");
-        settings.fixedH = h;
-        return SplitRule::Fixed;
-    }
-    if (text == "fixed")
-        throw UsageError("--split fixed needs the number of components: fixed:H");
-    const auto rule = splitRuleFromString(text);
-    if (!rule)
-        throw UsageError("--split must be ratio, ratio-count or fixed:H, got '" + text + "'");
-    return *rule;
+    const auto choice = parseSplitRule(text);
+    if (!choice)
+        throw UsageError(std::string("--split must be ") + kSplitRuleForms + ", got '" + text +
+                         "'");
+    if (choice->rule == SplitRule::Fixed)
+        settings.fixedH = choice->fixedH;
+    return choice->rule;
 }
 
 BaselineSettings parseBaseline(const std::string& text)

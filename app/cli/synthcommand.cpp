@@ -56,8 +56,7 @@ int runSynth(const std::vector<std::string>& args)
                                      {"targets", true},
                                      {"dtype", true},
                                      {"seed", true},
-                                     {"o", true},
-                                     {"output", true}});
+                                     {"output", true, 'o'}});
     if (!arguments.positionals().empty())
         throw UsageError("unexpected argument '" + arguments.positionals().front() + "'");
     SynthSettings settings;
@@ -78,9 +77,7 @@ int runSynth(const std::vector<std::string>& args)
         throw UsageError("--targets must be all or qv, got '" + targets + "'");
     settings.dtype = parseDtype(arguments.value("dtype", "f16"));
     settings.seed = parseSeed(arguments.value("seed", "1"));
-    auto output = arguments.value("o");
-    if (!output)
-        output = arguments.value("output");
+    const auto output = arguments.value("output");
     if (!output || output->empty())
         throw UsageError("missing -o DIR");
 

@@ -156,6 +156,34 @@ void InspectCliTest::errorsGoToStderr_data()
     QTest::newRow("synth bad dtype")
         << QStringList{"synth", "--preset", "tiny", "--dtype", "f8", "-o", "/nonexistent/x"} << 2
         << "--dtype must be f16, bf16 or f32";
+    // An option given twice, by either of its names: which value would win is not obvious.
+    QTest::newRow("synth -o and --output")
+        << QStringList{"synth",          "--preset", "tiny",          "-o",
+                       "/nonexistent/a", "--output", "/nonexistent/b"}
+        << 2 << "option -o/--output is given twice (as -o and --output); give it once";
+    QTest::newRow("synth --output=A --output B")
+        << QStringList{"synth",    "--preset",      "tiny", "--output=/nonexistent/a",
+                       "--output", "/nonexistent/b"}
+        << 2 << "option -o/--output is given twice; give it once";
+    QTest::newRow("inspect --json twice")
+        << QStringList{"inspect", bad + "nan-values", "--json", "--json"} << 2
+        << "option --json is given twice; give it once";
+    QTest::newRow("unpack -o and --output")
+        << QStringList{"unpack", bad + "x.lqa.h5", "--output", "/nonexistent/a",
+                       "-o",     "/nonexistent/b"}
+        << 2 << "option -o/--output is given twice (as --output and -o); give it once";
+    // Numbers in sweep's lists follow the rule of every numeric option.
+    QTest::newRow("sweep --rhos with nan")
+        << QStringList{"sweep", bad + "nan-values", "--rhos", "0.5,nan"} << 2
+        << "--rhos expects a finite number, got 'nan'";
+    QTest::newRow("sweep --rhos with 1e999")
+        << QStringList{"sweep", bad + "nan-values", "--rhos", "1e999"} << 2
+        << "--rhos expects a finite number, got '1e999'";
+    QTest::newRow("sweep --rhos with a space")
+        << QStringList{"sweep", bad + "nan-values", "--rhos", "0.5, 0.6"} << 2
+        << "--rhos expects a finite number, got ' 0.6'";
+    QTest::newRow("synth -o without a value") << QStringList{"synth", "--preset", "tiny", "-o"} << 2
+                                              << "option -o/--output needs a value";
     QTest::newRow("synth into a file's subfolder")
         << QStringList{"synth", "--preset", "tiny", "-o", bad + "empty.safetensors/x"} << 1
         << bad + "empty.safetensors/x: " + bad + "empty.safetensors is a file, not a folder";
