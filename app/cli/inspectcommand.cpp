@@ -3,11 +3,11 @@
 #include "core/engine/spectrumsummary.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
+#include "core/io/jsonoutput.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 namespace lq::cli {
 
@@ -127,7 +127,7 @@ void printJson(const Adapter& adapter, const std::vector<SpectrumSummary>& spect
                       {"bytes", adapter.storedBytes()}};
     json["other_tensors"] = adapter.otherTensors();
     json["warnings"] = adapter.warnings();
-    std::cout << json.dump(2) << '\n';
+    std::cout << outputJson(json) << '\n';
 }
 
 void printTable(const Adapter& adapter, const std::vector<SpectrumSummary>& spectra)

@@ -1,6 +1,7 @@
 #include "arguments.h"
 #include "commands.h"
 #include "core/io/adapter.h"
+#include "core/io/atomicfile.h"
 #include "core/io/error.h"
 #include "core/packed/kernelvalidation.h"
 #include "core/packed/packedfile.h"
@@ -191,15 +192,16 @@ int runValidate(const std::vector<std::string>& args)
 
 int runUnpack(const std::vector<std::string>& args)
 {
-    const Arguments arguments(args, {{"o", true}, {"output", true}, {"dtype", true}});
+    const Arguments arguments(args, {{"output", true, 'o'}, {"dtype", true}});
     const std::string& path = arguments.onePositional("FILE.lqa.h5");
-    const auto folder = arguments.has("o") ? arguments.value("o") : arguments.value("output");
+    const auto folder = arguments.value("output");
     if (!folder || folder->empty())
         throw UsageError("missing -o DIR (the output folder)");
     const std::string dtype = arguments.value("dtype", "f32");
     if (dtype != "f32" && dtype != "source")
         throw UsageError("--dtype must be f32 or source, got '" + dtype + "'");
 
+    checkCanWriteFolder(*folder); // before reading and decoding, not after
     const PackedAdapter adapter = readPackedAdapter(path);
     writeUnpackedAdapter(*folder, adapter, path,
                          dtype == "f32" ? UnpackType::F32 : UnpackType::Source);

@@ -5,7 +5,9 @@
 #include "core/engine/bitbudget.h"
 #include "core/engine/dequantizedadapter.h"
 #include "core/engine/report.h"
+#include "core/engine/splitrule.h"
 #include "core/io/adapter.h"
+#include "core/io/atomicfile.h"
 #include "core/io/error.h"
 #include "core/packed/planfile.h"
 
@@ -71,7 +73,9 @@ const char* const kQuantizeUsage =
     "  --report FILE     also write the full report, JSON or CSV by the extension\n"
     "  --export-peft DIR write the dequantized adapter (B_hat, A_hat in the input's dtype, same\n"
     "                    keys, config and non-LoRA tensors) as a PEFT folder that PEFT and vLLM\n"
-    "                    load unchanged; never into the input's folder\n"
+    "                    load unchanged; never into the input's folder. It replaces the\n"
+    "                    adapter in DIR: with no config in the input, an adapter_config.json\n"
+    "                    there is removed (other files stay)\n"
     "  --export-packed FILE.lqa.h5  write the packed adapter (HDF5: b-bit codes, scales, zero\n"
     "                    points; its size is the true bit count; docs/FORMAT.md); LoRAQuant only\n"
     "\n"
@@ -84,26 +88,13 @@ namespace fs = std::filesystem;
 
 SplitRule parseSplit(const std::string& text, QuantSettings& settings)
 {
-    if (text.rfind("fixed:", 0) == 0) {
-        const std::string number = text.substr(6);
-        std::size_t used = 0;
-        int h = -1;
-        try {
-            h = std::stoi(number, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (number.empty() || used != number.size() || h < 0)
-            throw UsageError("--split fixed:H expects a whole number H >= 0, got '" + text + "'");
-        settings.fixedH = h;
-        return SplitRule::Fixed;
-    }
-    if (text == "fixed")
-        throw UsageError("--split fixed needs the number of components: fixed:H");
-    const auto rule = splitRuleFromString(text);
-    if (!rule)
-        throw UsageError("--split must be ratio, ratio-count or fixed:H, got '" + text + "'");
-    return *rule;
+    const auto choice = parseSplitRule(text);
+    if (!choice)
+        throw UsageError(std::string("--split must be ") + kSplitRuleForms + ", got '" + text +
+                         "'");
+    if (choice->rule == SplitRule::Fixed)
+        settings.fixedH = choice->fixedH;
+    return choice->rule;
 }
 
 BaselineSettings parseBaseline(const std::string& text)
@@ -270,6 +261,13 @@ int runQuantize(const std::vector<std::string>& args)
     const auto packedFile = arguments.value("export-packed");
     if (packedFile)
         checkPackedExport(*packedFile, adapter, baseline.has_value());
+    // Every output can be written, or the run stops here rather than after the work.
+    if (report)
+        checkReportPath(*report);
+    if (exportFolder)
+        checkCanWriteFolder(*exportFolder);
+    if (packedFile)
+        checkCanWriteFile(*packedFile);
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 

@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "core/engine/sweep.h"
 #include "core/io/adapter.h"
+#include "core/io/atomicfile.h"
 #include "core/io/error.h"
 
 #include <filesystem>
@@ -65,20 +66,6 @@ std::vector<std::string> splitList(const std::string& text, const std::string& o
     return items;
 }
 
-double parseNumber(const std::string& text, const std::string& option)
-{
-    std::size_t used = 0;
-    double value = 0;
-    try {
-        value = std::stod(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text.size())
-        throw UsageError("--" + option + " expects numbers, got '" + text + "'");
-    return value;
-}
-
 // Refuses an output that is one of the adapter's own files (the rename would replace it).
 void checkOutput(const std::string& output, const Adapter& adapter)
 {
@@ -119,12 +106,12 @@ int runSweep(const std::vector<std::string>& args)
     if (const auto text = arguments.value("rhos")) {
         settings.rhos.clear();
         for (const std::string& item : splitList(*text, "rhos"))
-            settings.rhos.push_back(parseNumber(item, "rhos"));
+            settings.rhos.push_back(parseNumber(item, "--rhos"));
     }
     if (const auto text = arguments.value("bits-high")) {
         settings.bitsHigh.clear();
         for (const std::string& item : splitList(*text, "bits-high")) {
-            const double bits = parseNumber(item, "bits-high");
+            const double bits = parseNumber(item, "--bits-high");
             if (bits != int(bits))
                 throw UsageError("--bits-high expects whole numbers, got '" + item + "'");
             settings.bitsHigh.push_back(int(bits));
@@ -138,7 +125,7 @@ int runSweep(const std::vector<std::string>& args)
         throw UsageError("--storage must be exact or compact, got '" + storage + "'");
     }
     if (const auto seed = arguments.value("seed")) {
-        const double value = parseNumber(*seed, "seed");
+        const double value = parseNumber(*seed, "--seed");
         if (value < 0 || value != double(std::uint64_t(value)))
             throw UsageError("--seed expects a non-negative whole number, got '" + *seed + "'");
         settings.seed = std::uint64_t(value);
@@ -160,6 +147,9 @@ int runSweep(const std::vector<std::string>& args)
         throw UsageError("--json FILE must end in .json, got '" + *json + "'");
     if (csv && fs::path(*csv).extension() != ".csv")
         throw UsageError("--csv FILE must end in .csv, got '" + *csv + "'");
+    for (const auto& output : {json, csv})
+        if (output)
+            checkCanWriteFile(*output);
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 

@@ -1,5 +1,6 @@
 #include "arguments.h"
 #include "commands.h"
+#include "core/io/atomicfile.h"
 #include "core/io/synthesizer.h"
 
 #include <charconv>
@@ -55,8 +56,7 @@ int runSynth(const std::vector<std::string>& args)
                                      {"targets", true},
                                      {"dtype", true},
                                      {"seed", true},
-                                     {"o", true},
-                                     {"output", true}});
+                                     {"output", true, 'o'}});
     if (!arguments.positionals().empty())
         throw UsageError("unexpected argument '" + arguments.positionals().front() + "'");
     SynthSettings settings;
@@ -77,12 +77,11 @@ int runSynth(const std::vector<std::string>& args)
         throw UsageError("--targets must be all or qv, got '" + targets + "'");
     settings.dtype = parseDtype(arguments.value("dtype", "f16"));
     settings.seed = parseSeed(arguments.value("seed", "1"));
-    auto output = arguments.value("o");
-    if (!output)
-        output = arguments.value("output");
+    const auto output = arguments.value("output");
     if (!output || output->empty())
         throw UsageError("missing -o DIR");
 
+    checkCanWriteFolder(*output);
     const SynthResult result = writeSyntheticAdapter(*output, settings);
     std::cout << "wrote " << *output << ": " << result.modules << " modules, " << result.parameters
               << " parameters, " << result.fileBytes << " bytes (preset " << settings.preset

@@ -100,7 +100,10 @@ QuantSettings QuantPlan::settingsFor(const Adapter& adapter) const
 {
     std::map<std::string, const PlannedModule*> planned;
     for (const PlannedModule& module : modules)
-        planned.emplace(module.name, &module);
+        if (!planned.emplace(module.name, &module).second)
+            throw Error(file, "module " + module.name +
+                                  " is listed twice in the plan; which h and width to use "
+                                  "is unclear");
 
     QuantSettings result = settings;
     result.hOverride.clear();
@@ -188,6 +191,8 @@ QuantPlan parseReportPlan(const std::string& jsonText, const std::string& file)
     const Json& modules = reader.member(json, "modules", "");
     if (!modules.is_array() || modules.empty())
         reader.fail("'modules' must be a list of at least one module");
+    // A second entry for a module would either win or lose silently against the first.
+    std::map<std::string, std::size_t> seen;
     for (std::size_t i = 0; i < modules.size(); ++i) {
         const Json& item = modules[i];
         const std::string path = "modules[" + std::to_string(i) + "].";
@@ -195,6 +200,10 @@ QuantPlan parseReportPlan(const std::string& jsonText, const std::string& file)
             reader.fail("'modules[" + std::to_string(i) + "]' must be an object");
         PlannedModule module;
         module.name = reader.text(item, "name", path);
+        if (const auto [first, added] = seen.emplace(module.name, i); !added)
+            reader.fail("module " + module.name + " is listed twice (modules[" +
+                        std::to_string(first->second) + "] and modules[" + std::to_string(i) +
+                        "])");
         module.r = reader.integer(item, "r", path, 1, std::numeric_limits<int>::max());
         module.h = reader.integer(item, "h", path, 0, module.r);
         module.bitsHigh = reader.integer(item, "bits_high", path, 1, 8);

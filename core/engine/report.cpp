@@ -3,13 +3,16 @@
 #include "../io/atomicfile.h"
 #include "../io/error.h"
 #include "../io/filename.h"
+#include "../io/jsonoutput.h"
 
 #include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 namespace lq {
 namespace {
+
+constexpr const char* kUnknownFormat =
+    "unknown report format: the file name must end in .json or .csv";
 
 using Json = nlohmann::ordered_json;
 
@@ -140,7 +143,7 @@ std::string reportJson(const QuantResult& result)
         modules.push_back(std::move(item));
     }
     json["modules"] = std::move(modules);
-    return json.dump(2) + "\n";
+    return outputJson(json) + "\n";
 }
 
 std::string reportCsv(const QuantResult& result)
@@ -262,7 +265,15 @@ void writeReport(const std::string& path, const QuantResult& result)
     else if (extension == ".csv")
         writeFileAtomically(path, reportCsv(result));
     else
-        throw Error(path, "unknown report format: the file name must end in .json or .csv");
+        throw Error(path, kUnknownFormat);
+}
+
+void checkReportPath(const std::string& path)
+{
+    const std::string extension = lowercaseExtension(path);
+    if (extension != ".json" && extension != ".csv")
+        throw Error(path, kUnknownFormat);
+    checkCanWriteFile(path);
 }
 
 } // namespace lq

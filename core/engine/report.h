@@ -35,4 +35,9 @@ std::string reportSummary(const QuantResult& result);
 // extension or a failed write.
 void writeReport(const std::string& path, const QuantResult& result);
 
+// What writeReport would refuse, checked before the work that makes the result: another
+// extension, or a file that cannot be created there (checkCanWriteFile: a missing or read-only
+// folder). Throws the lq::Error writeReport would, naming `path`.
+void checkReportPath(const std::string& path);
+
 } // namespace lq

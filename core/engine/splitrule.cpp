@@ -3,6 +3,7 @@
 #include "spectrumsummary.h"
 
 #include <algorithm>
+#include <charconv>
 #include <vector>
 
 namespace lq {
@@ -51,6 +52,30 @@ int chooseH(const Eigen::VectorXf& singularValues, const QuantSettings& settings
         }
     }
     return std::clamp(h, 0, r);
+}
+
+const char* const kSplitRuleForms =
+    "ratio, ratio-count or fixed:H (H a whole number >= 0, no spaces)";
+
+std::optional<SplitChoice> parseSplitRule(std::string_view text)
+{
+    constexpr std::string_view kFixed = "fixed:";
+    if (text.substr(0, kFixed.size()) == kFixed) {
+        const std::string_view number = text.substr(kFixed.size());
+        // from_chars alone would take a leading '-'; digits only, so H >= 0 by its form.
+        if (number.empty() || number.find_first_not_of("0123456789") != std::string_view::npos)
+            return std::nullopt;
+        int h = 0;
+        const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), h);
+        if (ec != std::errc() || end != number.data() + number.size())
+            return std::nullopt;
+        return SplitChoice{SplitRule::Fixed, h};
+    }
+    const auto rule = splitRuleFromString(text);
+    // A bare "fixed" has no h: SplitRule::Fixed is only reachable with its number.
+    if (!rule || *rule == SplitRule::Fixed)
+        return std::nullopt;
+    return SplitChoice{*rule, 0};
 }
 
 int chooseBitsHigh(const QuantSettings& settings, const std::string& moduleName)

@@ -3,7 +3,9 @@
 #include "quantsettings.h"
 
 #include <Eigen/Core>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace lq {
 
@@ -26,5 +28,17 @@ int chooseH(const Eigen::VectorXf& singularValues, const QuantSettings& settings
 
 // The high part's bit width for one module: settings.bitsHighOverride, else settings.bitsHigh.
 int chooseBitsHigh(const QuantSettings& settings, const std::string& moduleName);
+
+// A split rule as a person types it (quantize --split): "ratio", "ratio-count" or "fixed:H" with
+// H in plain decimal digits. Nothing is trimmed or skipped ("fixed: 3", "fixed:+3", "fixed:3x",
+// "Ratio" are not rules): a typo must not quietly become another rule or another h.
+struct SplitChoice
+{
+    SplitRule rule = SplitRule::Ratio;
+    int fixedH = 0; // only for SplitRule::Fixed
+};
+std::optional<SplitChoice> parseSplitRule(std::string_view text);
+// The accepted forms, for messages about a text parseSplitRule refused.
+extern const char* const kSplitRuleForms;
 
 } // namespace lq

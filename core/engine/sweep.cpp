@@ -3,6 +3,7 @@
 #include "../io/atomicfile.h"
 #include "../io/error.h"
 #include "../io/filename.h"
+#include "../io/jsonoutput.h"
 #include "adapterquantizer.h"
 #include "baseline.h"
 #include "bitbudget.h"
@@ -15,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <tuple>
 
 namespace lq {
@@ -435,7 +435,7 @@ std::string sweepJson(const SweepResult& result)
         rows.push_back(std::move(item));
     }
     json["rows"] = std::move(rows);
-    return json.dump(2) + "\n";
+    return outputJson(json) + "\n";
 }
 
 std::string sweepCsv(const SweepResult& result)

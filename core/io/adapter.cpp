@@ -507,6 +507,15 @@ std::uint64_t Adapter::storedBytes() const
     return total;
 }
 
+void stagePeftConfig(StagedFiles& files, const std::string& folder, const std::string* configText)
+{
+    const std::string path = (fs::path(folder) / kConfigFileName).string();
+    if (configText)
+        files.add(path, *configText);
+    else
+        files.removeOnCommit(path);
+}
+
 void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const std::vector<ModuleFactors>* replaced)
 {
@@ -612,8 +621,7 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
     StagedFiles files;
     writeSafetensorViews((fs::path(folder) / kTensorFileName).string(), views, source.metadata(),
                          &files);
-    if (source.config())
-        files.add((fs::path(folder) / kConfigFileName).string(), source.config()->rawJson);
+    stagePeftConfig(files, folder, source.config() ? &source.config()->rawJson : nullptr);
     files.commit();
     removeCreated.keep = true;
 }

@@ -134,12 +134,21 @@ private:
 // Non-LoRA tensors and `__metadata__` are copied unchanged (an adapter held in memory writes its
 // factors in module order, then the tensors and metadata it was given); the config is written as
 // its original text, and not at all when the source has none (inventing lora_alpha would invent the
-// scale). Refuses (lq::Error) to write into the folder the source was read from; with nothing
-// replaced the files are byte-identical copies.
+// scale): then an adapter_config.json already in the folder is removed with the same commit
+// (stagePeftConfig). Refuses (lq::Error) to write into the folder the source was read from; with
+// nothing replaced the files are byte-identical copies.
 void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const FactorSource& replaced = {});
 // The same with every module's new factors given at once (exactly one pair per module).
 void writePeftAdapter(const std::string& folder, const Adapter& source,
                       const std::vector<ModuleFactors>* replaced);
+
+// An export replaces the whole adapter in `folder`: its config is `configText` when given, and
+// otherwise there is none. A config left from another adapter would give the new tensors that
+// adapter's rank, alpha and targets without a word, so it is removed in the same commit as the
+// new tensors are renamed into place (and stays if the export fails). Nothing else in the folder
+// is touched: it may hold the user's own files (a README, tokenizer files). Every PEFT writer
+// (writePeftAdapter, unpack) stages its config through this.
+void stagePeftConfig(StagedFiles& files, const std::string& folder, const std::string* configText);
 
 } // namespace lq

@@ -61,9 +61,13 @@ void writeUnpackedAdapter(const std::string& folder, const PackedAdapter& adapte
     // Module order (the source's, as the module table keeps it), then the other tensors.
     for (const TensorData& tensor : adapter.otherTensors)
         tensors.push_back({tensor.name, tensor.dtype, tensor.shape, tensor.bytes, {}});
-    writeSafetensorViews((out / kTensorFile).string(), tensors, adapter.source.metadata);
-    if (adapter.source.configJson)
-        writeFileAtomically((out / kConfigFile).string(), *adapter.source.configJson);
+    // The tensors and the config take their names together, and a config left from another
+    // adapter goes with the same commit when the source had none (stagePeftConfig).
+    StagedFiles files;
+    writeSafetensorViews((out / kTensorFile).string(), tensors, adapter.source.metadata, &files);
+    stagePeftConfig(files, folder,
+                    adapter.source.configJson ? &*adapter.source.configJson : nullptr);
+    files.commit();
 }
 
 } // namespace lq

@@ -18,7 +18,8 @@ enum class UnpackType
 // source's module order (A before B; the source's exact tensor order is not kept), then every
 // non-LoRA tensor
 // and the source's __metadata__ unchanged, and adapter_config.json as its original text (not at
-// all when the source had none). Each file is written atomically; the folder is created. Refuses
+// all when the source had none, and then an adapter_config.json already in the folder is
+// removed). Both files are staged and take their names together; the folder is created. Refuses
 // (lq::Error) to write where a file it would replace is `packedPath` itself or into the folder
 // of the source adapter named in the packed file.
 void writeUnpackedAdapter(const std::string& folder, const PackedAdapter& adapter,

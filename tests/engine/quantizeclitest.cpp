@@ -5,8 +5,10 @@
 #include "../io/filesnapshot.h"
 #include "clirun.h"
 #include "core/engine/adapterquantizer.h"
+#include "core/engine/quantplan.h"
 #include "core/engine/updateerror.h"
 #include "core/io/adapter.h"
+#include "core/io/error.h"
 #include "shareddata.h"
 
 #include <QFile>
@@ -62,6 +64,9 @@ private slots:
     void refusesToOverwriteInput();
     void wrongCalls_data();
     void wrongCalls();
+    void outputsCheckedBeforeTheWork_data();
+    void outputsCheckedBeforeTheWork();
+    void planOfAPackedFileListsAModuleTwice();
 };
 
 void QuantizeCliTest::reportMatchesLibrary_data()
@@ -245,6 +250,46 @@ void QuantizeCliTest::wrongCalls_data()
         << QStringList{"quantize", adapter, "--report", "/tmp/x.txt"} << 1 << ".json or .csv";
     QTest::newRow("missing adapter")
         << QStringList{"quantize", "/nonexistent/adapter"} << 1 << "/nonexistent/adapter";
+
+    // --split takes its three forms exactly: a space, a sign or a trailing character used to be
+    // read as a number (stoi), and "fixed: 3" ran with h = 3.
+    const QString forms = "--split must be ratio, ratio-count or fixed:H (H a whole number >= 0, "
+                          "no spaces), got '%1'";
+    for (const char* split : {"fixed: 3", "fixed:3 ", "fixed:+3", "fixed:-1", "fixed:3x",
+                              "fixed:", "fixed", "Ratio", " ratio", ""})
+        QTest::newRow(qPrintable(QString("split '%1'").arg(split)))
+            << QStringList{"quantize", adapter, "--split", split} << 2 << forms.arg(split);
+
+    // One rule for every number: unparsable or not finite is a wrong call naming the option
+    // (--budget nan used to fail later with exit 1, --budget 1e999 with exit 2).
+    for (const auto& [option, value] :
+         {std::pair{"--budget", "nan"}, std::pair{"--budget", "1e999"},
+          std::pair{"--budget", "inf"}, std::pair{"--budget", "-inf"}, std::pair{"--budget", "2 "},
+          std::pair{"--budget", "0x2"}, std::pair{"--rho", "nan"}, std::pair{"--rho", "+0.5"},
+          std::pair{"--rho", ""}})
+        QTest::newRow(qPrintable(QString(option) + " '" + value + "'"))
+            << QStringList{"quantize", adapter, option, value} << 2
+            << QString("%1 expects a finite number, got '%2'").arg(option, value);
+
+    // An option given twice, whichever way: which output would be written is not obvious.
+    QTest::newRow("report twice") << QStringList{"quantize",    adapter,    "--report",
+                                                 "/tmp/a.json", "--report", "/tmp/b.json"}
+                                  << 2 << "option --report is given twice; give it once";
+    QTest::newRow("export-peft twice, one with =")
+        << QStringList{"quantize", adapter, "--export-peft=/tmp/a", "--export-peft", "/tmp/b"} << 2
+        << "option --export-peft is given twice; give it once";
+    QTest::newRow("flag twice") << QStringList{"quantize", adapter, "--paper-exact",
+                                               "--paper-exact"}
+                                << 2 << "option --paper-exact is given twice; give it once";
+
+    // A plan that lists a module twice (tests/data/bad): refused before the adapter is read.
+    const QString bad = lqtest::testDataDir() + "/bad/";
+    QTest::newRow("plan lists a module twice")
+        << QStringList{"quantize", bad + "missing-config", "--plan", bad + "plan-module-twice.json"}
+        << 1
+        << bad + "plan-module-twice.json: not a usable quantization report: module "
+                 "base_model.model.model.layers.0.self_attn.q_proj is listed twice (modules[0] "
+                 "and modules[2])";
 }
 
 void QuantizeCliTest::wrongCalls()
@@ -256,6 +301,73 @@ void QuantizeCliTest::wrongCalls()
     const Run run = runCli(arguments);
     QCOMPARE(run.exitCode, exitCode);
     QVERIFY2(run.err.contains(stderrSays.toUtf8()), run.err.constData());
+}
+
+void QuantizeCliTest::outputsCheckedBeforeTheWork_data()
+{
+    // An output that cannot be written stops the run before the quantization, not after it:
+    // nothing is printed on stdout (the summary comes after the work), exit 1, and the message
+    // names the output and gives the system's reason. (A read-only folder: test_io_unwritable.)
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<QString>("stderrSays");
+    const QString file = sharedAdapter("gptneo125m-qv-r8-f32") + "/adapter_config.json";
+    QTest::newRow("report in a missing folder")
+        << QStringList{"--report", "/nonexistent/folder/report.json"}
+        << "/nonexistent/folder/report.json: cannot create a file in that folder: No such file "
+           "or directory";
+    QTest::newRow("report is a folder")
+        << QStringList{"--report", "/tmp/"} << "unknown report format";
+    QTest::newRow("report with another extension")
+        << QStringList{"--report", "/tmp/report.txt"}
+        << "/tmp/report.txt: unknown report format: the file name must end in .json or .csv";
+    QTest::newRow("PEFT export under a file")
+        << QStringList{"--export-peft", file + "/exported"}
+        << file + "/exported: " + file + " is a file, not a folder";
+    QTest::newRow("PEFT export onto a file")
+        << QStringList{"--export-peft", "/dev/null"} << "/dev/null: is a file, not a folder";
+    QTest::newRow("packed export in a missing folder")
+        << QStringList{"--export-packed", "/nonexistent/folder/a.lqa.h5"}
+        << "/nonexistent/folder/a.lqa.h5: cannot create a file in that folder: No such file or "
+           "directory";
+    QTest::newRow("the last of three outputs")
+        << QStringList{"--report", "/tmp/never-written-report.json", "--export-packed",
+                       "/nonexistent/a.lqa.h5"}
+        << "/nonexistent/a.lqa.h5: cannot create a file in that folder";
+}
+
+void QuantizeCliTest::outputsCheckedBeforeTheWork()
+{
+    LQ_REQUIRE_SHARED();
+    QFETCH(QStringList, options);
+    QFETCH(QString, stderrSays);
+    const Run run =
+        runCli(QStringList{"quantize", sharedAdapter("gptneo125m-qv-r8-f32")} + options);
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.contains(stderrSays.toUtf8()), run.err.constData());
+    QVERIFY2(run.out.isEmpty(), run.out.constData());
+    QVERIFY(!QFile::exists("/tmp/never-written-report.json"));
+}
+
+// A plan read from a packed file (planOf) has no JSON list to check as it is read: applying it
+// refuses a module listed twice as well, instead of using one of the entries.
+void QuantizeCliTest::planOfAPackedFileListsAModuleTwice()
+{
+    const Adapter adapter =
+        Adapter::load((lqtest::testDataDir() + "/bad/missing-config").toStdString());
+    QuantPlan plan;
+    plan.file = "plan.lqa.h5";
+    for (const LoraModule& module : adapter.modules())
+        plan.modules.push_back({module.name, module.r, 1, 2});
+    plan.modules.push_back({adapter.modules()[0].name, adapter.modules()[0].r, 2, 3});
+    try {
+        plan.settingsFor(adapter);
+        QFAIL("applied a plan that lists a module twice");
+    } catch (const Error& e) {
+        QCOMPARE(e.file(), std::string("plan.lqa.h5"));
+        QCOMPARE(e.problem(), "module " + adapter.modules()[0].name +
+                                  " is listed twice in the plan; which h and width to use is "
+                                  "unclear");
+    }
 }
 
 QTEST_APPLESS_MAIN(QuantizeCliTest)

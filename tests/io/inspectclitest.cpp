@@ -12,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -22,6 +23,24 @@ constexpr double kJsonTolerance = 0.0;
 
 using lqtest::runCli;
 using Run = lqtest::CliRun;
+
+// Runs `script` in /bin/sh in `folder` with $L the loraquant executable and $D the folder name
+// "a", byte 0xff, "b": QProcess passes its arguments as QStrings, which cannot hold bytes that
+// are not UTF-8, so only a shell can give them to the program as a user's shell would.
+Run runInShell(const QString& script, const QString& folder)
+{
+    QProcess process;
+    process.setWorkingDirectory(folder);
+    process.start("/bin/sh", {"-c", "L=\"$0\"; D=$(printf 'a\\377b'); " + script,
+                              QStringLiteral(LQ_CLI_PATH)});
+    Run run;
+    if (!process.waitForFinished(300000) || process.exitStatus() != QProcess::NormalExit)
+        return run;
+    run.exitCode = process.exitCode();
+    run.out = process.readAllStandardOutput();
+    run.err = process.readAllStandardError();
+    return run;
+}
 
 } // namespace
 
@@ -39,6 +58,7 @@ private slots:
     void help();
     void synthThenInspect();
     void mixedFactorTypes();
+    void nonUtf8Paths();
 };
 
 void InspectCliTest::inspectJson_data()
@@ -136,6 +156,37 @@ void InspectCliTest::errorsGoToStderr_data()
     QTest::newRow("synth bad dtype")
         << QStringList{"synth", "--preset", "tiny", "--dtype", "f8", "-o", "/nonexistent/x"} << 2
         << "--dtype must be f16, bf16 or f32";
+    // An option given twice, by either of its names: which value would win is not obvious.
+    QTest::newRow("synth -o and --output")
+        << QStringList{"synth",          "--preset", "tiny",          "-o",
+                       "/nonexistent/a", "--output", "/nonexistent/b"}
+        << 2 << "option -o/--output is given twice (as -o and --output); give it once";
+    QTest::newRow("synth --output=A --output B")
+        << QStringList{"synth",    "--preset",      "tiny", "--output=/nonexistent/a",
+                       "--output", "/nonexistent/b"}
+        << 2 << "option -o/--output is given twice; give it once";
+    QTest::newRow("inspect --json twice")
+        << QStringList{"inspect", bad + "nan-values", "--json", "--json"} << 2
+        << "option --json is given twice; give it once";
+    QTest::newRow("unpack -o and --output")
+        << QStringList{"unpack", bad + "x.lqa.h5", "--output", "/nonexistent/a",
+                       "-o",     "/nonexistent/b"}
+        << 2 << "option -o/--output is given twice (as --output and -o); give it once";
+    // Numbers in sweep's lists follow the rule of every numeric option.
+    QTest::newRow("sweep --rhos with nan")
+        << QStringList{"sweep", bad + "nan-values", "--rhos", "0.5,nan"} << 2
+        << "--rhos expects a finite number, got 'nan'";
+    QTest::newRow("sweep --rhos with 1e999")
+        << QStringList{"sweep", bad + "nan-values", "--rhos", "1e999"} << 2
+        << "--rhos expects a finite number, got '1e999'";
+    QTest::newRow("sweep --rhos with a space")
+        << QStringList{"sweep", bad + "nan-values", "--rhos", "0.5, 0.6"} << 2
+        << "--rhos expects a finite number, got ' 0.6'";
+    QTest::newRow("synth -o without a value") << QStringList{"synth", "--preset", "tiny", "-o"} << 2
+                                              << "option -o/--output needs a value";
+    QTest::newRow("synth into a file's subfolder")
+        << QStringList{"synth", "--preset", "tiny", "-o", bad + "empty.safetensors/x"} << 1
+        << bad + "empty.safetensors/x: " + bad + "empty.safetensors is a file, not a folder";
 }
 
 void InspectCliTest::errorsGoToStderr()
@@ -229,6 +280,49 @@ void InspectCliTest::mixedFactorTypes()
     QCOMPARE(modules[0].toObject()["dtype_b"].toString(), QString("BF16"));
     QCOMPARE(modules[1].toObject()["dtype"].toString(), QString("F16"));
     QCOMPARE(modules[1].toObject()["dtype_a"].toString(), QString("F16"));
+}
+
+// A folder named in another encoding (byte 0xff): every JSON output used to fail with
+// "[json.exception.type_error.316] invalid UTF-8 byte" after the work, exit 1. The byte is now
+// written as U+FFFD, exit 0, and the JSON parses.
+void InspectCliTest::nonUtf8Paths()
+{
+    QTemporaryDir dir;
+    const QString shown = QString::fromUtf8("a\uFFFDb");
+    Run run = runInShell("\"$L\" synth --preset tiny --rank 2 --targets qv -o \"$D\"", dir.path());
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    // QTemporaryDir cannot name this folder to remove it (Qt decodes file names as UTF-8).
+    const auto removeFolder = qScopeGuard([&] { runInShell("rm -rf \"$D\"", dir.path()); });
+
+    run = runInShell("\"$L\" inspect \"$D\" --json", dir.path());
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QVERIFY2(run.err.isEmpty(), run.err.constData());
+    QJsonParseError error;
+    const QJsonObject inspected = QJsonDocument::fromJson(run.out, &error).object();
+    QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
+    QCOMPARE(inspected["path"].toString(), shown);
+    QCOMPARE(inspected["safetensors"].toString(), shown + "/adapter_model.safetensors");
+    QCOMPARE(inspected["modules"].toArray().size(), 8);
+
+    run = runInShell("\"$L\" quantize \"$D\" --report report.json", dir.path());
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QFile report(dir.filePath("report.json"));
+    QVERIFY(report.open(QIODevice::ReadOnly));
+    const QJsonObject reported = QJsonDocument::fromJson(report.readAll(), &error).object();
+    QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
+    QCOMPARE(reported["adapter"].toString(), shown);
+    QCOMPARE(reported["modules"].toArray().size(), 8);
+
+    run = runInShell("\"$L\" sweep \"$D\" --methods rtn,svd-split --rhos 0.8 --bits-high 2 "
+                     "--json sweep.json",
+                     dir.path());
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    QFile sweep(dir.filePath("sweep.json"));
+    QVERIFY(sweep.open(QIODevice::ReadOnly));
+    const QJsonObject swept = QJsonDocument::fromJson(sweep.readAll(), &error).object();
+    QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
+    QCOMPARE(swept["adapter"].toString(), shown);
+    QVERIFY(!swept["rows"].toArray().isEmpty());
 }
 
 QTEST_GUILESS_MAIN(InspectCliTest)

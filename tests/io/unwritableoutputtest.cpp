@@ -10,6 +10,7 @@
 // to a chosen number of free pages, both mounted by the test itself (mount(2)); without the
 // right to mount (not root, or a container without CAP_SYS_ADMIN) the tests skip and say why.
 
+#include "clirun.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
@@ -17,6 +18,7 @@
 #include "core/io/synthesizer.h"
 #include "core/packed/packedfile.h"
 #include "filesnapshot.h"
+#include "shareddata.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -182,6 +184,9 @@ private slots:
     void diskFull_data();
     void diskFull();
     void folderBecomesReadOnlyAfterQuantizing();
+    void commandsCheckOutputsBeforeTheWork_data();
+    void commandsCheckOutputsBeforeTheWork();
+    void exportWithoutConfigOverAnOlderAdapter();
 
 private:
     // Writes the output of `writer` into `folder` (only the PEFT writer creates it; the packed
@@ -370,6 +375,87 @@ void UnwritableOutputTest::folderBecomesReadOnlyAfterQuantizing()
     QVERIFY(
         QDir(folder).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot).isEmpty());
     QCOMPARE(lqtest::snapshot(m_source), input);
+}
+
+void UnwritableOutputTest::commandsCheckOutputsBeforeTheWork_data()
+{
+    // Each command's outputs, given a read-only folder: the run stops before its work (the
+    // quantization, the sweep, decoding a packed file, making a synthetic adapter) with exit 1
+    // and the system's reason, instead of failing after minutes of it. %1 is the read-only
+    // folder, %2 the source adapter, %3 its packed file.
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("output");
+    QTest::newRow("quantize --report")
+        << QStringList{"quantize", "%2", "--report", "%1/report.json"} << "%1/report.json";
+    QTest::newRow("quantize --export-peft, new folder")
+        << QStringList{"quantize", "%2", "--export-peft", "%1/new/export"} << "%1/new/export";
+    QTest::newRow("quantize --export-peft, existing folder")
+        << QStringList{"quantize", "%2", "--export-peft", "%1"} << "%1";
+    QTest::newRow("quantize --export-packed")
+        << QStringList{"quantize", "%2", "--export-packed", "%1/a.lqa.h5"} << "%1/a.lqa.h5";
+    QTest::newRow("quantize, budget, report")
+        << QStringList{"quantize", "%2", "--budget", "2", "--report", "%1/r.csv"} << "%1/r.csv";
+    QTest::newRow("sweep --json") << QStringList{"sweep", "%2", "--json", "%1/sweep.json"}
+                                  << "%1/sweep.json";
+    QTest::newRow("sweep --csv") << QStringList{"sweep", "%2", "--csv", "%1/sweep.csv"}
+                                 << "%1/sweep.csv";
+    QTest::newRow("synth -o") << QStringList{"synth", "--preset", "tiny", "-o", "%1/synth"}
+                              << "%1/synth";
+    QTest::newRow("unpack -o") << QStringList{"unpack", "%3", "-o", "%1/unpacked"} << "%1/unpacked";
+}
+
+void UnwritableOutputTest::commandsCheckOutputsBeforeTheWork()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, output);
+    Tmpfs fs(1 << 20);
+    LQ_REQUIRE_TMPFS(fs);
+    const QString packed = m_sources.filePath(QStringLiteral("source.lqa.h5"));
+    if (!QFileInfo::exists(packed))
+        exportPackedAdapter(packed.toStdString(), *m_adapter, m_result);
+    QVERIFY(fs.makeReadOnly());
+    const auto fill = [&](QString text) {
+        return text.replace(QStringLiteral("%1"), fs.path())
+            .replace(QStringLiteral("%2"), m_source)
+            .replace(QStringLiteral("%3"), packed);
+    };
+    for (QString& argument : arguments)
+        argument = fill(argument);
+    output = fill(output);
+    const lqtest::FileSnapshot input = lqtest::snapshot(m_sources.path());
+
+    const lqtest::CliRun run = lqtest::runCli(arguments);
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.contains((output + ": ").toLocal8Bit()), run.err.constData());
+    QVERIFY2(run.err.contains("Read-only file system"), run.err.constData());
+    QVERIFY2(run.out.isEmpty(), run.out.constData()); // results are printed after the work
+    QVERIFY(outputFiles(fs.path()).isEmpty());
+    QCOMPARE(lqtest::snapshot(m_sources.path()), input);
+}
+
+void UnwritableOutputTest::exportWithoutConfigOverAnOlderAdapter()
+{
+    // An adapter without a config exported over another adapter removes that one's config
+    // (test_packed_peftexport); when the folder is read-only, the failed export removes nothing.
+    Tmpfs fs(8 << 20);
+    LQ_REQUIRE_TMPFS(fs);
+    const QString folder = fs.path() + QStringLiteral("/out");
+    prepare(Writer::Peft, Setup::OlderOutput, folder);
+    QVERIFY(QFileInfo::exists(folder + QStringLiteral("/adapter_config.json")));
+    const lqtest::FileSnapshot before = outputFiles(fs.path());
+    QVERIFY(fs.makeReadOnly());
+    const Adapter noConfig = Adapter::load(
+        (lqtest::testDataDir() + QStringLiteral("/bad/missing-config")).toStdString());
+    QVERIFY(!noConfig.config());
+    try {
+        writePeftAdapter(folder.toStdString(), noConfig);
+        QFAIL("exported into a read-only folder");
+    } catch (const Error& e) {
+        QVERIFY2(e.file().starts_with(folder.toStdString()), e.what());
+        QVERIFY2(std::string(e.what()).find("Read-only file system") != std::string::npos,
+                 e.what());
+    }
+    QCOMPARE(outputFiles(fs.path()), before);
 }
 
 QTEST_APPLESS_MAIN(UnwritableOutputTest)

@@ -167,5 +167,15 @@ def main():
         dict(CONFIG, alpha_pattern={"(.*.*.*.*.*.*.*.*.*.*.*.*)*x": 100, "q_pr.j": 8}), indent=2))
 
 
+    # A quantization report used as a plan (quantize --plan) that lists q_proj twice with another
+    # h each time: which entry applies must not be decided silently. It fits missing-config.
+    planned = [{"name": PREFIX.format(0, kind), "r": 2, "h": h, "bits_high": 2}
+               for kind, h in (("q_proj", 1), ("v_proj", 1), ("q_proj", 2))]
+    plan = {"tool": "loraquant", "method": "loraquant",
+            "settings": {"rho": 0.8, "split": "ratio", "bits_high": 2, "group_size": 128},
+            "modules": planned}
+    write("plan-module-twice.json", (json.dumps(plan, indent=2) + "\n").encode())
+
+
 if __name__ == "__main__":
     main()
