@@ -1,6 +1,7 @@
 #include "jsontext.h"
 
 #include "error.h"
+#include "jsonoutput.h"
 
 #include <set>
 #include <vector>
@@ -63,13 +64,7 @@ std::string describe(const Json& value)
         return "an array of " + std::to_string(value.size()) + " items";
     if (value.is_object())
         return "an object of " + std::to_string(value.size()) + " keys";
-    return excerpt(dumpJson(value), 80);
-}
-
-template <typename Json>
-std::string dump(const Json& value, int indent)
-{
-    return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+    return excerpt(outputJson(value, -1), 80);
 }
 
 } // namespace
@@ -101,16 +96,6 @@ std::string describeJson(const nlohmann::json& value)
 std::string describeJson(const nlohmann::ordered_json& value)
 {
     return describe(value);
-}
-
-std::string dumpJson(const nlohmann::json& value, int indent)
-{
-    return dump(value, indent);
-}
-
-std::string dumpJson(const nlohmann::ordered_json& value, int indent)
-{
-    return dump(value, indent);
 }
 
 } // namespace lq

@@ -37,14 +37,10 @@ nlohmann::ordered_json parseOrderedJson(std::string_view text, const std::string
 // a file can be megabytes long.
 std::string excerpt(std::string_view text, std::size_t limit = 120);
 
-// A JSON value for a message, bounded like excerpt(): a scalar as JSON text, an array or object by
-// kind and size ("an array of 3 items"), never recursing into it.
+// A JSON value for a message (bytes that are not UTF-8 as U+FFFD, jsonoutput.h), bounded like
+// excerpt(): a scalar as JSON text, an array or object by kind and size ("an array of 3 items"),
+// never recursing into it.
 std::string describeJson(const nlohmann::json& value);
 std::string describeJson(const nlohmann::ordered_json& value);
-
-// Serialises output JSON; bytes that are not UTF-8 (a path on a Linux file system may hold any)
-// become U+FFFD instead of failing after the work is done. indent < 0 is compact.
-std::string dumpJson(const nlohmann::json& value, int indent = -1);
-std::string dumpJson(const nlohmann::ordered_json& value, int indent = -1);
 
 } // namespace lq
