@@ -406,7 +406,7 @@ void MainWindow::createViews()
             &MainWindow::onSplitChosen);
 
     m_status = new StatusPanel(this);
-    statusBar()->addPermanentWidget(m_status, 1);
+    m_status->install(statusBar());
 }
 
 void MainWindow::connectDocument(AdapterDocument* document)
