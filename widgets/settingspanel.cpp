@@ -215,9 +215,10 @@ void SettingsPanel::showBudgetLabel(int sliderValue)
 void SettingsPanel::setSelectedModule(const QString& name)
 {
     m_selected = name;
-    m_applySelected->setToolTip(name.isEmpty()
-                                    ? tr("Select a module first")
-                                    : tr("Set h and the bit width of %1 by the rule").arg(name));
+    m_applySelected->setToolTip(
+        name.isEmpty() ? tr("Select a module or a layer in the tree first (Apply to all sets "
+                            "every module)")
+                       : tr("Set h and the bit width of %1 by the rule").arg(name));
     updateEnabled();
 }
 

@@ -43,7 +43,7 @@ public:
     void setBudgetPrediction(const QString& text);
     QString budgetPrediction() const;
 
-    // Name of the module "Apply to selected" applies to; empty disables it.
+    // What "Apply to selected" applies to (a module, "layer 3 (7 modules)"); empty disables it.
     void setSelectedModule(const QString& name);
     // Enables everything (a document is open) or nothing.
     void setDocumentOpen(bool open);

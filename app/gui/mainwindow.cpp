@@ -537,8 +537,12 @@ void MainWindow::onTreeSelection()
     AdapterDocument* document = m_treeModel->documentOf(index);
     const int module = m_treeModel->moduleOf(index);
     const bool documentChanged = document != currentDocument();
+    const bool layerRow = module < 0 && index.data(AdapterTreeModel::KindRole).toInt() ==
+                                            int(AdapterTreeModel::Kind::Layer);
     if (module >= 0)
         m_module = module;
+    else if (layerRow) // the views show the layer's first module; Apply changes all of them
+        m_module = m_treeModel->moduleOf(m_treeModel->index(0, 0, index.siblingAtColumn(0)));
     else if (documentChanged)
         m_module = firstShownModule(document);
     if (documentChanged)
@@ -575,7 +579,10 @@ void MainWindow::updateModuleViews()
     AdapterDocument* document = currentDocument();
     const bool valid = document && m_module >= 0 && m_module < document->moduleCount();
     const int module = valid ? m_module : -1;
-    m_panel->setSelectedModule(valid ? document->moduleLabel(module) : QString());
+    QString selection;
+    if (valid)
+        selectedModules(&selection);
+    m_panel->setSelectedModule(selection);
     m_errorView->setSelectedModule(document, module);
     m_spectrumView->showModule(document, module);
     if (!valid) {
@@ -584,6 +591,34 @@ void MainWindow::updateModuleViews()
     } else if (currentView() == View::Learn) {
         updateLearnView();
     }
+}
+
+std::vector<int> MainWindow::selectedModules(QString* label) const
+{
+    AdapterDocument* document = currentDocument();
+    if (label)
+        label->clear();
+    if (!document || m_module < 0 || m_module >= document->moduleCount())
+        return {};
+    const QModelIndex index = m_tree->currentIndex();
+    if (m_treeModel->documentOf(index) == document) {
+        const auto kind = AdapterTreeModel::Kind(index.data(AdapterTreeModel::KindRole).toInt());
+        if (kind == AdapterTreeModel::Kind::Adapter)
+            return {};
+        if (kind == AdapterTreeModel::Kind::Layer) {
+            const QModelIndex layer = index.siblingAtColumn(0);
+            std::vector<int> modules;
+            for (int row = 0; row < m_treeModel->rowCount(layer); ++row)
+                modules.push_back(m_treeModel->moduleOf(m_treeModel->index(row, 0, layer)));
+            if (label)
+                *label = tr("%1 (%n module(s))", nullptr, int(modules.size()))
+                             .arg(layer.data().toString());
+            return modules;
+        }
+    }
+    if (label)
+        *label = document->moduleLabel(m_module);
+    return {m_module};
 }
 
 void MainWindow::updateLearnView()
@@ -694,14 +729,29 @@ void MainWindow::onSplitChosen(int h)
 void MainWindow::applyToSelected()
 {
     AdapterDocument* document = currentDocument();
-    if (!document || m_module < 0)
+    QString label;
+    const std::vector<int> modules = selectedModules(&label);
+    if (!document || modules.empty())
         return;
     lq::QuantSettings rule = m_panel->settings(document->settings());
     rule.hOverride.clear();
     rule.bitsHighOverride.clear();
-    const int h = lq::chooseH(toVector(document->singularValues(m_module)), rule,
-                              document->module(m_module).name);
-    document->undoStack()->push(new SetModuleSplitCommand(document, m_module, h, rule.bitsHigh));
+    const auto hOf = [&](int module) {
+        return lq::chooseH(toVector(document->singularValues(module)), rule,
+                           document->module(module).name);
+    };
+    if (modules.size() == 1) {
+        document->undoStack()->push(new SetModuleSplitCommand(document, modules.front(),
+                                                              hOf(modules.front()), rule.bitsHigh));
+        return;
+    }
+    const QString ruleText = rule.split == lq::SplitRule::Fixed ? tr("h = %1").arg(rule.fixedH)
+                                                                : tr("ρ = %1").arg(rule.rho);
+    auto* command =
+        new QUndoCommand(tr("Apply %1, %2 bits to %3").arg(ruleText).arg(rule.bitsHigh).arg(label));
+    for (int module : modules)
+        new SetModuleSplitCommand(document, module, hOf(module), rule.bitsHigh, command);
+    document->undoStack()->push(command);
 }
 
 void MainWindow::applyToAll()

@@ -1,8 +1,11 @@
 #pragma once
 
+#include "core/engine/quantsettings.h"
+
 #include <QMainWindow>
 #include <QPointer>
 #include <memory>
+#include <vector>
 
 class QAction;
 class QLabel;
@@ -116,6 +119,9 @@ private:
     void updateLearnView();
     void updateTotals();
     void updatePanel();
+    // The modules "Apply to selected" changes: the module row's, or every module of a layer row;
+    // none for an adapter row. `label` names them.
+    std::vector<int> selectedModules(QString* label = nullptr) const;
     void updateActions();
     void updateRecentMenu();
 
