@@ -85,6 +85,35 @@ QString AdapterDocument::displayName() const
     return info.absoluteDir().dirName() + QLatin1Char('/') + info.fileName();
 }
 
+namespace {
+
+const QString kPeftFileStem = QStringLiteral("adapter_model");
+
+} // namespace
+
+QString AdapterDocument::baseName() const
+{
+    const QFileInfo info(path());
+    if (info.isDir())
+        return QDir(info.absoluteFilePath()).dirName();
+    QString name = info.fileName();
+    for (const QString& suffix : {QStringLiteral(".lqa.h5"), QStringLiteral(".safetensors")})
+        if (name.endsWith(suffix, Qt::CaseInsensitive)) {
+            name.chop(suffix.size());
+            break;
+        }
+    return name == kPeftFileStem ? info.absoluteDir().dirName() : name;
+}
+
+QString AdapterDocument::placeFolder() const
+{
+    const QFileInfo info(path());
+    QDir folder = info.isDir() ? QDir(info.absoluteFilePath()) : info.absoluteDir();
+    if (info.isDir() || info.completeBaseName() == kPeftFileStem)
+        folder.cdUp();
+    return folder.absolutePath();
+}
+
 const lq::LoraModule& AdapterDocument::module(int index) const
 {
     return m_adapter->modules().at(std::size_t(index));

@@ -56,6 +56,13 @@ public:
     QString path() const;
     // The folder's name, or "folder/file.safetensors"; "file.lqa.h5 (packed)" for a packed file.
     QString displayName() const;
+    // The adapter's name for the files made from it, every dot kept: the folder's name
+    // ("qwen2.5-3b-qv-r4-f32"), a file's name without ".safetensors" or ".lqa.h5", and for
+    // PEFT's "adapter_model.safetensors" the name of the folder that holds it.
+    QString baseName() const;
+    // The folder the adapter sits in as a whole: a PEFT folder's parent (the folder itself is
+    // the adapter's, also when it was opened by its adapter_model.safetensors), else the file's.
+    QString placeFolder() const;
     // Set when the adapter is the dequantized content of a packed .lqa.h5 file (read-only
     // source: exports write new files, and the errors shown are against these factors, not the
     // original adapter's; the file's own errors against the original are here).

@@ -27,6 +27,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
 #include <QFontMetrics>
@@ -39,6 +40,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
@@ -858,9 +860,7 @@ void MainWindow::exportPacked()
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() +
-                              QStringLiteral(".lqa.h5");
+    const QString suggested = suggestedExportPath(*document, QStringLiteral(".lqa.h5"));
     QString path = m_chooser->fileToSave(this, tr("Export Quantized Adapter"), suggested,
                                          tr("Packed LoRAQuant adapter (*.lqa.h5)"));
     if (path.isEmpty())
@@ -875,9 +875,7 @@ void MainWindow::exportPeft()
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() +
-                              QStringLiteral("-loraquant");
+    const QString suggested = suggestedExportPath(*document, QStringLiteral("-loraquant"));
     const QString folder =
         m_chooser->folderToSave(this, tr("Export Dequantized PEFT Adapter"), suggested);
     if (!folder.isEmpty())
@@ -889,9 +887,7 @@ void MainWindow::exportReport()
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() +
-                              QStringLiteral("-report.json");
+    const QString suggested = suggestedExportPath(*document, QStringLiteral("-report.json"));
     QString path = m_chooser->fileToSave(this, tr("Export Report"), suggested,
                                          tr("JSON report (*.json);;CSV table (*.csv)"));
     if (path.isEmpty())
@@ -899,6 +895,27 @@ void MainWindow::exportReport()
     if (QFileInfo(path).suffix().isEmpty())
         path += QStringLiteral(".json");
     startExport(int(ExportJob::Kind::Report), path);
+}
+
+QString MainWindow::suggestedExportPath(const AdapterDocument& document, const QString& tail) const
+{
+    // The last export's folder first: a person exporting several adapters keeps them together.
+    // Before that, beside the adapter, where its siblings are (the bundled example's folder is
+    // not writable once installed: then the documents folder).
+    QString folder = m_settings->lastExportFolder();
+    if (folder.isEmpty()) {
+        folder = document.placeFolder();
+        if (!QFileInfo(folder).isWritable())
+            folder = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+        if (folder.isEmpty())
+            folder = QDir::homePath();
+    }
+    const QString base = folder + QLatin1Char('/') + document.baseName();
+    const QString path = base + tail;
+    // A packed file's packed export would otherwise suggest writing over it.
+    if (QFileInfo(path).absoluteFilePath() == QFileInfo(document.path()).absoluteFilePath())
+        return base + QStringLiteral("-requantized") + tail;
+    return path;
 }
 
 void MainWindow::startExport(int kind, const QString& path)
@@ -921,6 +938,7 @@ void MainWindow::startExport(int kind, const QString& path)
     auto* job = new ExportJob(std::move(input), this);
     m_export = job;
     m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    m_settings->setLastExportFolder(QFileInfo(path).absolutePath());
     connect(job, &Job::finished, this, [this, job](Job::Outcome outcome) {
         m_export = nullptr;
         job->deleteLater();
@@ -948,9 +966,8 @@ void MainWindow::exportPlot()
     widgets::PlotWidget* plot = plotOf(currentView());
     if (!document || !plot)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() + QLatin1Char('-') +
-                              plot->exportName() + QStringLiteral(".png");
+    const QString suggested = suggestedExportPath(*document, QLatin1Char('-') + plot->exportName() +
+                                                                 QStringLiteral(".png"));
     QString path =
         m_chooser->fileToSave(this, tr("Export Plot"), suggested,
                               tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"));
@@ -962,6 +979,7 @@ void MainWindow::exportPlot()
         format = widgets::PlotFormat::Png;
     }
     m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    m_settings->setLastExportFolder(QFileInfo(path).absolutePath());
     const QString error = plot->exportTo(path, *format);
     if (!error.isEmpty()) {
         reportError(tr("Export failed"), error);

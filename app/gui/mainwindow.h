@@ -135,6 +135,9 @@ private:
     void quantize();
     void applyPlan();
     void startExport(int kind, const QString& path);
+    // Where an export dialog starts: the adapter's base name followed by `tail` ("-report.json"),
+    // in the folder of the last export, or before any beside the adapter.
+    QString suggestedExportPath(const AdapterDocument& document, const QString& tail) const;
     void showAbout();
     void showSvdHelp();
 
