@@ -99,6 +99,20 @@ public:
     bool hasResult() const { return !m_result->modules.empty(); }
     const lq::ModuleResult* moduleResult(int index) const;
     ResultState resultState() const { return m_state; }
+
+    // For a document opened from a packed file, the error module `index` has against the
+    // original adapter as the file recorded it, while the module is quantized as the file stored
+    // it (its h and bit width, the file's groups, scales and refinement). Empty otherwise: then
+    // the only error known is against the decoded factors, which re-quantizing at the stored
+    // choice nearly reproduces (about 0, not the file's error).
+    std::optional<double> recordedError(int index) const;
+    // The file's energy-weighted total, while every module is as the file stored it.
+    std::optional<double> recordedTotal() const;
+    // What the views show as a module's error: the recorded one when there is one, else the
+    // result's; and their energy-weighted total (the result's norms weigh the modules). Need a
+    // result.
+    double shownError(int index) const;
+    double shownTotal() const;
     // The whole-adapter baselines' errors for the current group settings; null until measured
     // (after the result, see BaselineJob) or while they are measured again for new settings.
     const BaselineErrors* rtn2Baseline() const;

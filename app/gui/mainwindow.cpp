@@ -638,8 +638,13 @@ void MainWindow::updateLearnView()
         const lq::ModuleReparam& reparam = document->reparam(module);
         const ComponentEnergies energies =
             componentEnergies(factors, document->singularValues(module));
-        m_learn->setModule(document->moduleLabel(module), factors.B, factors.A, reparam.Bp,
-                           reparam.Ap, energies.before, energies.after);
+        // A packed file's factors are its codes decoded, not what training produced.
+        const bool packed = bool(document->packedOrigin());
+        m_learn->setFactorsOrigin(packed ? tr("decoded") : QString());
+        m_learn->setModule(
+            packed ? tr("%1, decoded from the packed file").arg(document->moduleLabel(module))
+                   : document->moduleLabel(module),
+            factors.B, factors.A, reparam.Bp, reparam.Ap, energies.before, energies.after);
         m_shownLearn = document;
         m_shownLearnModule = module;
     } catch (const std::exception& error) {
