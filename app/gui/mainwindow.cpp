@@ -669,7 +669,23 @@ void MainWindow::updatePanel()
     if (!document)
         return;
     const lq::QuantSettings& settings = document->settings();
-    m_panel->setSettings(settings);
+    lq::QuantSettings shown = settings;
+    const bool sameRule = m_panelDocument == document && settings.split == m_panelShown.split &&
+                          settings.rho == m_panelShown.rho &&
+                          settings.fixedH == m_panelShown.fixedH &&
+                          settings.bitsHigh == m_panelShown.bitsHigh;
+    if (sameRule) {
+        // Only overrides changed (Apply to selected, a drag, a budget): the split and bits the
+        // person set stay, ready for the next selection.
+        const lq::QuantSettings typed = m_panel->settings();
+        shown.split = typed.split;
+        shown.rho = typed.rho;
+        shown.fixedH = typed.fixedH;
+        shown.bitsHigh = typed.bitsHigh;
+    }
+    m_panel->setSettings(shown);
+    m_panelDocument = document;
+    m_panelShown = settings;
     m_panel->setBudgetRange(BudgetCurves::kMinimumBits, BudgetCurves::kMaximumBits);
     // The slider shows the budget last applied, or else what the adapter spends now.
     const QUndoStack* stack = document->undoStack();

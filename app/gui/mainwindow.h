@@ -166,6 +166,10 @@ private:
     ExportJob* m_export = nullptr;
     int m_module = -1;
     bool m_layoutRestored = false;
+    // The document settings the panel last showed: its split and bits group keeps what the
+    // person typed (and applied to a selection) until the document's own rule changes.
+    QPointer<const AdapterDocument> m_panelDocument;
+    lq::QuantSettings m_panelShown;
     // Whose module the learn view holds, so that it is drawn once per module. A guarded pointer:
     // the next document opened may get a closed one's address.
     QPointer<const AdapterDocument> m_shownLearn;
