@@ -345,7 +345,9 @@ void AdapterDocument::recompute(std::vector<int> modules, bool validate)
         return;
     }
     if (m_job) {
-        // The running job works from older settings: fold what it covers into the new job.
+        // The running job works from older settings: fold what it covers into the new job,
+        // the validation the person asked for included (it would otherwise vanish unseen).
+        validate = validate || m_job->validates();
         if (m_job->isWholeAdapter() || modules.empty())
             modules.clear();
         else
