@@ -301,8 +301,22 @@ void MainWindow::createMenus()
     tools->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     tools->addAction(m_openAction);
     tools->addSeparator();
-    tools->addAction(m_undoAction);
-    tools->addAction(m_redoAction);
+    // The undo group's actions read "Undo Set layer 3 · down_proj to h = 2": beside their icons
+    // that text moved every button after them at each edit. The tool bar gets stand-ins with a
+    // fixed text that say the rest in their tool tips; the menu keeps the full text.
+    for (QAction* full : {m_undoAction, m_redoAction}) {
+        auto* shortAction =
+            new QAction(full->icon(), full == m_undoAction ? tr("Undo") : tr("Redo"), tools);
+        shortAction->setObjectName(full->objectName() + QStringLiteral("Tool"));
+        const auto follow = [full, shortAction] {
+            shortAction->setEnabled(full->isEnabled());
+            shortAction->setToolTip(QString(full->text()).remove(QLatin1Char('&')));
+        };
+        follow();
+        connect(full, &QAction::changed, shortAction, follow);
+        connect(shortAction, &QAction::triggered, full, &QAction::trigger);
+        tools->addAction(shortAction);
+    }
     tools->addSeparator();
     tools->addAction(m_quantizeAction);
     tools->addAction(m_exportPackedAction);
