@@ -346,8 +346,9 @@ void AdapterDocument::recompute(std::vector<int> modules, bool validate)
     }
     if (m_job) {
         // The running job works from older settings: fold what it covers into the new job,
-        // the validation the person asked for included (it would otherwise vanish unseen).
-        validate = validate || m_job->validates();
+        // the validation the person asked for included (it would otherwise vanish unseen),
+        // unless they cancelled it.
+        validate = validate || (m_job->validates() && !m_job->isCancelRequested());
         if (m_job->isWholeAdapter() || modules.empty())
             modules.clear();
         else

@@ -17,9 +17,9 @@ class Job;
 // module counts, a Cancel button), and on the left the current adapter's totals. With several
 // jobs at once it shows the most recent one still running.
 //
-// The totals are a normal status bar widget, which QStatusBar hides while a temporary message
-// ("Exported ...", "CPU kernels validated ...") shows and brings back after it; the job's part
-// is permanent. One stretching permanent widget would leave the messages no room at all.
+// The totals are a normal status bar widget, hidden while a temporary message ("Exported ...",
+// "CPU kernels validated ...") shows and back after it; the job's part is permanent. One
+// stretching permanent widget would leave the messages no room at all.
 class StatusPanel : public QWidget
 {
     Q_OBJECT

@@ -410,6 +410,15 @@ void WorkbenchBugsTest::editDuringValidationValidatesAgain()
     QVERIFY2(bench.window.statusPanel()->totalsLabel()->text().contains(
                  QStringLiteral("kernels validated")),
              qPrintable(bench.window.statusPanel()->totalsLabel()->text()));
+
+    // A validation the person cancelled stays cancelled when an edit follows at once.
+    QVERIFY(waitIdle(document));
+    bench.window.quantizeAction()->trigger();
+    QVERIFY(document->activeJob());
+    document->activeJob()->cancel();
+    document->undoStack()->undo();
+    QVERIFY(waitCurrent(document));
+    QVERIFY(!document->validation());
 }
 
 // Polish: a 3 kB adapter read "0.00 MB".
