@@ -80,7 +80,8 @@ void ErrorBarPlot::setModules(const QString& title, const QStringList& names,
     Items& it = *m_items;
     m_names = names;
     m_errors = errors;
-    it.title->setText(title.isEmpty() ? tr("Relative error per module") : title);
+    m_title = title.isEmpty() ? tr("Relative error per module") : title;
+    it.title->setText(m_title);
 
     QVector<double> keys, values;
     for (std::size_t i = 0; i < errors.size(); ++i) {

@@ -36,6 +36,9 @@ public:
 
     int selected() const { return m_selected; }
     int moduleCount() const { return int(m_errors.size()); }
+    // The bars' heights and the plot's title, as last set (for tests).
+    const std::vector<double>& errors() const { return m_errors; }
+    QString title() const { return m_title; }
     int referenceCount() const;
     // Canvas position of the top centre of bar `index` (for tests).
     QPoint barPosition(int index) const;
@@ -54,6 +57,7 @@ private:
 
     struct Items;
     std::unique_ptr<Items> m_items;
+    QString m_title;
     QStringList m_names;
     std::vector<double> m_errors;
     int m_selected = -1;

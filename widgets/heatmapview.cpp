@@ -218,6 +218,18 @@ HeatMapView::HeatMapView(QWidget* parent) : PlotWidget(parent), m_items(std::mak
 
 HeatMapView::~HeatMapView() = default;
 
+void HeatMapView::setFactorsOrigin(const QString& origin)
+{
+    m_origin = origin;
+}
+
+QStringList HeatMapView::titles() const
+{
+    const Items& it = *m_items;
+    return {it.title->text(), it.b.title->text(), it.a.title->text(), it.bp.title->text(),
+            it.ap.title->text()};
+}
+
 void HeatMapView::clear()
 {
     setModule(QString(), {}, {}, {}, {}, {}, {});
@@ -234,8 +246,9 @@ void HeatMapView::setModule(const QString& title, const Eigen::MatrixXf& B,
     const auto shape = [](const Eigen::MatrixXf& m) {
         return QStringLiteral("%1 × %2").arg(m.rows()).arg(m.cols());
     };
-    it.b.title->setText(tr("|B| as trained, %1").arg(shape(B)));
-    it.a.title->setText(tr("|A| as trained, %1").arg(shape(A)));
+    const QString origin = m_origin.isEmpty() ? tr("as trained") : m_origin;
+    it.b.title->setText(tr("|B| %1, %2").arg(origin, shape(B)));
+    it.a.title->setText(tr("|A| %1, %2").arg(origin, shape(A)));
     it.bp.title->setText(tr("|B′| = |U S½|, %1").arg(shape(Bp)));
     it.ap.title->setText(tr("|A′| = |S½ Vᵀ|, %1").arg(shape(Ap)));
     fillMap(it.b.map, B, kMaxCells);

@@ -3,6 +3,7 @@
 #include "plotwidget.h"
 
 #include <Eigen/Core>
+#include <QStringList>
 #include <vector>
 
 class QLabel;
@@ -31,6 +32,12 @@ public:
                    const Eigen::MatrixXf& Bp, const Eigen::MatrixXf& Ap,
                    const std::vector<double>& energyBefore, const std::vector<double>& energyAfter);
     void clear();
+    // How the titles of |B| and |A| say where the factors come from ("as trained", the
+    // default; "decoded"); for the next setModule().
+    void setFactorsOrigin(const QString& origin);
+
+    // The view's title, then the four maps' titles, |B|, |A|, |B'|, |A'| (for tests).
+    QStringList titles() const;
 
     QString exportName() const override { return QStringLiteral("learn"); }
 
@@ -41,6 +48,7 @@ private:
     struct Items;
     std::unique_ptr<Items> m_items;
     QLabel* m_text = nullptr;
+    QString m_origin;
 };
 
 } // namespace lq::widgets

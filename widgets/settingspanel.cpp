@@ -1,11 +1,14 @@
 #include "settingspanel.h"
 
+#include <QApplication>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QKeyEvent>
 #include <QLabel>
+#include <QMouseEvent>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSlider>
@@ -127,8 +130,16 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QWidget(parent)
     connect(m_refine, &QComboBox::currentIndexChanged, this, wideChanged);
     connect(m_budget, &QSlider::sliderMoved, this, [this](int value) {
         showBudgetLabel(value);
-        emit budgetPreviewed(m_budgetMin + value * kBudgetStep);
+        if (!m_cancelling)
+            emit budgetPreviewed(m_budgetMin + value * kBudgetStep);
     });
+    // While the slider is down, Escape anywhere cancels: a filter on the application, not on the
+    // slider, which need not have the keyboard focus.
+    connect(m_budget, &QSlider::sliderPressed, this, [this] {
+        m_dragStart = m_budget->value();
+        qApp->installEventFilter(this);
+    });
+    connect(m_budget, &QSlider::sliderReleased, this, [this] { qApp->removeEventFilter(this); });
     connect(m_budget, &QSlider::valueChanged, this, [this](int value) {
         showBudgetLabel(value);
         if (!m_showing)
@@ -212,12 +223,39 @@ void SettingsPanel::showBudgetLabel(int sliderValue)
                                .arg(m_budgetMin + sliderValue * kBudgetStep, 0, 'f', 2));
 }
 
+bool SettingsPanel::eventFilter(QObject* watched, QEvent* event)
+{
+    if (event->type() == QEvent::KeyPress && m_budget->isSliderDown() &&
+        static_cast<QKeyEvent*>(event)->key() == Qt::Key_Escape) {
+        cancelBudgetDrag();
+        return true;
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+void SettingsPanel::cancelBudgetDrag()
+{
+    m_cancelling = true;
+    m_budget->setSliderPosition(m_dragStart);
+    // End the mouse's drag as its release would, so that moving on with the button still held
+    // does not pick the handle up again; the release then finds the value where it was.
+    QMouseEvent release(QEvent::MouseButtonRelease, QPointF(), QPointF(), Qt::LeftButton,
+                        Qt::NoButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(m_budget, &release);
+    if (m_budget->isSliderDown())
+        m_budget->setSliderDown(false);
+    m_cancelling = false;
+    showBudgetLabel(m_budget->value());
+    setBudgetPrediction(QString());
+}
+
 void SettingsPanel::setSelectedModule(const QString& name)
 {
     m_selected = name;
-    m_applySelected->setToolTip(name.isEmpty()
-                                    ? tr("Select a module first")
-                                    : tr("Set h and the bit width of %1 by the rule").arg(name));
+    m_applySelected->setToolTip(
+        name.isEmpty() ? tr("Select a module or a layer in the tree first (Apply to all sets "
+                            "every module)")
+                       : tr("Set h and the bit width of %1 by the rule").arg(name));
     updateEnabled();
 }
 

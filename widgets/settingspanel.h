@@ -20,7 +20,8 @@ namespace lq::widgets {
 // - Bit budget: a slider for the target average bits per weight (paper count) that sets every
 //   module's h and high bit width to meet it; it reports budgetChosen only when released (or
 //   moved by keyboard), and budgetPreviewed while it is dragged, so that the window can show
-//   what the budget would buy (setBudgetPrediction) without quantizing anything.
+//   what the budget would buy (setBudgetPrediction) without quantizing anything. Escape during
+//   a drag puts it back and chooses nothing.
 // The panel holds no state of its own beyond what it shows: setSettings() / setBudget() show a
 // document's values without emitting anything.
 class SettingsPanel : public QWidget
@@ -43,7 +44,7 @@ public:
     void setBudgetPrediction(const QString& text);
     QString budgetPrediction() const;
 
-    // Name of the module "Apply to selected" applies to; empty disables it.
+    // What "Apply to selected" applies to (a module, "layer 3 (7 modules)"); empty disables it.
     void setSelectedModule(const QString& name);
     // Enables everything (a document is open) or nothing.
     void setDocumentOpen(bool open);
@@ -59,9 +60,15 @@ signals:
     // While the slider is dragged, for each position.
     void budgetPreviewed(double bitsPerWeight);
 
+protected:
+    // Escape during a budget drag, wherever the keyboard focus is.
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     void updateEnabled();
     void showBudgetLabel(int sliderValue);
+    // Puts the slider back where the drag started and ends the drag: nothing is chosen.
+    void cancelBudgetDrag();
 
     QComboBox* m_split = nullptr;
     QDoubleSpinBox* m_rho = nullptr;
@@ -75,6 +82,8 @@ private:
     QLabel* m_budgetLabel = nullptr;
     QLabel* m_budgetPrediction = nullptr;
     double m_budgetMin = 1.0;
+    int m_dragStart = 0;       // the slider's value when the drag began
+    bool m_cancelling = false; // while cancelBudgetDrag() moves the slider back
     bool m_open = false;
     bool m_showing = false; // true while setSettings()/setBudget() fill the controls
     QString m_selected;

@@ -8,6 +8,7 @@
 #include <QFileInfo>
 #include <QUndoStack>
 #include <algorithm>
+#include <cmath>
 #include <omp.h>
 
 namespace lq::gui {
@@ -85,6 +86,35 @@ QString AdapterDocument::displayName() const
     return info.absoluteDir().dirName() + QLatin1Char('/') + info.fileName();
 }
 
+namespace {
+
+const QString kPeftFileStem = QStringLiteral("adapter_model");
+
+} // namespace
+
+QString AdapterDocument::baseName() const
+{
+    const QFileInfo info(path());
+    if (info.isDir())
+        return QDir(info.absoluteFilePath()).dirName();
+    QString name = info.fileName();
+    for (const QString& suffix : {QStringLiteral(".lqa.h5"), QStringLiteral(".safetensors")})
+        if (name.endsWith(suffix, Qt::CaseInsensitive)) {
+            name.chop(suffix.size());
+            break;
+        }
+    return name == kPeftFileStem ? info.absoluteDir().dirName() : name;
+}
+
+QString AdapterDocument::placeFolder() const
+{
+    const QFileInfo info(path());
+    QDir folder = info.isDir() ? QDir(info.absoluteFilePath()) : info.absoluteDir();
+    if (info.isDir() || info.completeBaseName() == kPeftFileStem)
+        folder.cdUp();
+    return folder.absolutePath();
+}
+
 const lq::LoraModule& AdapterDocument::module(int index) const
 {
     return m_adapter->modules().at(std::size_t(index));
@@ -158,6 +188,61 @@ const lq::ModuleResult* AdapterDocument::moduleResult(int index) const
     if (index < 0 || std::size_t(index) >= m_result->modules.size())
         return nullptr;
     return &m_result->modules[std::size_t(index)];
+}
+
+std::optional<double> AdapterDocument::recordedError(int index) const
+{
+    if (!m_packed || index < 0 || index >= moduleCount())
+        return std::nullopt;
+    const lq::QuantSettings& file = m_packed->settings;
+    const bool sameQuantizer =
+        m_settings.groupSize == file.groupSize && m_settings.layout == file.layout &&
+        m_settings.scaleFormat == file.scaleFormat && m_settings.refine == file.refine &&
+        m_settings.order == file.order && m_settings.orderSeed == file.orderSeed &&
+        m_settings.refineSteps == file.refineSteps &&
+        m_settings.refineLearningRate == file.refineLearningRate;
+    const std::string& name = module(index).name;
+    const auto stored = [&name](const std::map<std::string, int>& values) {
+        const auto found = values.find(name);
+        return found == values.end() ? -1 : found->second;
+    };
+    if (!sameQuantizer || effectiveH(index) != stored(file.hOverride) ||
+        effectiveBitsHigh(index) != stored(file.bitsHighOverride))
+        return std::nullopt;
+    return m_packed->relErr.at(std::size_t(index));
+}
+
+std::optional<double> AdapterDocument::recordedTotal() const
+{
+    if (!m_packed)
+        return std::nullopt;
+    for (int i = 0; i < moduleCount(); ++i)
+        if (!recordedError(i))
+            return std::nullopt;
+    return m_packed->relErrTotal;
+}
+
+double AdapterDocument::shownError(int index) const
+{
+    if (const std::optional<double> recorded = recordedError(index))
+        return *recorded;
+    const lq::ModuleResult* result = moduleResult(index);
+    return result ? result->relErr : 0.0;
+}
+
+double AdapterDocument::shownTotal() const
+{
+    if (!m_packed)
+        return m_result->relErrTotal;
+    if (const std::optional<double> recorded = recordedTotal())
+        return *recorded;
+    double errSq = 0, normSq = 0;
+    for (int i = 0; i < moduleCount() && std::size_t(i) < m_result->modules.size(); ++i) {
+        const double norm = m_result->modules[std::size_t(i)].normSq;
+        errSq += shownError(i) * shownError(i) * norm;
+        normSq += norm;
+    }
+    return normSq > 0 ? std::sqrt(errSq / normSq) : 0.0;
 }
 
 lq::ModuleFactors AdapterDocument::factors(int index) const
@@ -260,7 +345,10 @@ void AdapterDocument::recompute(std::vector<int> modules, bool validate)
         return;
     }
     if (m_job) {
-        // The running job works from older settings: fold what it covers into the new job.
+        // The running job works from older settings: fold what it covers into the new job,
+        // the validation the person asked for included (it would otherwise vanish unseen),
+        // unless they cancelled it.
+        validate = validate || (m_job->validates() && !m_job->isCancelRequested());
         if (m_job->isWholeAdapter() || modules.empty())
             modules.clear();
         else

@@ -56,6 +56,13 @@ public:
     QString path() const;
     // The folder's name, or "folder/file.safetensors"; "file.lqa.h5 (packed)" for a packed file.
     QString displayName() const;
+    // The adapter's name for the files made from it, every dot kept: the folder's name
+    // ("qwen2.5-3b-qv-r4-f32"), a file's name without ".safetensors" or ".lqa.h5", and for
+    // PEFT's "adapter_model.safetensors" the name of the folder that holds it.
+    QString baseName() const;
+    // The folder the adapter sits in as a whole: a PEFT folder's parent (the folder itself is
+    // the adapter's, also when it was opened by its adapter_model.safetensors), else the file's.
+    QString placeFolder() const;
     // Set when the adapter is the dequantized content of a packed .lqa.h5 file (read-only
     // source: exports write new files, and the errors shown are against these factors, not the
     // original adapter's; the file's own errors against the original are here).
@@ -92,6 +99,20 @@ public:
     bool hasResult() const { return !m_result->modules.empty(); }
     const lq::ModuleResult* moduleResult(int index) const;
     ResultState resultState() const { return m_state; }
+
+    // For a document opened from a packed file, the error module `index` has against the
+    // original adapter as the file recorded it, while the module is quantized as the file stored
+    // it (its h and bit width, the file's groups, scales and refinement). Empty otherwise: then
+    // the only error known is against the decoded factors, which re-quantizing at the stored
+    // choice nearly reproduces (about 0, not the file's error).
+    std::optional<double> recordedError(int index) const;
+    // The file's energy-weighted total, while every module is as the file stored it.
+    std::optional<double> recordedTotal() const;
+    // What the views show as a module's error: the recorded one when there is one, else the
+    // result's; and their energy-weighted total (the result's norms weigh the modules). Need a
+    // result.
+    double shownError(int index) const;
+    double shownTotal() const;
     // The whole-adapter baselines' errors for the current group settings; null until measured
     // (after the result, see BaselineJob) or while they are measured again for new settings.
     const BaselineErrors* rtn2Baseline() const;

@@ -22,9 +22,11 @@ struct Aggregate
 {
     double errSq = 0, normSq = 0, bitsPaper = 0, bitsTrue = 0, weights = 0;
     bool any = false;
-    void add(const lq::ModuleResult& result)
+    // `error` is the one shown for the module (a packed file's recorded error, see
+    // AdapterDocument::shownError), weighed by the module's energy.
+    void add(const lq::ModuleResult& result, double error)
     {
-        errSq += result.errSq;
+        errSq += error * error * result.normSq;
         normSq += result.normSq;
         bitsPaper += result.bitsPaper;
         bitsTrue += result.bitsTrue;
@@ -289,20 +291,30 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
                 return bitsText(result->bitsPaper / double(m.parameterCount()),
                                 result->bitsTrue / double(m.parameterCount()));
             case ErrorColumn:
-                return result ? QString::number(result->relErr, 'f', 4) : QStringLiteral("…");
+                return result ? QString::number(document->shownError(module), 'f', 4)
+                              : QStringLiteral("…");
             default:
                 return {};
             }
-        case Qt::ToolTipRole:
-            return tr("%1\nm %2, n %3, rank %4%5")
-                .arg(QString::fromStdString(m.name))
-                .arg(m.m)
-                .arg(m.n)
-                .arg(m.r)
-                .arg(overridden ? tr("\nh or bits set by hand (the rule no longer applies)")
-                                : QString());
+        case Qt::ToolTipRole: {
+            QString tip =
+                tr("%1\nm %2, n %3, rank %4%5")
+                    .arg(QString::fromStdString(m.name))
+                    .arg(m.m)
+                    .arg(m.n)
+                    .arg(m.r)
+                    .arg(overridden ? tr("\nh or bits set by hand (the rule no longer applies)")
+                                    : QString());
+            if (document->packedOrigin())
+                tip += document->recordedError(module)
+                           ? tr("\nerror: against the original adapter, as the packed file "
+                                "recorded it")
+                           : tr("\nerror: against the packed file's decoded factors (changed "
+                                "here; the file holds no original to measure against)");
+            return tip;
+        }
         case Qt::BackgroundRole:
-            return result ? QVariant(errorColor(result->relErr)) : QVariant();
+            return result ? QVariant(errorColor(document->shownError(module))) : QVariant();
         case Qt::ForegroundRole:
             return current ? QVariant() : QVariant(QColor(Qt::gray));
         case Qt::FontRole:
@@ -333,7 +345,10 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
     Aggregate total;
     for (int i : modules)
         if (const lq::ModuleResult* result = document->moduleResult(i))
-            total.add(*result);
+            total.add(*result, document->shownError(i));
+    // The adapter's own total weighs by the original's norms, which only the file knows.
+    const double error =
+        kind == Kind::Adapter && total.any ? document->shownTotal() : total.error();
 
     switch (role) {
     case Qt::DisplayRole:
@@ -351,17 +366,23 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
                        ? bitsText(total.bitsPaper / total.weights, total.bitsTrue / total.weights)
                        : QStringLiteral("…");
         case ErrorColumn:
-            return total.any ? QString::number(total.error(), 'f', 4) : QStringLiteral("…");
+            return total.any ? QString::number(error, 'f', 4) : QStringLiteral("…");
         default:
             return {};
         }
     case Qt::ToolTipRole: {
         if (kind != Kind::Adapter)
-            return tr("error: energy-weighted over the layer's modules");
+            return document->packedOrigin()
+                       ? tr("error: energy-weighted over the layer's modules (by the decoded "
+                            "factors' energy: the packed file records the original's per "
+                            "adapter only)")
+                       : tr("error: energy-weighted over the layer's modules");
         QString tip =
             document->packedOrigin()
-                ? tr("%1\nPacked file, shown dequantized (its stored h and b_h per module); "
-                     "errors are against these factors. Stored: error %2 against %3")
+                ? tr("%1\nPacked file, shown dequantized (its stored h and b_h per module). "
+                     "Errors are the file's own against the original adapter while a module "
+                     "keeps the file's choice, else against the decoded factors. Recorded: "
+                     "error %2 against %3")
                       .arg(document->path())
                       .arg(document->packedOrigin()->relErrTotal, 0, 'f', 4)
                       .arg(QString::fromStdString(document->packedOrigin()->sourcePath))
@@ -377,7 +398,7 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
             return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
         return {};
     case Qt::BackgroundRole:
-        return total.any ? QVariant(errorColor(total.error())) : QVariant();
+        return total.any ? QVariant(errorColor(error)) : QVariant();
     case Qt::ForegroundRole:
         return current ? QVariant() : QVariant(QColor(Qt::gray));
     case Qt::FontRole:

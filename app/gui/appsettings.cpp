@@ -10,6 +10,7 @@ namespace {
 
 const QString kRecent = QStringLiteral("recentFiles");
 const QString kLastFolder = QStringLiteral("lastFolder");
+const QString kLastExportFolder = QStringLiteral("lastExportFolder");
 const QString kGeometry = QStringLiteral("window/geometry");
 const QString kState = QStringLiteral("window/state");
 
@@ -49,6 +50,17 @@ QString AppSettings::lastFolder() const
 void AppSettings::setLastFolder(const QString& folder)
 {
     m_settings->setValue(kLastFolder, folder);
+}
+
+QString AppSettings::lastExportFolder() const
+{
+    const QString folder = m_settings->value(kLastExportFolder).toString();
+    return !folder.isEmpty() && QFileInfo(folder).isDir() ? folder : QString();
+}
+
+void AppSettings::setLastExportFolder(const QString& folder)
+{
+    m_settings->setValue(kLastExportFolder, folder);
 }
 
 QByteArray AppSettings::geometry() const

@@ -24,6 +24,9 @@ public:
 
     QString lastFolder() const;
     void setLastFolder(const QString& folder);
+    // Where the last export went; empty before the first one (or when it is gone).
+    QString lastExportFolder() const;
+    void setLastExportFolder(const QString& folder);
 
     QByteArray geometry() const;
     QByteArray windowState() const;

@@ -71,14 +71,21 @@ void ErrorView::showResult(AdapterDocument* document, int module)
     std::vector<double> errors;
     for (int i : order) {
         names.append(document->moduleLabel(i));
-        errors.push_back(result.modules[std::size_t(i)].relErr);
+        errors.push_back(document->shownError(i));
     }
-    m_errors->setModules(
-        tr("Relative error per module: %1 bits/weight (paper), %2 (true); total error %3")
-            .arg(result.avgBitsPaper, 0, 'f', 2)
-            .arg(result.avgBitsTrue, 0, 'f', 2)
-            .arg(result.relErrTotal, 0, 'f', 4),
-        names, errors, layerGroups(*document));
+    const QString title =
+        !document->packedOrigin()
+            ? tr("Relative error per module: %1 bits/weight (paper), %2 (true); total error %3")
+        : document->recordedTotal()
+            // Short: the title has one line of the plot's width.
+            ? tr("Error against the original, as recorded: %1 bits/weight (paper), %2 (true); "
+                 "total %3")
+            : tr("Error (as recorded; changed modules against the decoded): %1 bits/weight "
+                 "(paper), %2 (true); total %3");
+    m_errors->setModules(title.arg(result.avgBitsPaper, 0, 'f', 2)
+                             .arg(result.avgBitsTrue, 0, 'f', 2)
+                             .arg(document->shownTotal(), 0, 'f', 4),
+                         names, errors, layerGroups(*document));
     m_errors->clearReferences();
     if (const auto& rtn = document->rtn2Baseline())
         m_errors->setReference(
@@ -128,10 +135,10 @@ void ErrorView::showTradeOff(AdapterDocument* document)
                                       "range of bit widths"));
     }
     if (document->hasResult())
-        m_pareto->setCurrent(document->result().avgBitsTrue, document->result().relErrTotal,
+        m_pareto->setCurrent(document->result().avgBitsTrue, document->shownTotal(),
                              tr("current: %1 bits, %2")
                                  .arg(document->result().avgBitsTrue, 0, 'f', 2)
-                                 .arg(document->result().relErrTotal, 0, 'f', 3));
+                                 .arg(document->shownTotal(), 0, 'f', 3));
     else
         m_pareto->setCurrent(0, 0, QString());
 }

@@ -27,6 +27,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
 #include <QFontMetrics>
@@ -39,6 +40,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
@@ -299,8 +301,22 @@ void MainWindow::createMenus()
     tools->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     tools->addAction(m_openAction);
     tools->addSeparator();
-    tools->addAction(m_undoAction);
-    tools->addAction(m_redoAction);
+    // The undo group's actions read "Undo Set layer 3 · down_proj to h = 2": beside their icons
+    // that text moved every button after them at each edit. The tool bar gets stand-ins with a
+    // fixed text that say the rest in their tool tips; the menu keeps the full text.
+    for (QAction* full : {m_undoAction, m_redoAction}) {
+        auto* shortAction =
+            new QAction(full->icon(), full == m_undoAction ? tr("Undo") : tr("Redo"), tools);
+        shortAction->setObjectName(full->objectName() + QStringLiteral("Tool"));
+        const auto follow = [full, shortAction] {
+            shortAction->setEnabled(full->isEnabled());
+            shortAction->setToolTip(QString(full->text()).remove(QLatin1Char('&')));
+        };
+        follow();
+        connect(full, &QAction::changed, shortAction, follow);
+        connect(shortAction, &QAction::triggered, full, &QAction::trigger);
+        tools->addAction(shortAction);
+    }
     tools->addSeparator();
     tools->addAction(m_quantizeAction);
     tools->addAction(m_exportPackedAction);
@@ -406,7 +422,7 @@ void MainWindow::createViews()
             &MainWindow::onSplitChosen);
 
     m_status = new StatusPanel(this);
-    statusBar()->addPermanentWidget(m_status, 1);
+    m_status->install(statusBar());
 }
 
 void MainWindow::connectDocument(AdapterDocument* document)
@@ -537,8 +553,12 @@ void MainWindow::onTreeSelection()
     AdapterDocument* document = m_treeModel->documentOf(index);
     const int module = m_treeModel->moduleOf(index);
     const bool documentChanged = document != currentDocument();
+    const bool layerRow = module < 0 && index.data(AdapterTreeModel::KindRole).toInt() ==
+                                            int(AdapterTreeModel::Kind::Layer);
     if (module >= 0)
         m_module = module;
+    else if (layerRow) // the views show the layer's first module; Apply changes all of them
+        m_module = m_treeModel->moduleOf(m_treeModel->index(0, 0, index.siblingAtColumn(0)));
     else if (documentChanged)
         m_module = firstShownModule(document);
     if (documentChanged)
@@ -575,7 +595,10 @@ void MainWindow::updateModuleViews()
     AdapterDocument* document = currentDocument();
     const bool valid = document && m_module >= 0 && m_module < document->moduleCount();
     const int module = valid ? m_module : -1;
-    m_panel->setSelectedModule(valid ? document->moduleLabel(module) : QString());
+    QString selection;
+    if (valid)
+        selectedModules(&selection);
+    m_panel->setSelectedModule(selection);
     m_errorView->setSelectedModule(document, module);
     m_spectrumView->showModule(document, module);
     if (!valid) {
@@ -584,6 +607,34 @@ void MainWindow::updateModuleViews()
     } else if (currentView() == View::Learn) {
         updateLearnView();
     }
+}
+
+std::vector<int> MainWindow::selectedModules(QString* label) const
+{
+    AdapterDocument* document = currentDocument();
+    if (label)
+        label->clear();
+    if (!document || m_module < 0 || m_module >= document->moduleCount())
+        return {};
+    const QModelIndex index = m_tree->currentIndex();
+    if (m_treeModel->documentOf(index) == document) {
+        const auto kind = AdapterTreeModel::Kind(index.data(AdapterTreeModel::KindRole).toInt());
+        if (kind == AdapterTreeModel::Kind::Adapter)
+            return {};
+        if (kind == AdapterTreeModel::Kind::Layer) {
+            const QModelIndex layer = index.siblingAtColumn(0);
+            std::vector<int> modules;
+            for (int row = 0; row < m_treeModel->rowCount(layer); ++row)
+                modules.push_back(m_treeModel->moduleOf(m_treeModel->index(row, 0, layer)));
+            if (label)
+                *label = tr("%1 (%n module(s))", nullptr, int(modules.size()))
+                             .arg(layer.data().toString());
+            return modules;
+        }
+    }
+    if (label)
+        *label = document->moduleLabel(m_module);
+    return {m_module};
 }
 
 void MainWindow::updateLearnView()
@@ -601,8 +652,13 @@ void MainWindow::updateLearnView()
         const lq::ModuleReparam& reparam = document->reparam(module);
         const ComponentEnergies energies =
             componentEnergies(factors, document->singularValues(module));
-        m_learn->setModule(document->moduleLabel(module), factors.B, factors.A, reparam.Bp,
-                           reparam.Ap, energies.before, energies.after);
+        // A packed file's factors are its codes decoded, not what training produced.
+        const bool packed = bool(document->packedOrigin());
+        m_learn->setFactorsOrigin(packed ? tr("decoded") : QString());
+        m_learn->setModule(
+            packed ? tr("%1, decoded from the packed file").arg(document->moduleLabel(module))
+                   : document->moduleLabel(module),
+            factors.B, factors.A, reparam.Bp, reparam.Ap, energies.before, energies.after);
         m_shownLearn = document;
         m_shownLearnModule = module;
     } catch (const std::exception& error) {
@@ -627,7 +683,23 @@ void MainWindow::updatePanel()
     if (!document)
         return;
     const lq::QuantSettings& settings = document->settings();
-    m_panel->setSettings(settings);
+    lq::QuantSettings shown = settings;
+    const bool sameRule = m_panelDocument == document && settings.split == m_panelShown.split &&
+                          settings.rho == m_panelShown.rho &&
+                          settings.fixedH == m_panelShown.fixedH &&
+                          settings.bitsHigh == m_panelShown.bitsHigh;
+    if (sameRule) {
+        // Only overrides changed (Apply to selected, a drag, a budget): the split and bits the
+        // person set stay, ready for the next selection.
+        const lq::QuantSettings typed = m_panel->settings();
+        shown.split = typed.split;
+        shown.rho = typed.rho;
+        shown.fixedH = typed.fixedH;
+        shown.bitsHigh = typed.bitsHigh;
+    }
+    m_panel->setSettings(shown);
+    m_panelDocument = document;
+    m_panelShown = settings;
     m_panel->setBudgetRange(BudgetCurves::kMinimumBits, BudgetCurves::kMaximumBits);
     // The slider shows the budget last applied, or else what the adapter spends now.
     const QUndoStack* stack = document->undoStack();
@@ -694,14 +766,29 @@ void MainWindow::onSplitChosen(int h)
 void MainWindow::applyToSelected()
 {
     AdapterDocument* document = currentDocument();
-    if (!document || m_module < 0)
+    QString label;
+    const std::vector<int> modules = selectedModules(&label);
+    if (!document || modules.empty())
         return;
     lq::QuantSettings rule = m_panel->settings(document->settings());
     rule.hOverride.clear();
     rule.bitsHighOverride.clear();
-    const int h = lq::chooseH(toVector(document->singularValues(m_module)), rule,
-                              document->module(m_module).name);
-    document->undoStack()->push(new SetModuleSplitCommand(document, m_module, h, rule.bitsHigh));
+    const auto hOf = [&](int module) {
+        return lq::chooseH(toVector(document->singularValues(module)), rule,
+                           document->module(module).name);
+    };
+    if (modules.size() == 1) {
+        document->undoStack()->push(new SetModuleSplitCommand(document, modules.front(),
+                                                              hOf(modules.front()), rule.bitsHigh));
+        return;
+    }
+    const QString ruleText = rule.split == lq::SplitRule::Fixed ? tr("h = %1").arg(rule.fixedH)
+                                                                : tr("ρ = %1").arg(rule.rho);
+    auto* command =
+        new QUndoCommand(tr("Apply %1, %2 bits to %3").arg(ruleText).arg(rule.bitsHigh).arg(label));
+    for (int module : modules)
+        new SetModuleSplitCommand(document, module, hOf(module), rule.bitsHigh, command);
+    document->undoStack()->push(command);
 }
 
 void MainWindow::applyToAll()
@@ -808,9 +895,7 @@ void MainWindow::exportPacked()
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() +
-                              QStringLiteral(".lqa.h5");
+    const QString suggested = suggestedExportPath(*document, QStringLiteral(".lqa.h5"));
     QString path = m_chooser->fileToSave(this, tr("Export Quantized Adapter"), suggested,
                                          tr("Packed LoRAQuant adapter (*.lqa.h5)"));
     if (path.isEmpty())
@@ -825,9 +910,7 @@ void MainWindow::exportPeft()
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() +
-                              QStringLiteral("-loraquant");
+    const QString suggested = suggestedExportPath(*document, QStringLiteral("-loraquant"));
     const QString folder =
         m_chooser->folderToSave(this, tr("Export Dequantized PEFT Adapter"), suggested);
     if (!folder.isEmpty())
@@ -839,9 +922,7 @@ void MainWindow::exportReport()
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() +
-                              QStringLiteral("-report.json");
+    const QString suggested = suggestedExportPath(*document, QStringLiteral("-report.json"));
     QString path = m_chooser->fileToSave(this, tr("Export Report"), suggested,
                                          tr("JSON report (*.json);;CSV table (*.csv)"));
     if (path.isEmpty())
@@ -849,6 +930,27 @@ void MainWindow::exportReport()
     if (QFileInfo(path).suffix().isEmpty())
         path += QStringLiteral(".json");
     startExport(int(ExportJob::Kind::Report), path);
+}
+
+QString MainWindow::suggestedExportPath(const AdapterDocument& document, const QString& tail) const
+{
+    // The last export's folder first: a person exporting several adapters keeps them together.
+    // Before that, beside the adapter, where its siblings are (the bundled example's folder is
+    // not writable once installed: then the documents folder).
+    QString folder = m_settings->lastExportFolder();
+    if (folder.isEmpty()) {
+        folder = document.placeFolder();
+        if (!QFileInfo(folder).isWritable())
+            folder = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+        if (folder.isEmpty())
+            folder = QDir::homePath();
+    }
+    const QString base = folder + QLatin1Char('/') + document.baseName();
+    const QString path = base + tail;
+    // A packed file's packed export would otherwise suggest writing over it.
+    if (QFileInfo(path).absoluteFilePath() == QFileInfo(document.path()).absoluteFilePath())
+        return base + QStringLiteral("-requantized") + tail;
+    return path;
 }
 
 void MainWindow::startExport(int kind, const QString& path)
@@ -871,6 +973,7 @@ void MainWindow::startExport(int kind, const QString& path)
     auto* job = new ExportJob(std::move(input), this);
     m_export = job;
     m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    m_settings->setLastExportFolder(QFileInfo(path).absolutePath());
     connect(job, &Job::finished, this, [this, job](Job::Outcome outcome) {
         m_export = nullptr;
         job->deleteLater();
@@ -898,9 +1001,8 @@ void MainWindow::exportPlot()
     widgets::PlotWidget* plot = plotOf(currentView());
     if (!document || !plot)
         return;
-    const QString suggested = m_settings->lastFolder() + QLatin1Char('/') +
-                              QFileInfo(document->path()).completeBaseName() + QLatin1Char('-') +
-                              plot->exportName() + QStringLiteral(".png");
+    const QString suggested = suggestedExportPath(*document, QLatin1Char('-') + plot->exportName() +
+                                                                 QStringLiteral(".png"));
     QString path =
         m_chooser->fileToSave(this, tr("Export Plot"), suggested,
                               tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"));
@@ -912,6 +1014,7 @@ void MainWindow::exportPlot()
         format = widgets::PlotFormat::Png;
     }
     m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    m_settings->setLastExportFolder(QFileInfo(path).absolutePath());
     const QString error = plot->exportTo(path, *format);
     if (!error.isEmpty()) {
         reportError(tr("Export failed"), error);

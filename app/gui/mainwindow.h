@@ -1,8 +1,11 @@
 #pragma once
 
+#include "core/engine/quantsettings.h"
+
 #include <QMainWindow>
 #include <QPointer>
 #include <memory>
+#include <vector>
 
 class QAction;
 class QLabel;
@@ -116,6 +119,9 @@ private:
     void updateLearnView();
     void updateTotals();
     void updatePanel();
+    // The modules "Apply to selected" changes: the module row's, or every module of a layer row;
+    // none for an adapter row. `label` names them.
+    std::vector<int> selectedModules(QString* label = nullptr) const;
     void updateActions();
     void updateRecentMenu();
 
@@ -129,6 +135,9 @@ private:
     void quantize();
     void applyPlan();
     void startExport(int kind, const QString& path);
+    // Where an export dialog starts: the adapter's base name followed by `tail` ("-report.json"),
+    // in the folder of the last export, or before any beside the adapter.
+    QString suggestedExportPath(const AdapterDocument& document, const QString& tail) const;
     void showAbout();
     void showSvdHelp();
 
@@ -157,6 +166,10 @@ private:
     ExportJob* m_export = nullptr;
     int m_module = -1;
     bool m_layoutRestored = false;
+    // The document settings the panel last showed: its split and bits group keeps what the
+    // person typed (and applied to a selection) until the document's own rule changes.
+    QPointer<const AdapterDocument> m_panelDocument;
+    lq::QuantSettings m_panelShown;
     // Whose module the learn view holds, so that it is drawn once per module. A guarded pointer:
     // the next document opened may get a closed one's address.
     QPointer<const AdapterDocument> m_shownLearn;

@@ -60,7 +60,8 @@ QuantizeJob::QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* p
               return true;
           },
           parent),
-      m_modules(input.modules), m_settings(input.settings), m_output(std::move(output))
+      m_modules(input.modules), m_validate(input.validate && input.modules.empty()),
+      m_settings(input.settings), m_output(std::move(output))
 {}
 
 lq::QuantResult QuantizeJob::takeResult()

@@ -36,6 +36,7 @@ public:
     explicit QuantizeJob(Input input, QObject* parent = nullptr);
 
     bool isWholeAdapter() const { return m_modules.empty(); }
+    bool validates() const { return m_validate; }
     const std::vector<int>& modules() const { return m_modules; }
     const lq::QuantSettings& settings() const { return m_settings; }
 
@@ -51,6 +52,7 @@ private:
     QuantizeJob(Input input, std::shared_ptr<Output> output, QObject* parent);
 
     std::vector<int> m_modules;
+    bool m_validate = false;
     lq::QuantSettings m_settings;
     std::shared_ptr<Output> m_output;
 };

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QStatusBar>
 
 namespace lq::gui {
 
@@ -16,7 +17,6 @@ StatusPanel::StatusPanel(QWidget* parent) : QWidget(parent)
     m_totals = new QLabel(this);
     m_totals->setObjectName(QStringLiteral("totals"));
     m_totals->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    layout->addWidget(m_totals, 1);
     m_jobLabel = new QLabel(this);
     m_jobLabel->setObjectName(QStringLiteral("jobLabel"));
     layout->addWidget(m_jobLabel);
@@ -36,6 +36,17 @@ StatusPanel::StatusPanel(QWidget* parent) : QWidget(parent)
         refresh();
     });
     refresh();
+}
+
+void StatusPanel::install(QStatusBar* bar)
+{
+    bar->addWidget(m_totals, 1);
+    bar->addPermanentWidget(this);
+    // QStatusBar hides its normal widgets for a message, but only implicitly: the next layout of
+    // the bar (a job's progress bar appearing or going) shows them again, over the message.
+    // Hidden explicitly they stay hidden until the message has gone.
+    connect(bar, &QStatusBar::messageChanged, m_totals,
+            [this](const QString& message) { m_totals->setVisible(message.isEmpty()); });
 }
 
 void StatusPanel::setTotals(const QString& text)

@@ -6,8 +6,10 @@
 #include <QLocale>
 #include <QStringList>
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 
 namespace lq::gui {
 
@@ -18,8 +20,13 @@ QString tr(const char* text)
     return QCoreApplication::translate("ViewData", text);
 }
 
-QString megabytes(double bytes)
+// In the unit that gives a small adapter digits of its own ("3.33 kB", not "0.00 MB").
+QString byteSize(double bytes)
 {
+    if (bytes < 1e3)
+        return QStringLiteral("%1 B").arg(std::lround(bytes));
+    if (bytes < 1e6)
+        return QStringLiteral("%1 kB").arg(bytes / 1e3, 0, 'f', bytes < 1e4 ? 2 : 1);
     return QStringLiteral("%1 MB").arg(bytes / 1e6, 0, 'f', bytes < 1e7 ? 2 : 1);
 }
 
@@ -93,11 +100,22 @@ QString moduleSummary(const AdapterDocument& document, int module, const lq::Mod
                           .arg(result.bitsHigh))
           << unbroken(tr("bits per weight: <b>%1 paper</b>, %2 true")
                           .arg(result.bitsPaper / weights, 0, 'f', 3)
-                          .arg(result.bitsTrue / weights, 0, 'f', 3))
-          << unbroken(tr("relative error <b>%1</b>").arg(result.relErr, 0, 'f', 4));
-    if (const auto& packed = document.packedOrigin())
+                          .arg(result.bitsTrue / weights, 0, 'f', 3));
+    const auto& packed = document.packedOrigin();
+    const std::optional<double> recorded = preview ? std::nullopt : document.recordedError(module);
+    if (recorded) {
+        // Re-quantizing the decoded factors at the file's own choice loses about nothing: the
+        // error that matters is the file's, against the original.
         parts << unbroken(tr("as packed: error <b>%1</b> against the original adapter")
+                              .arg(*recorded, 0, 'f', 4));
+    } else if (packed) {
+        parts << unbroken(tr("relative error <b>%1</b> against the decoded factors")
+                              .arg(result.relErr, 0, 'f', 4))
+              << unbroken(tr("as packed: error %1 against the original adapter")
                               .arg(packed->relErr.at(std::size_t(module)), 0, 'f', 4));
+    } else {
+        parts << unbroken(tr("relative error <b>%1</b>").arg(result.relErr, 0, 'f', 4));
+    }
     QString text = parts.join(QStringLiteral("&nbsp;&nbsp;|&nbsp; "));
     if (preview)
         text += QStringLiteral(" &nbsp;") +
@@ -115,16 +133,22 @@ QString adapterTotals(const AdapterDocument& document)
                        : tr("%1 modules · %2 parameters · %3");
     text = text.arg(document.moduleCount())
                .arg(parameters(adapter.parameterCount()))
-               .arg(megabytes(double(adapter.storedBytes())));
+               .arg(byteSize(double(adapter.storedBytes())));
     if (!document.hasResult())
         return text + tr(" → … (quantizing)");
     const lq::QuantResult& result = document.result();
     const double bytesAfter = result.avgBitsTrue * double(result.parameterCount) / 8.0;
-    text += tr(" → %1 · avg bits/weight: %2 paper, %3 true · error %4 (energy-weighted)")
-                .arg(megabytes(bytesAfter))
+    const QString error =
+        !document.packedOrigin() ? tr("error %1 (energy-weighted)")
+        : document.recordedTotal()
+            ? tr("error %1 against the original adapter (recorded in the file)")
+            : tr("error %1 (energy-weighted; the modules changed here against the decoded "
+                 "factors)");
+    text += tr(" → %1 · avg bits/weight: %2 paper, %3 true · %4")
+                .arg(byteSize(bytesAfter))
                 .arg(result.avgBitsPaper, 0, 'f', 3)
                 .arg(result.avgBitsTrue, 0, 'f', 3)
-                .arg(result.relErrTotal, 0, 'f', 4);
+                .arg(error.arg(document.shownTotal(), 0, 'f', 4));
     switch (document.resultState()) {
     case AdapterDocument::ResultState::Current:
         if (const auto& validation = document.validation())

@@ -35,7 +35,7 @@ std::vector<std::pair<int, QString>> layerGroups(const AdapterDocument& document
 QString moduleSummary(const AdapterDocument& document, int module, const lq::ModuleResult& result,
                       bool preview);
 
-// The status bar's adapter totals: parameters, memory before and after (MB), average bits
+// The status bar's adapter totals: parameters, memory before and after (B, kB or MB), average bits
 // (paper and true, labelled) and the energy-weighted error.
 QString adapterTotals(const AdapterDocument& document);
 

@@ -117,9 +117,10 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
     std::uint64_t headerLength = 0;
     std::memcpy(&headerLength, all.data(), 8); // little endian, as the format says
     if (headerLength > all.size() - 8)
-        throw Error(path, "header length " + std::to_string(headerLength) +
-                              " is larger than the file (" + std::to_string(all.size()) +
-                              " bytes); the file is truncated or not safetensors");
+        throw Error(path, "the file looks incomplete (truncated) or is not safetensors: its "
+                          "header length " +
+                              std::to_string(headerLength) + " is larger than the file (" +
+                              std::to_string(all.size()) + " bytes)");
     if (headerLength > kMaxHeaderBytes)
         throw Error(path, "header length " + std::to_string(headerLength) +
                               " exceeds the 100 MB limit of the format");

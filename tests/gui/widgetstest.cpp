@@ -68,6 +68,7 @@ private slots:
     void plotExportToMissingFolderFails();
     void settingsPanelShowsWithoutEmitting();
     void budgetSliderReportsOnRelease();
+    void escapeCancelsBudgetDrag();
     void axesStayReadable_data();
     void axesStayReadable();
     void errorBarsStayReadable_data();
@@ -348,6 +349,37 @@ void WidgetsTest::budgetSliderReportsOnRelease()
     slider->setSliderDown(false);
     QCOMPARE(budget.size(), 1);
     QCOMPARE(budget.at(0).at(0).toDouble(), 1.55);
+}
+
+void WidgetsTest::escapeCancelsBudgetDrag()
+{
+    SettingsPanel panel;
+    panel.setDocumentOpen(true);
+    panel.setBudgetRange(1.0, 2.0);
+    panel.setBudget(1.2);
+    auto* slider = panel.findChild<QSlider*>(QStringLiteral("budgetSlider"));
+    QVERIFY(slider);
+    QSignalSpy budget(&panel, &SettingsPanel::budgetChosen);
+    slider->setSliderDown(true);
+    for (int value = 20; value <= 55; value += 5)
+        slider->setSliderPosition(value);
+    panel.setBudgetPrediction(QStringLiteral("Buys 1.55 bits"));
+    // Escape wherever the keyboard focus is: the slider goes back, nothing is chosen.
+    QTest::keyClick(&panel, Qt::Key_Escape);
+    QVERIFY(!slider->isSliderDown());
+    QCOMPARE(slider->sliderPosition(), 20);
+    QCOMPARE(panel.budget(), 1.2);
+    QVERIFY(panel.budgetPrediction().isEmpty());
+    slider->setSliderDown(false); // the mouse button let go afterwards
+    QVERIFY(budget.isEmpty());
+    QCOMPARE(panel.budget(), 1.2);
+    // Escape with no drag going on changes nothing; the next drag reports as before.
+    QTest::keyClick(&panel, Qt::Key_Escape);
+    slider->setSliderDown(true);
+    slider->setSliderPosition(40);
+    slider->setSliderDown(false);
+    QCOMPARE(budget.size(), 1);
+    QCOMPARE(budget.at(0).at(0).toDouble(), 1.4);
 }
 
 void WidgetsTest::axesStayReadable_data()

@@ -47,14 +47,20 @@ class TestChooser : public lq::gui::FileChooser
 {
 public:
     QString next;
+    QString suggested; // what the last save dialog would have started from
     QString adapterToOpen(QWidget*, const QString&) override { return take(); }
     QString adapterFolderToOpen(QWidget*, const QString&) override { return take(); }
     QString planToOpen(QWidget*, const QString&) override { return take(); }
-    QString fileToSave(QWidget*, const QString&, const QString&, const QString&) override
+    QString fileToSave(QWidget*, const QString&, const QString& suggestion, const QString&) override
     {
+        suggested = suggestion;
         return take();
     }
-    QString folderToSave(QWidget*, const QString&, const QString&) override { return take(); }
+    QString folderToSave(QWidget*, const QString&, const QString& suggestion) override
+    {
+        suggested = suggestion;
+        return take();
+    }
 
 private:
     QString take() { return std::exchange(next, QString()); }
