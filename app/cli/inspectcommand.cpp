@@ -4,6 +4,7 @@
 #include "core/io/adapter.h"
 #include "core/io/error.h"
 #include "core/io/jsonoutput.h"
+#include "outofmemory.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -196,8 +197,9 @@ int runInspect(const std::vector<std::string>& args)
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
     if (path.size() > 3 && path.compare(path.size() - 3, 3, ".h5") == 0)
         return runInspectPacked(path, arguments.has("json"));
-    const Adapter adapter = Adapter::load(path);
-    const std::vector<SpectrumSummary> spectra = adapterSpectra(adapter);
+    const Adapter adapter = whileDoing("reading " + path, [&] { return Adapter::load(path); });
+    const std::vector<SpectrumSummary> spectra = whileDoing(
+        "computing the singular values of " + path, [&] { return adapterSpectra(adapter); });
     if (arguments.has("json"))
         printJson(adapter, spectra);
     else

@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "core/engine/allocatorsettings.h"
 #include "core/io/error.h"
+#include "outofmemory.h"
 
 #include <algorithm>
 #include <cstring>
@@ -75,6 +76,13 @@ int main(int argc, char** argv)
         return 2;
     } catch (const lq::Error& e) {
         std::cerr << "loraquant " << it->name << ": " << e.what() << '\n';
+        return 1;
+    } catch (const lq::cli::OutOfMemory& e) {
+        std::cerr << "loraquant " << it->name << ": out of memory while " << e.doing() << '\n';
+        return 1;
+    } catch (const std::bad_alloc&) {
+        // Where no command said what it was doing; the message is still not "std::bad_alloc".
+        std::cerr << "loraquant " << it->name << ": out of memory\n";
         return 1;
     } catch (const std::exception& e) {
         std::cerr << "loraquant " << it->name << ": " << e.what() << '\n';

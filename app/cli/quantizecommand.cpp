@@ -10,6 +10,7 @@
 #include "core/io/atomicfile.h"
 #include "core/io/error.h"
 #include "core/packed/planfile.h"
+#include "outofmemory.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -244,7 +245,7 @@ int runQuantize(const std::vector<std::string>& args)
         budgetCount = *parsed;
     }
 
-    const Adapter adapter = Adapter::load(path);
+    const Adapter adapter = whileDoing("reading " + path, [&] { return Adapter::load(path); });
     if (plan) {
         const Refinement refine = settings.refine;
         settings = plan->settingsFor(adapter);
@@ -271,16 +272,21 @@ int runQuantize(const std::vector<std::string>& args)
     for (const std::string& warning : adapter.warnings())
         std::cerr << "warning: " << warning << '\n';
 
+    const std::string quantizing = "quantizing " + path;
     QuantResult result;
     if (baseline) {
-        result = quantizeBaseline(adapter, *baseline, terminalProgress());
+        result = whileDoing(
+            quantizing, [&] { return quantizeBaseline(adapter, *baseline, terminalProgress()); });
     } else if (budget) {
         const std::vector<int> widths = arguments.has("bits-high")
                                             ? std::vector<int>{settings.bitsHigh}
                                             : std::vector<int>{2, 3, 4};
-        const ErrorCurves curves = computeErrorCurves(adapter, settings, widths);
+        const ErrorCurves curves =
+            whileDoing(quantizing, [&] { return computeErrorCurves(adapter, settings, widths); });
         const BudgetAllocation allocation = allocateBudget(curves, *budget, budgetCount);
-        result = quantizeAdapter(adapter, settings, allocation, terminalProgress());
+        result = whileDoing(quantizing, [&] {
+            return quantizeAdapter(adapter, settings, allocation, terminalProgress());
+        });
         // The summary's method line shows the settings' rho and width, which the budget
         // replaces: say so, and what each module got.
         std::string list, spread;
@@ -305,7 +311,8 @@ int runQuantize(const std::vector<std::string>& args)
                       allBinary, spread.c_str());
         std::cout << line;
     } else {
-        result = quantizeAdapter(adapter, settings, terminalProgress());
+        result = whileDoing(quantizing,
+                            [&] { return quantizeAdapter(adapter, settings, terminalProgress()); });
         if (plan)
             std::cout << "plan       " << plan->file << ": each module's h and high width ("
                       << plan->modules.size() << " modules); the rho, split and width below are "

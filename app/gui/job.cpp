@@ -4,6 +4,7 @@
 
 #include <QtConcurrent/QtConcurrentRun>
 #include <exception>
+#include <new>
 
 namespace lq::gui {
 
@@ -42,6 +43,13 @@ void Job::start()
         try {
             m_completed =
                 m_work([this](int done, int total) { return reportProgress(done, total); });
+        } catch (const std::bad_alloc&) {
+            // "std::bad_alloc" says nothing to a user; the title says what was being done
+            // ("Opening /path/adapter" -> "out of memory while opening /path/adapter").
+            QString doing = m_title;
+            if (!doing.isEmpty())
+                doing[0] = doing[0].toLower();
+            m_error = tr("out of memory while %1").arg(doing);
         } catch (const std::exception& error) {
             m_error = QString::fromStdString(error.what());
         } catch (...) {

@@ -5,6 +5,7 @@
 #include "bitcount.h"
 #include "componentorder.h"
 #include "elapsed.h"
+#include "finiteresults.h"
 #include "parallelmodules.h"
 #include "refinement.h"
 #include "reparameterize.h"
@@ -35,6 +36,7 @@ ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& origi
                             const QuantSettings& settings)
 {
     checkShapes(module, original, reparam);
+    requireFiniteSpectrum(reparam.singularValues, {}, module.name);
     if (bitsHigh < 1 || bitsHigh > 8)
         throw Error(module.name,
                     "the high part's bit width must be 1 to 8, got " + std::to_string(bitsHigh));
@@ -62,6 +64,7 @@ ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& origi
 
     const UpdateError error =
         updateError(original.B, original.A, result.dequantizedB(), result.dequantizedA());
+    requireFiniteError(error, {}, module.name);
     result.normSq = error.normSq;
     result.errSq = error.errSq;
     result.relErr = error.relative();
@@ -71,7 +74,9 @@ ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& origi
 ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& original,
                             const QuantSettings& settings)
 {
+    requireComputableFactors(original.B, original.A, {}, module.name);
     ModuleReparam reparam = reparameterize(original.B, original.A);
+    requireFiniteSpectrum(reparam.singularValues, {}, module.name); // before h is chosen from it
     const int h = chooseH(reparam.singularValues, settings, module.name);
     if (settings.order != ComponentOrder::Svd) // h from the spectrum, components from B and A
         reparam = orderedComponents(original.B, original.A, reparam.singularValues, settings.order,

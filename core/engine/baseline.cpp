@@ -3,6 +3,7 @@
 #include "../io/error.h"
 #include "bitcount.h"
 #include "elapsed.h"
+#include "finiteresults.h"
 #include "parallelmodules.h"
 #include "quantizer.h"
 #include "updateerror.h"
@@ -62,6 +63,7 @@ ModuleResult quantizeModuleBaseline(const LoraModule& module, const ModuleFactor
     result.baselineA = quantizeRowMajor(original.A, settings);
     const UpdateError error =
         updateError(original.B, original.A, result.dequantizedB(), result.dequantizedA());
+    requireFiniteError(error, {}, module.name);
     result.normSq = error.normSq;
     result.errSq = error.errSq;
     result.relErr = error.relative();

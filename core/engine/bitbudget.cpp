@@ -4,6 +4,7 @@
 #include "adapterquantizer.h"
 #include "bitcount.h"
 #include "elapsed.h"
+#include "finiteresults.h"
 #include "parallelmodules.h"
 #include "quantizer.h"
 #include "reparameterize.h"
@@ -179,14 +180,19 @@ ModuleCurve moduleCurve(const LoraModule& module, const ModuleFactors& original,
         for (int h = 1; h <= module.r; ++h)
             curve.options.push_back(optionBits(module.m, module.n, module.r, h, bits, settings));
 
+    requireComputableFactors(original.B, original.A, {}, module.name);
     const ModuleReparam reparam = reparameterize(original.B, original.A);
+    requireFiniteSpectrum(reparam.singularValues, {}, module.name);
     const bool independent =
         settings.layout == GroupLayout::PerComponent ||
         (module.m % settings.groupSize == 0 && module.n % settings.groupSize == 0);
     if (module.r == 0)
         return curve;
-    return independent ? fastCurve(std::move(curve), original, reparam, choices, settings)
-                       : directCurve(std::move(curve), module, original, reparam, settings);
+    curve = independent ? fastCurve(std::move(curve), original, reparam, choices, settings)
+                        : directCurve(std::move(curve), module, original, reparam, settings);
+    for (const BudgetOption& option : curve.options)
+        requireFiniteError({curve.normSq, option.errSq}, {}, module.name);
+    return curve;
 }
 
 std::string bitsText(double bits)

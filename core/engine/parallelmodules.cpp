@@ -21,8 +21,26 @@ bool runModulesInParallel(std::size_t count, const std::function<void(std::size_
     for (std::int64_t i = 0; i < total; ++i) {
         if (cancelled.load() || i > firstError.load())
             continue;
+        // Nothing may leave the region (std::terminate) or a critical section (its lock would
+        // stay taken): a throwing progress callback fails this module like its work would.
         try {
             work(std::size_t(i));
+            if (progress) {
+                std::exception_ptr progressError;
+#pragma omp critical(lq_modules_progress)
+                {
+                    try {
+                        if (!cancelled.load() &&
+                            firstError.load() == std::numeric_limits<std::int64_t>::max() &&
+                            !progress(++done, int(total)))
+                            cancelled = true;
+                    } catch (...) {
+                        progressError = std::current_exception();
+                    }
+                }
+                if (progressError)
+                    std::rethrow_exception(progressError);
+            }
         } catch (...) {
 #pragma omp critical(lq_modules_error)
             {
@@ -30,16 +48,6 @@ bool runModulesInParallel(std::size_t count, const std::function<void(std::size_
                     firstError = i;
                     error = std::current_exception();
                 }
-            }
-            continue;
-        }
-        if (progress) {
-#pragma omp critical(lq_modules_progress)
-            {
-                if (!cancelled.load() &&
-                    firstError.load() == std::numeric_limits<std::int64_t>::max() &&
-                    !progress(++done, int(total)))
-                    cancelled = true;
             }
         }
     }

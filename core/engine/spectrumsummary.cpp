@@ -1,5 +1,7 @@
 #include "spectrumsummary.h"
 
+#include "../io/firsterror.h"
+#include "finiteresults.h"
 #include "lowranksvd.h"
 
 #include <atomic>
@@ -41,21 +43,29 @@ std::vector<SpectrumSummary> adapterSpectra(const Adapter& adapter, const Progre
     const auto count = std::int64_t(adapter.modules().size());
     std::vector<SpectrumSummary> summaries(adapter.modules().size());
     std::atomic<bool> cancelled = false;
+    FirstError error;
     int done = 0;
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t i = 0; i < count; ++i) {
         if (cancelled.load())
             continue;
-        const ModuleFactors factors = adapter.factors(std::size_t(i));
-        summaries[std::size_t(i)] = summarizeSpectrum(lowRankSingularValues(factors.B, factors.A));
-        if (progress) {
+        error.run([&] {
+            const LoraModule& module = adapter.modules()[std::size_t(i)];
+            const ModuleFactors factors = adapter.factors(std::size_t(i));
+            requireComputableFactors(factors.B, factors.A, adapter.path(), module.name);
+            const Eigen::VectorXf values = lowRankSingularValues(factors.B, factors.A);
+            requireFiniteSpectrum(values, adapter.path(), module.name);
+            summaries[std::size_t(i)] = summarizeSpectrum(values);
+        });
+        if (progress && !error.failed()) {
 #pragma omp critical(lq_spectra_progress)
-            {
+            error.run([&] {
                 if (!cancelled.load() && !progress(++done, int(count)))
                     cancelled = true;
-            }
+            });
         }
     }
+    error.rethrow();
     if (cancelled)
         return {};
     return summaries;

@@ -8,6 +8,7 @@
 #include "baseline.h"
 #include "bitbudget.h"
 #include "elapsed.h"
+#include "finiteresults.h"
 #include "parallelmodules.h"
 #include "reparameterize.h"
 #include "splitrule.h"
@@ -81,7 +82,9 @@ std::vector<Eigen::VectorXf> moduleSpectra(const Adapter& adapter, const Progres
         spectra.size(),
         [&](std::size_t i) {
             const ModuleFactors factors = adapter.factors(i);
+            requireComputableFactors(factors.B, factors.A, {}, adapter.modules()[i].name);
             spectra[i] = reparameterize(factors.B, factors.A).singularValues;
+            requireFiniteSpectrum(spectra[i], {}, adapter.modules()[i].name);
         },
         progress);
     return spectra;

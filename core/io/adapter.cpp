@@ -2,9 +2,13 @@
 
 #include "atomicfile.h"
 #include "error.h"
+#include "factorrange.h"
+#include "firsterror.h"
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -66,19 +70,36 @@ std::string kindOf(const std::string& name)
     return dot == std::string::npos ? name : name.substr(dot + 1);
 }
 
-// NaN and Inf have an all-ones exponent in every IEEE format; testing the bits avoids converting.
-struct NonFinite
+// What load() checks in every factor: NaN and Inf (all-ones exponent in every IEEE format) and
+// the largest magnitude. On the bits: with the sign masked off, finite values order as unsigned
+// integers by magnitude and NaN and Inf above them all, so one vectorizable max over the masked
+// bits gives both the largest finite magnitude and whether anything non-finite is there; only
+// then is the tensor scanned again to count and place the bad values.
+struct FactorScan
 {
     std::int64_t nan = 0;
     std::int64_t inf = 0;
-    std::int64_t first = -1; // flat index of the first one
+    std::int64_t first = -1; // flat index of the first non-finite value
+    double largest = 0;      // largest magnitude, when every value is finite
 };
 
 template <typename Bits>
-NonFinite scanBits(std::span<const std::byte> bytes, Bits exponentMask, Bits mantissaMask)
+FactorScan scanBits(std::span<const std::byte> bytes, Bits exponentMask, Bits mantissaMask,
+                    double (*toDouble)(Bits))
 {
-    NonFinite result;
+    FactorScan result;
     const std::size_t count = bytes.size() / sizeof(Bits);
+    const Bits magnitudeMask = exponentMask | mantissaMask;
+    Bits largest = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        Bits bits;
+        std::memcpy(&bits, bytes.data() + i * sizeof(Bits), sizeof(Bits));
+        largest = std::max<Bits>(largest, bits & magnitudeMask);
+    }
+    if (largest < exponentMask) {
+        result.largest = toDouble(largest);
+        return result;
+    }
     for (std::size_t i = 0; i < count; ++i) {
         Bits bits;
         std::memcpy(&bits, bytes.data() + i * sizeof(Bits), sizeof(Bits));
@@ -91,34 +112,57 @@ NonFinite scanBits(std::span<const std::byte> bytes, Bits exponentMask, Bits man
     return result;
 }
 
-NonFinite scanNonFinite(DType type, std::span<const std::byte> bytes)
+FactorScan scanFactor(DType type, std::span<const std::byte> bytes)
 {
     switch (type) {
     case DType::F32:
-        return scanBits<std::uint32_t>(bytes, 0x7f800000u, 0x007fffffu);
+        return scanBits<std::uint32_t>(bytes, 0x7f800000u, 0x007fffffu, [](std::uint32_t bits) {
+            return double(std::bit_cast<float>(bits));
+        });
     case DType::F16:
-        return scanBits<std::uint16_t>(bytes, 0x7c00u, 0x03ffu);
+        return scanBits<std::uint16_t>(
+            bytes, 0x7c00u, 0x03ffu, [](std::uint16_t bits) { return double(halfToFloat(bits)); });
     case DType::BF16:
-        return scanBits<std::uint16_t>(bytes, 0x7f80u, 0x007fu);
+        return scanBits<std::uint16_t>(
+            bytes, 0x7f80u, 0x007fu, [](std::uint16_t bits) { return double(bf16ToFloat(bits)); });
     case DType::F64:
-        return scanBits<std::uint64_t>(bytes, 0x7ff0000000000000ull, 0x000fffffffffffffull);
+        return scanBits<std::uint64_t>(
+            bytes, 0x7ff0000000000000ull, 0x000fffffffffffffull,
+            [](std::uint64_t bits) { return std::bit_cast<double>(bits); });
     default: // not a factor type; load() rejects those before it scans
         return {};
     }
 }
 
-// "" when the factor is finite, else the problem in words.
-std::string nonFiniteProblem(const LoraModule& module, const char* factor, const TensorEntry& entry,
-                             std::span<const std::byte> bytes)
+std::string shortNumber(double value)
 {
-    const NonFinite found = scanNonFinite(entry.dtype, bytes);
-    if (found.first < 0)
-        return {};
-    const std::int64_t columns = entry.shape.size() == 2 ? entry.shape[1] : 1;
-    return "module " + module.name + ": " + factor + " contains " + std::to_string(found.nan) +
-           " NaN and " + std::to_string(found.inf) + " Inf values (first at row " +
-           std::to_string(found.first / columns) + ", column " +
-           std::to_string(found.first % columns) + ")";
+    char text[32];
+    std::snprintf(text, sizeof text, "%.5g", value);
+    return text;
+}
+
+// "" when every value of the module's factors is finite and within factorRangeProblem's rule,
+// else the problem in words.
+std::string moduleProblem(const LoraModule& module, const TensorEntry& a, const TensorEntry& b,
+                          const SafetensorsFile& file)
+{
+    const std::string what = "module " + module.name + ": ";
+    double largest[2] = {0, 0};
+    for (int i = 0; i < 2; ++i) {
+        const TensorEntry& entry = i == 0 ? a : b;
+        const FactorScan found = scanFactor(entry.dtype, file.bytes(entry));
+        if (found.first >= 0) {
+            const std::int64_t columns = entry.shape.size() == 2 ? entry.shape[1] : 1;
+            return what + (i == 0 ? "lora_A" : "lora_B") + " contains " +
+                   std::to_string(found.nan) + " NaN and " + std::to_string(found.inf) +
+                   " Inf values (first at row " + std::to_string(found.first / columns) +
+                   ", column " + std::to_string(found.first % columns) + ")";
+        }
+        largest[i] = found.largest;
+    }
+    const std::string problem =
+        factorRangeProblem(largest[0], largest[1], module.m, module.n, module.r);
+    return problem.empty() ? problem : what + problem;
 }
 
 void fillNameParts(LoraModule& module)
@@ -187,8 +231,33 @@ std::vector<int> modulesByLayer(const std::vector<LoraModule>& modules)
     return layerOrder(layers);
 }
 
-std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type)
+std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type,
+                                     const std::string& file, const std::string& tensor)
 {
+    // Conversion rounds monotonically, so when the largest magnitude stays finite every value
+    // does. NaN compares false and is counted apart.
+    float largest = 0;
+    std::int64_t nonFinite = 0;
+    for (const float value : matrix.reshaped()) {
+        if (!std::isfinite(value))
+            ++nonFinite;
+        else
+            largest = std::max(largest, std::fabs(value));
+    }
+    if (nonFinite)
+        throw Error(file, "cannot write " + tensor + ": " + std::to_string(nonFinite) +
+                              " of its values are Inf or NaN (float32 overflowed computing them)");
+    if (type == DType::F16 || type == DType::BF16) {
+        const float stored = type == DType::F16 ? halfToFloat(floatToHalf(largest))
+                                                : bf16ToFloat(floatToBf16(largest));
+        if (std::isinf(stored))
+            throw Error(file,
+                        "cannot write " + tensor + " as " + std::string(dtypeName(type)) +
+                            ": it holds values up to " + shortNumber(largest) + ", beyond " +
+                            std::string(dtypeName(type)) + "'s largest finite value (" +
+                            shortNumber(type == DType::F16 ? 65504.0 : 3.3895313892515355e38) +
+                            "); export it as float32 instead (unpack --dtype f32)");
+    }
     const RowMajor rowMajor = matrix; // safetensors is row-major
     std::vector<std::byte> bytes(std::size_t(rowMajor.size()) * elementSize(type));
     convertFromFloat(type, std::span<const float>(rowMajor.data(), std::size_t(rowMajor.size())),
@@ -327,20 +396,20 @@ Adapter Adapter::load(const std::string& path)
     if (adapter.m_modules.empty())
         throw Error(fileName, "no adapter found: the file holds no lora_A / lora_B tensor pairs");
 
-    // Scan every factor for NaN / Inf in parallel; report the first bad module in file order so
-    // the message does not depend on thread timing.
+    // Scan every factor for NaN, Inf and values too large in parallel; report the first bad
+    // module in file order so the message does not depend on thread timing.
     const auto count = std::int64_t(adapter.m_modules.size());
     std::vector<std::string> problems(adapter.m_modules.size());
+    FirstError error;
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t i = 0; i < count; ++i) {
-        const LoraModule& module = adapter.m_modules[std::size_t(i)];
-        const TensorEntry& a = *file.find(module.keyA);
-        const TensorEntry& b = *file.find(module.keyB);
-        std::string problem = nonFiniteProblem(module, "lora_A", a, file.bytes(a));
-        if (problem.empty())
-            problem = nonFiniteProblem(module, "lora_B", b, file.bytes(b));
-        problems[std::size_t(i)] = std::move(problem);
+        error.run([&] {
+            const LoraModule& module = adapter.m_modules[std::size_t(i)];
+            problems[std::size_t(i)] =
+                moduleProblem(module, *file.find(module.keyA), *file.find(module.keyB), file);
+        });
     }
+    error.rethrow();
     for (const std::string& problem : problems) {
         if (!problem.empty())
             throw Error(fileName, problem);
@@ -580,10 +649,12 @@ void writePeftAdapter(const std::string& folder, const Adapter& source,
         }
         return last->second;
     };
+    const std::string tensorFile = (fs::path(folder) / kTensorFileName).string();
     const auto factorMaker = [&](std::size_t i, char factor, DType type) {
-        return [&factorsOf, i, factor, type] {
+        return [&factorsOf, &modules, &tensorFile, i, factor, type] {
             const ModuleFactors& f = factorsOf(i);
-            return toStoredBytes(factor == 'A' ? f.A : f.B, type);
+            return toStoredBytes(factor == 'A' ? f.A : f.B, type, tensorFile,
+                                 factor == 'A' ? modules[i].keyA : modules[i].keyB);
         };
     };
 

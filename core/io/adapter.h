@@ -58,8 +58,15 @@ struct ModuleFactors
 // The factors of module `index` of an adapter, made when asked for.
 using FactorSource = std::function<ModuleFactors(std::size_t index)>;
 
-// Row-major bytes of `matrix` in `type`, as safetensors stores a tensor.
-std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type);
+// Row-major bytes of `matrix` in `type`, as safetensors stores a tensor: the one conversion of
+// computed factors (dequantized, replaced) into an exported file, so it never makes Inf or NaN.
+// When a finite value would round to Inf in `type` (65520 and above in F16, about 3.39e38 in
+// BF16) it throws lq::Error(file, ...) naming `tensor` and saying to export as float32 (unpack
+// --dtype f32), which holds every value the engine computes. Refused rather than widened to
+// float32 for that tensor, so that an export has exactly the dtypes asked for or fails before
+// its file appears. A value that is already Inf or NaN is refused the same way.
+std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type,
+                                     const std::string& file, const std::string& tensor);
 
 // A PEFT adapter: adapter_model.safetensors (read once, converted per module on demand so that
 // loading a large adapter does not hold a float32 copy of it) plus adapter_config.json.
@@ -128,7 +135,8 @@ private:
 
 // Writes a PEFT folder (adapter_model.safetensors + adapter_config.json) atomically, file by file.
 // Every tensor of `source` is written with its name, dtype and shape; when `replaced` is given it
-// gives new factors for every module, converted to each module's stored dtype. It is asked for a
+// gives new factors for every module, converted to each module's stored dtype (a value that
+// dtype cannot hold is an lq::Error, see toStoredBytes). It is asked for a
 // module's factors when their tensors are written, so that the whole new adapter is never in
 // memory at once; wrong shapes are an lq::Error and nothing is written.
 // Non-LoRA tensors and `__metadata__` are copied unchanged (an adapter held in memory writes its

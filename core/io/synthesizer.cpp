@@ -2,6 +2,7 @@
 
 #include "atomicfile.h"
 #include "error.h"
+#include "firsterror.h"
 
 #include <algorithm>
 #include <atomic>
@@ -273,30 +274,34 @@ SynthResult writeSyntheticAdapter(const std::string& folder, const SynthSettings
     const std::int64_t r = settings.rank;
     std::vector<TensorData> tensors(2 * shapes.size());
     std::atomic<bool> cancelled = false;
+    FirstError error;
     int done = 0;
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t i = 0; i < count; ++i) {
         if (cancelled.load())
             continue;
-        const SynthModuleShape& shape = shapes[std::size_t(i)];
-        const SynthModule module =
-            synthesizeModule(shape, settings.rank, settings.seed, std::size_t(i));
-        tensors[2 * std::size_t(i)] = {shape.name + ".lora_A.weight",
-                                       settings.dtype,
-                                       {r, shape.n},
-                                       storedBytes(module.factors.A, settings.dtype)};
-        tensors[2 * std::size_t(i) + 1] = {shape.name + ".lora_B.weight",
+        error.run([&] {
+            const SynthModuleShape& shape = shapes[std::size_t(i)];
+            const SynthModule module =
+                synthesizeModule(shape, settings.rank, settings.seed, std::size_t(i));
+            tensors[2 * std::size_t(i)] = {shape.name + ".lora_A.weight",
                                            settings.dtype,
-                                           {shape.m, r},
-                                           storedBytes(module.factors.B, settings.dtype)};
-        if (progress) {
+                                           {r, shape.n},
+                                           storedBytes(module.factors.A, settings.dtype)};
+            tensors[2 * std::size_t(i) + 1] = {shape.name + ".lora_B.weight",
+                                               settings.dtype,
+                                               {shape.m, r},
+                                               storedBytes(module.factors.B, settings.dtype)};
+        });
+        if (progress && !error.failed()) {
 #pragma omp critical(lq_synth_progress)
-            {
+            error.run([&] {
                 if (!cancelled.load() && !progress(++done, int(count)))
                     cancelled = true;
-            }
+            });
         }
     }
+    error.rethrow();
     SynthResult result;
     if (cancelled) {
         result.cancelled = true;

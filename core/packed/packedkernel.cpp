@@ -1,6 +1,7 @@
 #include "packedkernel.h"
 
 #include "../io/error.h"
+#include "../io/firsterror.h"
 #include "avx2maskkernel.h"
 #include "codedecode.h"
 #include "lookupkernel.h"
@@ -364,23 +365,29 @@ void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
             tileB(job, tile);
         return;
     }
+    // Every thread still reaches both loops after a failure (they are worksharing constructs);
+    // the work left is skipped and the error rethrown here.
+    FirstError error;
 #pragma omp parallel
     {
 #pragma omp for schedule(static)
         for (int tile = 0; tile < aTiles; ++tile)
-            tileA(tile);
+            error.run([&] { tileA(tile); });
         // Every thread makes its own t (r T sums of aTiles terms, a small fraction of the
         // module's r (m + n) T multiply-adds), where sharing one would cost a barrier more per
         // module: at T = 1 as long as the sums themselves.
         thread_local std::vector<float> own;
-        own.resize(std::size_t(rt));
-        sumTiles(own.data());
         Job mine = job;
-        mine.t = own.data();
+        error.run([&] {
+            own.resize(std::size_t(rt));
+            sumTiles(own.data());
+            mine.t = own.data();
+        });
 #pragma omp for schedule(static) nowait
         for (int tile = 0; tile < bTiles; ++tile)
-            tileB(mine, tile);
+            error.run([&] { tileB(mine, tile); });
     }
+    error.rethrow();
 }
 
 } // namespace
@@ -409,10 +416,14 @@ void applyPackedModules(std::span<const PackedModule> modules, std::span<const E
     // much as a module's work. Dynamic: the modules' sizes differ (4096 x 4096 and 11008 x 4096
     // in a 7B model).
     const auto count = std::int64_t(modules.size());
+    FirstError error;
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
     for (std::int64_t i = 0; i < count; ++i)
-        applyModule(modules[std::size_t(i)], xs[std::size_t(i)], ys[std::size_t(i)],
-                    usesMaskKernel(modules[std::size_t(i)]), false);
+        error.run([&] {
+            applyModule(modules[std::size_t(i)], xs[std::size_t(i)], ys[std::size_t(i)],
+                        usesMaskKernel(modules[std::size_t(i)]), false);
+        });
+    error.rethrow();
 }
 
 void applyReference(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,

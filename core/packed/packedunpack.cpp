@@ -45,17 +45,20 @@ void writeUnpackedAdapter(const std::string& folder, const PackedAdapter& adapte
 
     // Each module is decoded when the writer reaches it, so that an unpack holds one module's
     // floats at a time rather than the whole adapter's.
+    const std::string tensorFile = (out / kTensorFile).string();
     std::vector<TensorView> tensors;
     tensors.reserve(2 * adapter.modules.size() + adapter.otherTensors.size());
     for (const PackedModule& module : adapter.modules) {
         const DType typeA = type == UnpackType::F32 ? DType::F32 : module.dtypeA;
         const DType typeB = type == UnpackType::F32 ? DType::F32 : module.dtypeB;
         const std::int64_t m = module.m, n = module.n, r = module.r;
-        tensors.push_back({module.keyA, typeA, {r, n}, {}, [&module, typeA] {
-                               return toStoredBytes(dequantizedA(module), typeA);
+        tensors.push_back({module.keyA, typeA, {r, n}, {}, [&module, &tensorFile, typeA] {
+                               return toStoredBytes(dequantizedA(module), typeA, tensorFile,
+                                                    module.keyA);
                            }});
-        tensors.push_back({module.keyB, typeB, {m, r}, {}, [&module, typeB] {
-                               return toStoredBytes(dequantizedB(module), typeB);
+        tensors.push_back({module.keyB, typeB, {m, r}, {}, [&module, &tensorFile, typeB] {
+                               return toStoredBytes(dequantizedB(module), typeB, tensorFile,
+                                                    module.keyB);
                            }});
     }
     // Module order (the source's, as the module table keeps it), then the other tensors.
@@ -64,7 +67,7 @@ void writeUnpackedAdapter(const std::string& folder, const PackedAdapter& adapte
     // The tensors and the config take their names together, and a config left from another
     // adapter goes with the same commit when the source had none (stagePeftConfig).
     StagedFiles files;
-    writeSafetensorViews((out / kTensorFile).string(), tensors, adapter.source.metadata, &files);
+    writeSafetensorViews(tensorFile, tensors, adapter.source.metadata, &files);
     stagePeftConfig(files, folder,
                     adapter.source.configJson ? &*adapter.source.configJson : nullptr);
     files.commit();

@@ -10,7 +10,8 @@ namespace lq {
 enum class UnpackType
 {
     F32,    // lossless: every dequantized value (q - z) d is exact in float32
-    Source, // the source adapter's stored dtype per tensor (rounds when that is F16 or BF16)
+    Source, // the source adapter's stored dtype per tensor (rounds when that is F16 or BF16;
+            // a value beyond that dtype's range is an lq::Error, never Inf: see toStoredBytes)
 };
 
 // Writes the dequantized PEFT adapter of a packed file: `folder`/adapter_model.safetensors with

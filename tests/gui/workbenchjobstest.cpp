@@ -47,6 +47,7 @@ private slots:
     void cancelExportLeavesNothing();
     void closeWindowMidJob();
     void jobProgressPaintsLater();
+    void outOfMemoryNamesTheJob();
 
 private:
     QTemporaryDir m_scratch;
@@ -485,6 +486,19 @@ void WorkbenchJobsTest::jobProgressPaintsLater()
     release = true;
     QVERIFY(finished.wait(kJobTimeoutMs));
     QTRY_VERIFY(!bar->isVisible());
+}
+
+void WorkbenchJobsTest::outOfMemoryNamesTheJob()
+{
+    // Guards: std::bad_alloc in a job (from its OpenMP workers too, which now rethrow on the
+    // job's thread) fails the job with what it was doing, not "std::bad_alloc".
+    Job job(QStringLiteral("Opening /data/adapter"),
+            [](const lq::ProgressFn&) -> bool { throw std::bad_alloc(); });
+    QSignalSpy finished(&job, &Job::finished);
+    job.start();
+    QVERIFY(finished.wait(kJobTimeoutMs));
+    QCOMPARE(job.outcome(), Job::Outcome::Failed);
+    QCOMPARE(job.errorMessage(), QStringLiteral("out of memory while opening /data/adapter"));
 }
 
 QTEST_MAIN(WorkbenchJobsTest)

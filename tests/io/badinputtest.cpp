@@ -96,6 +96,23 @@ void BadInputTest::corpus_data()
         << "module base_model.model.model.layers.0.self_attn.q_proj: lora_B "
            "contains 0 NaN and 1 Inf values (first at row 1, column 1)"
         << model;
+    QTest::newRow("F64 values beyond float32, named module and factor")
+        << "f64-beyond-float32"
+        << "module base_model.model.model.layers.0.self_attn.q_proj: lora_A holds values up to "
+           "1.75e+300, beyond float32's range (largest 3.4028e+38), in which it is computed"
+        << model;
+    QTest::newRow("F32 values whose squares overflow, named module and factor")
+        << "float32-square-overflow"
+        << "module base_model.model.model.layers.0.self_attn.v_proj: lora_B holds values up to "
+           "2.25e+30, too large to compute with in float32: the sums of their squares would "
+           "reach 4.05e+61 (at most 5.1923e+33 is safe)"
+        << model;
+    QTest::newRow("F32 factors whose product overflows, named module")
+        << "float32-product-overflow"
+        << "module base_model.model.model.layers.0.self_attn.q_proj: lora_A and lora_B hold "
+           "values too large to compute with in float32: the squares of the singular values of "
+           "B A would reach 1.4884e+51 (at most 5.1923e+33 is safe)"
+        << model;
     QTest::newRow("lora_A without lora_B") << "missing-lora-b"
                                            << "v_proj: lora_A has no matching lora_B" << model;
     QTest::newRow("folder with no adapter")

@@ -133,6 +133,30 @@ def main():
     inf[1] = (inf[1][0], "F32", [4, 2], struct.pack("<8f", *b))  # q_proj lora_B
     write_folder("inf-values", pack(header_for(inf), b"".join(t[3] for t in inf)))
 
+    # Finite as stored but not in float32, in which every computation runs: F64 factors of 1e300
+    # became Inf, and inspect printed zero singular values.
+    wide = list(tensors)
+    a = [v * 1e300 for v in values(12, -1.0)]
+    wide[0] = (wide[0][0], "F64", [2, 6], struct.pack("<12d", *a))  # q_proj lora_A
+    write_folder("f64-beyond-float32", pack(header_for(wide), b"".join(t[3] for t in wide)))
+
+    # Finite in float32, but the sums of squares the SVD forms are not: F32 factors of 1e30.
+    squares = list(tensors)
+    b = [v * 1e30 for v in values(8, 0.5)]
+    squares[3] = (squares[3][0], "F32", [4, 2], struct.pack("<8f", *b))  # v_proj lora_B
+    write_folder("float32-square-overflow",
+                 pack(header_for(squares), b"".join(t[3] for t in squares)))
+
+    # Each factor computable alone, but the squared singular values of B A overflow float32:
+    # both factors of q_proj scaled by 1e12 (quantize reported error 0.0000).
+    product = list(tensors)
+    a = [v * 1e12 for v in values(12, -1.0)]
+    b = [v * 1e12 for v in values(8, 0.5)]
+    product[0] = (product[0][0], "F32", [2, 6], struct.pack("<12f", *a))
+    product[1] = (product[1][0], "F32", [4, 2], struct.pack("<8f", *b))
+    write_folder("float32-product-overflow",
+                 pack(header_for(product), b"".join(t[3] for t in product)))
+
     lonely = tensors[:3]  # v_proj has lora_A but no lora_B
     write_folder("missing-lora-b", pack(header_for(lonely), b"".join(t[3] for t in lonely)))
 

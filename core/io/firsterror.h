@@ -1,0 +1,65 @@
+#pragma once
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+namespace lq {
+
+// Carries an exception out of an OpenMP parallel region. An exception that leaves a region (or
+// a worker thread's part of it) calls std::terminate: std::bad_alloc under a memory limit, or an
+// lq::Error from one module, would kill the process with SIGABRT instead of reaching the
+// caller. Every region wraps the work of each iteration in run() and calls rethrow() after the
+// region, on the calling thread:
+//
+//     FirstError error;
+//     #pragma omp parallel for
+//     for (i ...) error.run([&] { work(i); });
+//     error.rethrow();
+//
+// The first exception (in time) is kept; once one was thrown, run() skips the work still to
+// come, so a failed region ends soon. Iterations are still entered, so worksharing loops and
+// barriers inside a region are reached by every thread as OpenMP requires.
+class FirstError
+{
+public:
+    // Runs work() unless an earlier call failed; an exception it throws is kept, not propagated.
+    template <typename Work>
+    void run(Work&& work) noexcept
+    {
+        if (failed())
+            return;
+        try {
+            std::forward<Work>(work)();
+        } catch (...) {
+            keepCurrent();
+        }
+    }
+
+    bool failed() const noexcept { return m_failed.load(std::memory_order_relaxed); }
+
+    // Rethrows the kept exception, if any; call it after the region.
+    void rethrow()
+    {
+        if (m_error)
+            std::rethrow_exception(m_error);
+    }
+
+private:
+    // Called inside a catch block. std::current_exception takes a reference to the thrown
+    // object (libstdc++ allocates nothing), so this also works for std::bad_alloc.
+    void keepCurrent() noexcept
+    {
+        const std::lock_guard lock(m_mutex);
+        if (!m_error)
+            m_error = std::current_exception();
+        m_failed.store(true, std::memory_order_relaxed);
+    }
+
+    std::atomic<bool> m_failed = false;
+    std::mutex m_mutex;
+    std::exception_ptr m_error;
+};
+
+} // namespace lq
