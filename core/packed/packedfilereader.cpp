@@ -219,10 +219,10 @@ void checkStorageSize(hid_t dataset, std::uint64_t count, const std::string& fil
     if (elementBytes == 0)
         throw Error(file, label + " has an unreadable element type");
     if (count > fileSize / elementBytes)
-        throw Error(file, label + " declares " + str(std::int64_t(count)) + " elements of " +
+        throw Error(file, label + " declares " + str(std::int64_t(count)) + " elements of a " +
                               str(std::int64_t(elementBytes)) +
-                              " bytes, more than the whole file (" + str(std::int64_t(fileSize)) +
-                              " bytes)");
+                              "-byte type, more than the whole file (" +
+                              str(std::int64_t(fileSize)) + " bytes)");
     const std::uint64_t declared = count * elementBytes;
     std::uint64_t expected = declared;
     const Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);

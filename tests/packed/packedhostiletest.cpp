@@ -320,8 +320,8 @@ private slots:
                    return replaceIn(f, "/tensors", "0",
                                     storageOf(lqmut::Storage::Unallocated, hsize_t(1) << 30));
                })
-            << "dataset '/tensors/0' declares 1073741824 elements of 1 bytes, more than the "
-               "whole file";
+            << "dataset '/tensors/0' declares 1073741824 elements of a 1-byte type, more "
+               "than the whole file";
         QTest::addRow("/codes never written") << Edit([](hid_t f, auto&, auto&) {
             return replaceIn(
                 f, "/", "codes",
@@ -474,6 +474,41 @@ private slots:
         QVERIFY(!path.empty());
         const std::string problem = errorOf(path);
         QVERIFY2(QString::fromStdString(problem).contains(expected), problem.c_str());
+    }
+
+    void badFiles_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("expected");
+        const auto row = [](const char* name, const char* expected) {
+            QTest::newRow(name) << QString("packed-%1.lqa.h5").arg(name) << QString(expected);
+        };
+        row("external-storage", "dataset '/codes' keeps its bytes in another file (external "
+                                "storage); packed files keep all data inside");
+        row("virtual-dataset", "dataset '/scales' is a virtual dataset that maps other files");
+        row("soft-link", "'/codes' is a soft link; packed files hold only hard links");
+        row("external-link", "'/source' is an external link into another file");
+        row("user-link", "'/zeros' is a user-defined link (type 187)");
+        row("deflate", "dataset '/codes' is stored through the filter 'deflate' (id 1)");
+        row("never-written", "dataset '/codes' declares 10 bytes but 0 are stored in the file");
+        row("huge-tensor", "dataset '/tensors/0' declares 1073741824 elements of a 1-byte type, "
+                           "more than the whole file");
+        row("no-modules", "the module table holds no modules");
+        row("nul-in-name", "module table row 0: the name 'base\\x00model.");
+        row("name-not-utf8", "module table row 1: the name '\xEF\xBF\xBD\xEF\xBF\xBDse_model");
+    }
+
+    // The crafted files of tests/data/bad (make_packed_seeds --bad; external storage and links
+    // there name /etc/passwd, as an attacker would).
+    void badFiles()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, expected);
+        const std::string path = (QStringLiteral(LQ_TEST_DATA_DIR "/bad/") + name).toStdString();
+        QVERIFY2(fs::exists(path), path.c_str());
+        const std::string problem = errorOf(path);
+        QVERIFY2(QString::fromStdString(problem).contains(expected), problem.c_str());
+        QVERIFY(problem.find("root:") == std::string::npos);
     }
 
     // A packed file without modules fails `validate` (it passed, checking nothing).
