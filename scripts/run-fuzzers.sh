@@ -86,9 +86,9 @@ fuzz_one() {
   fi
 }
 
-# Every fuzzer at once (each is one process on one core). With 4 fuzzers on 2 cores, 120 s for
-# all gives each the CPU that 60 s alone would, where rounds of 2 then 2 would take as long and
-# leave a core idle whenever one round's fuzzers end at different times.
+# Every fuzzer at once (each is one process on one core). With F fuzzers on C < F cores,
+# seconds * F / C for all gives each the CPU that `seconds` alone would (3 on 2: 90 s), where
+# rounds of C left cores idle in the last round.
 count=$(echo "$targets" | wc -w)
 if [ "$count" -gt "$jobs" ]; then
   seconds=$(((seconds * count + jobs - 1) / jobs))
