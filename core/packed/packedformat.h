@@ -64,7 +64,10 @@ inline constexpr std::size_t kMaxPackedStringBytes = std::size_t(1) << 26;
 inline constexpr std::int64_t kMaxPackedDimension = std::int64_t(1) << 30;
 // r (m + n) of one module.
 inline constexpr std::int64_t kMaxPackedModuleValues = std::int64_t(1) << 31;
-inline constexpr std::uint64_t kMaxPackedModules = std::uint64_t(1) << 24;
+// Modules of one adapter: 2^20, far above any real one (a LoRA on every expert of a large MoE
+// model has ~50,000), so that a file of tiny modules cannot make the reader hold gigabytes of
+// module records (~1 KB each in memory for ~70 bytes in the file).
+inline constexpr std::uint64_t kMaxPackedModules = std::uint64_t(1) << 20;
 // Elements of one non-LoRA tensor, and each of its extents.
 inline constexpr std::int64_t kMaxPackedTensorElements = std::int64_t(1) << 40;
 
