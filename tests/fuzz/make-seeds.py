@@ -138,11 +138,14 @@ def main():
         # F32 two-module adapter, the example's seven module kinds, and F16 fused QKV.
         inputs = [os.path.join(bad, "missing-config"), os.path.join(tensors, "example-shrunk")]
         inputs += sorted(glob.glob(os.path.join(tensors, "shared-opencalm*-shrunk")))
+        # Paths relative to the checkout: the files record their source's path, and the seeds
+        # must not depend on where the checkout is.
+        inputs = [os.path.relpath(path, ROOT) for path in inputs]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
         subprocess.run([tool, *inputs, "-o", packed], check=True, stdout=subprocess.DEVNULL,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"))
-        subprocess.run([tool, "--bad", os.path.join(bad, "missing-config"), "-o", bad],
-                       check=True, stdout=subprocess.DEVNULL,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+                       env=env, cwd=ROOT)
+        subprocess.run([tool, "--bad", inputs[0], "-o", bad], check=True,
+                       stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
         for path in sorted(glob.glob(os.path.join(bad, "packed-*.lqa.h5"))):
             with open(path, "rb") as f:
                 write(packed, "bad-" + os.path.basename(path), f.read())

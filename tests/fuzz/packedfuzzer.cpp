@@ -98,5 +98,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     checkAccepted(adapter);
+    checkNothingOpen(); // the writer's too
     return 0;
 }
