@@ -149,7 +149,8 @@ struct Setup
 const Setup& setup()
 {
     static const Setup made = [] {
-        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        // The writer's first call sets HDF5 up (no cleanup at exit, no printed errors) and must
+        // come before any other HDF5 call (hdf5handle.h).
         Setup s;
         for (int variant = 0; variant < 2; ++variant) {
             const std::string path =
@@ -387,15 +388,6 @@ void checkAccepted(const lq::PackedAdapter& adapter)
     lq::validateKernels(adapter, settings);
 }
 
-// Every HDF5 identifier is closed again after a read, refused or not: libhdf5 closes what is
-// left when the process exits, and a file left open by a damaged input crashed it there
-// (H5F__close_cb), long after the input that caused it.
-void checkNothingOpen()
-{
-    if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0)
-        lqfuzz::violated("an HDF5 identifier is left open after a read");
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -415,9 +407,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     lq::PackedAdapter adapter;
     try {
         adapter = lq::readPackedAdapter(input);
-        checkNothingOpen();
     } catch (const lq::Error& e) {
-        checkNothingOpen();
         if (std::getenv("LQ_FUZZ_VERBOSE"))
             std::fprintf(stderr, "refused: %s\n", e.what());
         if (e.file() != input || e.problem().empty())

@@ -18,6 +18,7 @@
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
@@ -495,6 +496,7 @@ private slots:
                            "more than the whole file");
         row("no-modules", "the module table holds no modules");
         row("nul-in-name", "module table row 0: the name 'base\\x00model.");
+        row("close-fails", "the codes 'codes' is not a readable dataset");
         row("name-not-utf8", "module table row 1: the name '\xEF\xBF\xBD\xEF\xBF\xBDse_model");
     }
 
@@ -509,6 +511,23 @@ private slots:
         const std::string problem = errorOf(path);
         QVERIFY2(QString::fromStdString(problem).contains(expected), problem.c_str());
         QVERIFY(problem.find("root:") == std::string::npos);
+    }
+
+    // A damaged object header (found by fuzz_packed) after which libhdf5 cannot close the file:
+    // the commands report the error and exit 1; the process used to crash in libhdf5's cleanup
+    // at exit (SIGSEGV, status 139) after printing it.
+    void damagedHeaderExitsCleanly()
+    {
+        const QString path = QStringLiteral(LQ_TEST_DATA_DIR "/bad/packed-close-fails.lqa.h5");
+        for (const char* command : {"validate", "inspect", "unpack"}) {
+            QStringList arguments{command, path};
+            if (QByteArray(command) == "unpack")
+                arguments << "-o" << m_dir.filePath("never");
+            const Run run = runCli(arguments);
+            QCOMPARE(run.exitCode, 1);
+            QVERIFY2(run.err.contains("is not a readable dataset"), run.err.constData());
+        }
+        QVERIFY(!QFileInfo::exists(m_dir.filePath("never")));
     }
 
     // A packed file without modules fails `validate` (it passed, checking nothing).
