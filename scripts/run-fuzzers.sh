@@ -10,8 +10,11 @@
 #
 # A finding leaves its input in build-fuzz/findings/<fuzzer>/ (crash-*, timeout-*, leak-*,
 # oom-*). Reproduce it with `build-fuzz/tests/fuzz/fuzz_<fuzzer> FILE`, fix the reader, and add
-# the file to tests/data/bad/ with a row in tests/io/badinputtest.cpp. New interesting inputs go
-# to build-fuzz/corpus/<fuzzer>/, never into the committed seeds.
+# the file to tests/data/bad/ with a row in tests/io/badinputtest.cpp. A finding of
+# fuzz_packedrecipe is a recipe, not a file: LQ_FUZZ_VERBOSE=1 prints what the reader said, and
+# the edits it names (tests/fuzz/packedmutations.h) become a row of
+# tests/packed/packedhostiletest.cpp. New interesting inputs go to build-fuzz/corpus/<fuzzer>/,
+# never into the committed seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,9 +86,9 @@ fuzz_one() {
   fi
 }
 
-# Every fuzzer at once (each is one process on one core). With 3 fuzzers on 2 cores, 90 s for
-# all gives each the CPU that 60 s alone would, where rounds of 2 then 1 took 120 s and left a
-# core idle in the second.
+# Every fuzzer at once (each is one process on one core). With F fuzzers on C < F cores,
+# seconds * F / C for all gives each the CPU that `seconds` alone would (3 on 2: 90 s), where
+# rounds of C left cores idle in the last round.
 count=$(echo "$targets" | wc -w)
 if [ "$count" -gt "$jobs" ]; then
   seconds=$(((seconds * count + jobs - 1) / jobs))

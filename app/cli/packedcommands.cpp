@@ -57,6 +57,13 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// Paths and names may hold bytes that are not UTF-8 (a path is any bytes): they print as U+FFFD
+// instead of failing the whole output after the work is done.
+std::string dumpJson(const Json& json)
+{
+    return json.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
 std::string format(const char* spec, double value)
 {
     char text[64];
@@ -149,7 +156,7 @@ int runValidate(const std::vector<std::string>& args)
                                {"passed", m.passed}});
         json["modules"] = std::move(modules);
         json["warnings"] = result.warnings;
-        std::cout << json.dump(2) << '\n';
+        std::cout << dumpJson(json) << '\n';
         return result.passed ? 0 : 1;
     }
 
@@ -259,7 +266,7 @@ int runInspectPacked(const std::string& path, bool json)
         for (const TensorData& t : adapter.otherTensors)
             other.push_back(t.name);
         out["other_tensors"] = std::move(other);
-        std::cout << out.dump(2) << '\n';
+        std::cout << dumpJson(out) << '\n';
         return 0;
     }
 

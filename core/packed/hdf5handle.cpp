@@ -11,7 +11,16 @@ std::mutex& libraryMutex()
 void silenceErrorPrinting()
 {
     static std::once_flag once;
-    std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+    std::call_once(once, [] {
+        // No cleanup at exit, which needs to come before any other call. A damaged object
+        // header can make libhdf5 1.10 fail to close the file after H5Dopen2 failed on it
+        // (its metadata cache keeps an entry); the cleanup at exit then crashed closing that
+        // file (SIGSEGV in H5F__close_cb), after the error had been reported, so that
+        // `loraquant validate` exited 139 instead of 1 (found by fuzz_packed). A file opened
+        // again later reads afresh; the failed one stays allocated until the process ends.
+        H5dont_atexit();
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    });
 }
 
 namespace {

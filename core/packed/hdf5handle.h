@@ -58,7 +58,8 @@ private:
 std::mutex& libraryMutex();
 
 // Silences HDF5's own printing of its error stack (once per process); failures are reported
-// through lq::Error instead.
+// through lq::Error instead. The first call also turns off libhdf5's cleanup at exit (see
+// hdf5handle.cpp), so it must come before any other HDF5 call of the process.
 void silenceErrorPrinting();
 
 // The innermost HDF5 error message of the current stack ("truncated file: eof = ...", ...), or

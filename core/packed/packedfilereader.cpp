@@ -21,17 +21,53 @@ namespace fs = std::filesystem;
 using h5::Handle;
 using namespace packedfile;
 
-// Shapes larger than this are refused on read: they would overflow the int group counts, and no
-// adapter comes near them (the largest LLM projections are ~2^18 wide).
-constexpr std::int64_t kMaxDimension = std::int64_t(1) << 30;
-constexpr std::int64_t kMaxValuesPerModule = std::int64_t(1) << 31;
+constexpr std::int64_t kMaxDimension = kMaxPackedDimension;
+
+// What a packed file holds is inside it: an object reached through a soft, external or
+// user-defined link could be anything, anywhere, so only hard links are followed. Checked before
+// the object is opened (opening through an external link opens the other file).
+void requireHardLink(hid_t location, const char* name, const std::string& file,
+                     const std::string& path)
+{
+#if H5_VERSION_GE(1, 12, 0)
+    H5L_info2_t info;
+    const herr_t status = H5Lget_info2(location, name, &info, H5P_DEFAULT);
+#else
+    H5L_info_t info;
+    const herr_t status = H5Lget_info(location, name, &info, H5P_DEFAULT);
+#endif
+    if (status < 0)
+        throw Error(file, "the link '" + path + "' cannot be read");
+    const std::string rule = "; packed files hold only hard links to objects inside the file";
+    switch (info.type) {
+    case H5L_TYPE_HARD:
+        return;
+    case H5L_TYPE_SOFT:
+        throw Error(file, "'" + path + "' is a soft link" + rule);
+    case H5L_TYPE_EXTERNAL:
+        throw Error(file, "'" + path + "' is an external link into another file" + rule);
+    default:
+        throw Error(file,
+                    "'" + path + "' is a user-defined link (type " + str(info.type) + ")" + rule);
+    }
+}
+
+Handle openGroup(hid_t location, const char* name, const std::string& file, const std::string& what,
+                 const std::string& path)
+{
+    if (H5Lexists(location, name, H5P_DEFAULT) <= 0)
+        throw Error(file, "the " + what + " '" + path + "' is missing");
+    requireHardLink(location, name, file, path);
+    return Handle(h5::check(H5Gopen2(location, name, H5P_DEFAULT), file, "cannot open the " + what),
+                  H5Gclose);
+}
 
 // Reading: every attribute is checked for presence, class and shape before it is read.
 class AttributeReader
 {
 public:
-    AttributeReader(hid_t object, std::string file, std::string where)
-        : m_object(object), m_file(std::move(file)), m_where(std::move(where))
+    AttributeReader(hid_t object, std::string file, std::string where, std::uint64_t fileSize)
+        : m_object(object), m_file(std::move(file)), m_where(std::move(where)), m_fileSize(fileSize)
     {}
 
     bool has(const char* name) const { return H5Aexists(m_object, name) > 0; }
@@ -46,15 +82,31 @@ public:
         if (H5Tis_variable_str(type) > 0)
             fail(name, "is a variable-length string; packed files hold fixed-length strings");
         const std::size_t size = H5Tget_size(type);
-        if (size == 0 || size > (std::size_t(1) << 26))
-            fail(name, "has an implausible size");
-        // Read the bytes as stored (any padding convention, no conversion), cut at the first NUL.
+        if (size == 0 || size > kMaxPackedStringBytes || size > m_fileSize)
+            fail(name, "has an implausible size (" + str(std::int64_t(size)) + " bytes)");
+        // Read the bytes as stored (any padding convention, no conversion). The NUL padding goes;
+        // a NUL before the end would cut the text, so it is refused rather than cut.
         std::string value(size, '\0');
         h5::checkStatus(H5Aread(attribute, type, value.data()), m_file,
                         label(name) + " unreadable");
-        value.resize(std::strlen(value.c_str()));
+        value.resize(value.find_last_not_of('\0') + 1);
+        if (value.find('\0') != std::string::npos)
+            fail(name, "holds a NUL byte inside its text");
         return value;
     }
+
+    // A name (of a tensor): refused when the writer would refuse it (nameProblem).
+    std::string name(const char* attribute) const
+    {
+        std::string value = string(attribute);
+        if (const std::string problem = nameProblem(value, kMaxPackedStringBytes); !problem.empty())
+            fail(attribute, "'" + shown(value) + "' " + problem);
+        return value;
+    }
+
+    // Free text (a path, a program name): files from before the writer made them valid UTF-8
+    // may hold other bytes, which become U+FFFD.
+    std::string text(const char* name) const { return toValidUtf8(string(name)); }
 
     std::int64_t integer(const char* name) const
     {
@@ -105,6 +157,7 @@ private:
     hid_t m_object;
     std::string m_file;
     std::string m_where;
+    std::uint64_t m_fileSize;
 };
 
 template <typename T>
@@ -121,21 +174,94 @@ struct DatasetInfo
     std::uint64_t count = 0;
 };
 
+// The storage of a dataset, before its extent is even asked for: HDF5 opens the files a virtual
+// dataset maps to compute its extent, and reads external storage like its own. Only storage
+// inside the file (contiguous, compact, chunked) without filters (the writer uses none; a
+// decompression filter turns a few bytes into any amount) is read.
+void checkStorageInside(hid_t dataset, const std::string& file, const std::string& label)
+{
+    const Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
+    if (!dcpl.valid())
+        throw Error(file, label + " has unreadable storage properties");
+    const int external = H5Pget_external_count(dcpl);
+    if (external != 0)
+        throw Error(file, label + " keeps its bytes in another file (external storage); packed " +
+                              "files keep all data inside");
+    const H5D_layout_t layout = H5Pget_layout(dcpl);
+    if (layout == H5D_VIRTUAL)
+        throw Error(file, label + " is a virtual dataset that maps other files; packed files " +
+                              "keep all data inside");
+    if (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT && layout != H5D_CHUNKED)
+        throw Error(file, label + " has an unknown storage layout (" + str(layout) + ")");
+    const int filters = H5Pget_nfilters(dcpl);
+    if (filters < 0)
+        throw Error(file, label + " has an unreadable filter pipeline");
+    if (filters > 0) {
+        unsigned flags = 0;
+        std::size_t values = 0;
+        char name[64] = {};
+        const H5Z_filter_t id =
+            H5Pget_filter2(dcpl, 0, &flags, &values, nullptr, sizeof name, name, nullptr);
+        name[sizeof name - 1] = '\0';
+        throw Error(file, label + " is stored through the filter '" + shown(name) + "' (id " +
+                              str(id) + "); packed files use no filters");
+    }
+}
+
+// The bytes a dataset declares (extent times element size) bounded by the file's size, and all
+// of them allocated: a dataset never written (late allocation) or with missing chunks reads as
+// its fill value, which would let a small file declare gigabytes.
+void checkStorageSize(hid_t dataset, std::uint64_t count, const std::string& file,
+                      const std::string& label, std::uint64_t fileSize)
+{
+    const Handle type = typeHandle(H5Dget_type(dataset));
+    const std::size_t elementBytes = type.valid() ? H5Tget_size(type) : 0;
+    if (elementBytes == 0)
+        throw Error(file, label + " has an unreadable element type");
+    if (count > fileSize / elementBytes)
+        throw Error(file, label + " declares " + str(std::int64_t(count)) + " elements of a " +
+                              str(std::int64_t(elementBytes)) +
+                              "-byte type, more than the whole file (" +
+                              str(std::int64_t(fileSize)) + " bytes)");
+    const std::uint64_t declared = count * elementBytes;
+    std::uint64_t expected = declared;
+    const Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+        // Every chunk is whole in the file, the last one too.
+        hsize_t chunk[1] = {0};
+        if (H5Pget_chunk(dcpl, 1, chunk) != 1 || chunk[0] == 0)
+            throw Error(file, label + " has an invalid chunk shape");
+        if (chunk[0] > fileSize / elementBytes)
+            throw Error(file, label + " has chunks larger than the whole file");
+        const std::uint64_t chunks = count / chunk[0] + (count % chunk[0] ? 1 : 0);
+        expected = chunks * chunk[0] * elementBytes;
+    }
+    const std::uint64_t stored = H5Dget_storage_size(dataset);
+    if (stored != expected)
+        throw Error(file, label + " declares " + str(std::int64_t(declared)) + " bytes but " +
+                              str(std::int64_t(stored)) + " are stored in the file (the rest " +
+                              "was never written and would read as fill values)");
+}
+
 DatasetInfo openVector(hid_t location, const char* name, const std::string& file,
-                       const std::string& what)
+                       const std::string& what, const std::string& path, std::uint64_t fileSize)
 {
     if (H5Lexists(location, name, H5P_DEFAULT) <= 0)
         throw Error(file, "the " + what + " dataset '" + name + "' is missing");
+    requireHardLink(location, name, file, path);
     DatasetInfo info;
     info.dataset = Handle(H5Dopen2(location, name, H5P_DEFAULT), H5Dclose);
     if (!info.dataset.valid())
         throw Error(file, "the " + what + " '" + name + "' is not a readable dataset");
+    const std::string label = "dataset '" + path + "'";
+    checkStorageInside(info.dataset, file, label);
     const Handle space(H5Dget_space(info.dataset), H5Sclose);
     if (H5Sget_simple_extent_ndims(space) != 1)
         throw Error(file, "the " + what + " dataset '" + name + "' is not one-dimensional");
     hsize_t dims[1] = {0};
     H5Sget_simple_extent_dims(space, dims, nullptr);
     info.count = dims[0];
+    checkStorageSize(info.dataset, info.count, file, label, fileSize);
     return info;
 }
 
@@ -167,7 +293,7 @@ Enum parseName(const std::string& file, const char* what, const std::string& tex
     const std::optional<Enum> value = parse(text);
     if (!value)
         throw Error(file, std::string("settings attribute '") + what + "' has the unknown value '" +
-                              text + "'");
+                              shown(text) + "'");
     return *value;
 }
 
@@ -180,16 +306,13 @@ std::int64_t intInRange(const AttributeReader& reader, const char* name, std::in
     return value;
 }
 
-QuantSettings readSettings(hid_t f, const std::string& file, double& relErrTotal)
+QuantSettings readSettings(hid_t f, const std::string& file, std::uint64_t fileSize,
+                           double& relErrTotal)
 {
-    if (H5Lexists(f, kSettingsGroup, H5P_DEFAULT) <= 0)
-        throw Error(file, "the settings group '/settings' is missing");
-    const Handle group(
-        h5::check(H5Gopen2(f, kSettingsGroup, H5P_DEFAULT), file, "cannot open the settings group"),
-        H5Gclose);
-    const AttributeReader reader(group, file, "settings");
+    const Handle group = openGroup(f, kSettingsGroup, file, "settings group", "/settings");
+    const AttributeReader reader(group, file, "settings", fileSize);
     if (const std::string method = reader.string("method"); method != "loraquant")
-        reader.fail("method", "is '" + method + "'; only 'loraquant' is packed");
+        reader.fail("method", "is '" + shown(method) + "'; only 'loraquant' is packed");
     QuantSettings s;
     s.rho = reader.number("rho");
     s.split =
@@ -210,16 +333,12 @@ QuantSettings readSettings(hid_t f, const std::string& file, double& relErrTotal
     return s;
 }
 
-PackedSource readSource(hid_t f, const std::string& file)
+PackedSource readSource(hid_t f, const std::string& file, std::uint64_t fileSize)
 {
-    if (H5Lexists(f, kSourceGroup, H5P_DEFAULT) <= 0)
-        throw Error(file, "the source group '/source' is missing");
-    const Handle group(
-        h5::check(H5Gopen2(f, kSourceGroup, H5P_DEFAULT), file, "cannot open the source group"),
-        H5Gclose);
-    const AttributeReader reader(group, file, "source");
+    const Handle group = openGroup(f, kSourceGroup, file, "source group", "/source");
+    const AttributeReader reader(group, file, "source", fileSize);
     PackedSource source;
-    source.path = reader.string("path");
+    source.path = reader.text("path");
     source.sha256 = reader.string("sha256");
     if (!source.sha256.empty() &&
         (source.sha256.size() != 64 ||
@@ -227,7 +346,7 @@ PackedSource readSource(hid_t f, const std::string& file)
         reader.fail("sha256", "is not 64 lower-case hex digits");
     source.bytes = std::uint64_t(reader.integer("bytes"));
     if (reader.has("adapter_config"))
-        source.configJson = reader.string("adapter_config");
+        source.configJson = reader.text("adapter_config");
     const std::string metadata = reader.string("safetensors_metadata");
     const nlohmann::json json = nlohmann::json::parse(metadata, nullptr, false);
     if (!json.is_object())
@@ -240,29 +359,26 @@ PackedSource readSource(hid_t f, const std::string& file)
     return source;
 }
 
-std::vector<TensorData> readTensors(hid_t f, const std::string& file)
+std::vector<TensorData> readTensors(hid_t f, const std::string& file, std::uint64_t fileSize)
 {
-    if (H5Lexists(f, kTensorsGroup, H5P_DEFAULT) <= 0)
-        throw Error(file, "the group of non-LoRA tensors '/tensors' is missing");
-    const Handle group(
-        h5::check(H5Gopen2(f, kTensorsGroup, H5P_DEFAULT), file, "cannot open the tensors group"),
-        H5Gclose);
+    const Handle group = openGroup(f, kTensorsGroup, file, "group of non-LoRA tensors", "/tensors");
     H5G_info_t info;
     h5::checkStatus(H5Gget_info(group, &info), file, "cannot list the tensors group");
     std::vector<TensorData> tensors;
     for (hsize_t i = 0; i < info.nlinks; ++i) {
         const std::string name = std::to_string(i);
         const std::string what = "tensor " + name;
-        DatasetInfo data = openVector(group, name.c_str(), file, "non-LoRA tensor");
+        DatasetInfo data =
+            openVector(group, name.c_str(), file, "non-LoRA tensor", "/tensors/" + name, fileSize);
         if (!sameType(data.dataset, H5T_STD_U8LE))
             throw Error(file, what + " is not stored as raw bytes (uint8)");
-        const AttributeReader reader(data.dataset, file, "/tensors/" + name);
+        const AttributeReader reader(data.dataset, file, "/tensors/" + name, fileSize);
         TensorData tensor;
-        tensor.name = reader.string("name");
+        tensor.name = reader.name("name");
         const std::string dtype = reader.string("dtype");
         const std::optional<DType> type = dtypeFromName(dtype);
         if (!type)
-            reader.fail("dtype", "names the unknown type '" + dtype + "'");
+            reader.fail("dtype", "names the unknown type '" + shown(dtype) + "'");
         tensor.dtype = *type;
         const nlohmann::json shape = nlohmann::json::parse(reader.string("shape"), nullptr, false);
         if (!shape.is_array())
@@ -270,18 +386,19 @@ std::vector<TensorData> readTensors(hid_t f, const std::string& file)
         std::int64_t elements = 1;
         for (const auto& extent : shape) {
             if (!extent.is_number_integer() || extent.get<std::int64_t>() < 0 ||
-                extent.get<std::int64_t>() > (std::int64_t(1) << 40))
+                extent.get<std::int64_t>() > kMaxPackedTensorElements)
                 reader.fail("shape", "holds an invalid extent");
             tensor.shape.push_back(extent.get<std::int64_t>());
             elements *= tensor.shape.back();
-            if (elements > (std::int64_t(1) << 40))
+            if (elements > kMaxPackedTensorElements)
                 reader.fail("shape", "is implausibly large");
         }
         const std::uint64_t expected = std::uint64_t(elements) * elementSize(tensor.dtype);
         if (data.count != expected)
-            throw Error(file,
-                        what + " (" + tensor.name + ") holds " + str(std::int64_t(data.count)) +
-                            " bytes, its dtype and shape need " + str(std::int64_t(expected)));
+            throw Error(file, what + " (" + shown(tensor.name) + ") holds " +
+                                  str(std::int64_t(data.count)) +
+                                  " bytes, its dtype and shape need " +
+                                  str(std::int64_t(expected)));
         tensor.bytes.resize(data.count);
         readRange(data.dataset, H5T_NATIVE_UINT8, 0, data.count, tensor.bytes.data(), file, what);
         tensors.push_back(std::move(tensor));
@@ -303,10 +420,16 @@ PackedVectors partShape(int count, int length, bool binary, int bits, const Quan
     return part;
 }
 
-std::string fixedString(const std::uint8_t* data, std::size_t size)
+// A name column of the module table: NUL-padded to the column's width. A NUL before the padding
+// would cut the name (and two names that differ after it would read the same), so the name is
+// refused, as the writer refuses to store it.
+std::string fixedString(const std::uint8_t* data, std::size_t size, const std::string& file,
+                        const std::string& where, const char* column)
 {
     std::string text(reinterpret_cast<const char*>(data), size);
-    text.resize(std::strlen(text.c_str()));
+    text.resize(text.find_last_not_of('\0') + 1);
+    if (const std::string problem = nameProblem(text, kMaxPackedNameBytes); !problem.empty())
+        throw Error(file, where + ": the " + column + " '" + shown(text) + "' " + problem);
     return text;
 }
 
@@ -330,13 +453,13 @@ PackedAdapter readFile(const std::string& path)
                               (detail.empty() ? std::string() : " (HDF5: " + detail + ")"));
     }
 
-    const AttributeReader root(f, file, "the root group's");
+    const AttributeReader root(f, file, "the root group's", fileSize);
     if (!root.has("format"))
         throw Error(file, "not a packed LoRAQuant adapter: the root group has no 'format' "
                           "attribute");
     if (const std::string format = root.string("format"); format != kPackedFormatName)
-        throw Error(file, "not a packed LoRAQuant adapter: format is '" + format + "', expected '" +
-                              kPackedFormatName + "'");
+        throw Error(file, "not a packed LoRAQuant adapter: format is '" + shown(format) +
+                              "', expected '" + kPackedFormatName + "'");
     if (const std::int64_t version = root.integer("format_version");
         version != kPackedFormatVersion)
         throw Error(file, "format version " + str(version) +
@@ -345,13 +468,14 @@ PackedAdapter readFile(const std::string& path)
                               str(kPackedFormatVersion) + ")");
 
     PackedAdapter adapter;
-    adapter.createdBy = root.has("created_by") ? root.string("created_by") : std::string();
-    adapter.settings = readSettings(f, file, adapter.relErrTotal);
-    adapter.source = readSource(f, file);
+    adapter.createdBy = root.has("created_by") ? root.text("created_by") : std::string();
+    adapter.settings = readSettings(f, file, fileSize, adapter.relErrTotal);
+    adapter.source = readSource(f, file, fileSize);
     const QuantSettings& settings = adapter.settings;
 
     // The module table: check its columns' types, then read it with the file's string sizes.
-    DatasetInfo tableInfo = openVector(f, kModulesTable, file, "module table");
+    DatasetInfo tableInfo =
+        openVector(f, kModulesTable, file, "module table", "/modules", fileSize);
     const Handle fileRowType = typeHandle(H5Dget_type(tableInfo.dataset));
     if (H5Tget_class(fileRowType) != H5T_COMPOUND)
         throw Error(file, "the module table is not a table (compound dataset)");
@@ -376,19 +500,24 @@ PackedAdapter readFile(const std::string& path)
     column("dtype_b", H5T_ENUM);
     column("lora_scale", H5T_FLOAT);
     column("rel_err", H5T_FLOAT);
-    if (layout.nameSize > 65536 || layout.suffixASize > 65536 || layout.suffixBSize > 65536)
-        throw Error(file, "the module table's name columns are implausibly wide");
-    if (tableInfo.count > (std::uint64_t(1) << 24) || tableInfo.count * layout.rowSize() > fileSize)
+    if (layout.nameSize > kMaxPackedNameBytes || layout.suffixASize > kMaxPackedNameBytes ||
+        layout.suffixBSize > kMaxPackedNameBytes)
+        throw Error(file, "the module table's name columns are wider than the " +
+                              str(std::int64_t(kMaxPackedNameBytes)) +
+                              " bytes a packed file holds in a name");
+    if (tableInfo.count > kMaxPackedModules || tableInfo.count * layout.rowSize() > fileSize)
         throw Error(file, "the module table claims " + str(std::int64_t(tableInfo.count)) +
                               " modules, more than the file can hold");
+    if (tableInfo.count == 0)
+        throw Error(file, "the module table holds no modules; a packed adapter has at least one");
     const Handle rowType = tableType(layout, file);
     std::vector<std::uint8_t> table(layout.rowSize() * tableInfo.count);
     readRange(tableInfo.dataset, rowType, 0, tableInfo.count, table.data(), file,
               "the module table");
 
-    DatasetInfo codes = openVector(f, kCodes, file, "codes");
-    DatasetInfo scales = openVector(f, kScales, file, "scales");
-    DatasetInfo zeros = openVector(f, kZeros, file, "zero points");
+    DatasetInfo codes = openVector(f, kCodes, file, "codes", "/codes", fileSize);
+    DatasetInfo scales = openVector(f, kScales, file, "scales", "/scales", fileSize);
+    DatasetInfo zeros = openVector(f, kZeros, file, "zero points", "/zeros", fileSize);
     if (!sameType(codes.dataset, H5T_STD_U8LE))
         throw Error(file, "the codes dataset is not uint8");
     if (!sameType(zeros.dataset, H5T_STD_U8LE))
@@ -407,13 +536,15 @@ PackedAdapter readFile(const std::string& path)
     for (std::uint64_t i = 0; i < tableInfo.count; ++i) {
         const std::uint8_t* row = table.data() + i * layout.rowSize();
         PackedModule& module = adapter.modules[i];
-        module.name = fixedString(row + layout.name(), layout.nameSize);
-        const std::string where =
-            "module table row " + str(std::int64_t(i)) + " (" + module.name + ")";
+        const std::string rowLabel = "module table row " + str(std::int64_t(i));
+        module.name = fixedString(row + layout.name(), layout.nameSize, file, rowLabel, "name");
+        const std::string where = rowLabel + " (" + shown(module.name) + ")";
         if (module.name.empty() || !names.insert(module.name).second)
             throw Error(file, where + ": the module name is empty or repeated");
-        const std::string suffixA = fixedString(row + layout.suffixA(), layout.suffixASize);
-        const std::string suffixB = fixedString(row + layout.suffixB(), layout.suffixBSize);
+        const std::string suffixA =
+            fixedString(row + layout.suffixA(), layout.suffixASize, file, where, "suffix_a");
+        const std::string suffixB =
+            fixedString(row + layout.suffixB(), layout.suffixBSize, file, where, "suffix_b");
         if (suffixA.empty() || suffixB.empty() || suffixA == suffixB)
             throw Error(file, where + ": the tensor-name suffixes are empty or equal");
         module.keyA = module.name + suffixA;
@@ -423,7 +554,7 @@ PackedAdapter readFile(const std::string& path)
         const auto r = get<std::uint32_t>(row, layout.r());
         const auto h = get<std::uint32_t>(row, layout.h());
         if (m < 1 || n < 1 || r < 1 || m > kMaxDimension || n > kMaxDimension ||
-            r > kMaxDimension || std::int64_t(r) * (std::int64_t(m) + n) > kMaxValuesPerModule)
+            r > kMaxDimension || std::int64_t(r) * (std::int64_t(m) + n) > kMaxPackedModuleValues)
             throw Error(file, where + ": shape m " + str(m) + ", n " + str(n) + ", r " + str(r) +
                                   " is empty or implausibly large");
         if (h > r)
@@ -488,7 +619,7 @@ PackedAdapter readFile(const std::string& path)
     for (PackedModule& module : adapter.modules) {
         PackedVectors* parts[] = {&module.bHigh, &module.aHigh, &module.bLow, &module.aLow};
         for (PackedVectors* part : parts) {
-            const std::string what = "the data of module " + module.name;
+            const std::string what = "the data of module " + shown(module.name);
             part->codes.assign(std::size_t(part->codeBytes()) + kStreamPadding, 0);
             readRange(codes.dataset, H5T_NATIVE_UINT8, at.codes, std::uint64_t(part->codeBytes()),
                       part->codes.data(), file, what);
@@ -513,7 +644,7 @@ PackedAdapter readFile(const std::string& path)
         }
         module.validate(file);
     }
-    adapter.otherTensors = readTensors(f, file);
+    adapter.otherTensors = readTensors(f, file, fileSize);
     return adapter;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace lq::packedfile {
 
@@ -25,6 +26,21 @@ inline std::string str(std::int64_t value)
 {
     return std::to_string(value);
 }
+
+// Text from a file or an adapter as it may appear in a message: at most a few dozen bytes (a
+// name may be 64 MiB long), control bytes as \xNN, bytes outside valid UTF-8 as U+FFFD, and the
+// full length when it was cut.
+std::string shown(std::string_view text);
+
+bool isValidUtf8(std::string_view text);
+// `text` with every byte outside a valid UTF-8 sequence replaced by U+FFFD, so that the string
+// attributes the file declares UTF-8 are UTF-8, and JSON output of them never fails.
+std::string toValidUtf8(std::string_view text);
+
+// Why `name` cannot be a name in a packed file, or an empty string when it can: a NUL byte
+// (the fixed-width strings would cut it there and rename it), more than `limit` bytes, or not
+// UTF-8 (replacing bytes would rename it). The writer and the reader both apply it.
+std::string nameProblem(std::string_view name, std::size_t limit);
 
 h5::Handle typeHandle(hid_t id);
 // IEEE binary16, little-endian: sign bit 15, exponent bits 10..14 (bias 15), mantissa 0..9. h5py

@@ -6,6 +6,7 @@
 #include "packedfile.h"
 #include "packedfileschema.h"
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -47,8 +48,11 @@ void writeAttribute(hid_t object, const char* name, hid_t fileType, hid_t memTyp
 
 void writeString(hid_t object, const char* name, const std::string& value, const std::string& file)
 {
-    if (value.find('\0') != std::string::npos)
-        throw Error(file, std::string("attribute ") + name + " would contain a NUL character");
+    // checkRepresentable has refused these for names and made free text UTF-8 without NUL.
+    if (value.find('\0') != std::string::npos || value.size() > kMaxPackedStringBytes ||
+        !isValidUtf8(value))
+        throw Error(file, std::string("attribute ") + name + " '" + shown(value) +
+                              "' cannot be stored (a NUL byte, not UTF-8, or too long)");
     // Fixed-length: libhdf5 1.10 reads variable-length strings through its global heap, where
     // a damaged file makes it overrun a buffer or loop forever (found with fuzz_packed), so the
     // reader refuses them.
@@ -124,8 +128,8 @@ std::string tensorSuffix(const std::string& key, const PackedModule& module,
                          const std::string& file)
 {
     if (key.size() <= module.name.size() || key.compare(0, module.name.size(), module.name) != 0)
-        throw Error(file, "module " + module.name + ": tensor name " + key +
-                              " does not start with the module name");
+        throw Error(file, "module '" + shown(module.name) + "': tensor name '" + shown(key) +
+                              "' does not start with the module name");
     return key.substr(module.name.size());
 }
 
@@ -134,7 +138,104 @@ std::string metadataJson(const std::map<std::string, std::string>& metadata)
     nlohmann::ordered_json json = nlohmann::ordered_json::object();
     for (const auto& [key, value] : metadata)
         json[key] = value;
-    return json.dump();
+    // The attribute is UTF-8 (and JSON must be): bytes outside UTF-8 become U+FFFD.
+    return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// Free text the file declares UTF-8 (a path, the config, the program name): made UTF-8 rather
+// than refused, since nothing is named by it. A NUL would be cut on read; it is refused.
+std::string freeText(const std::string& value, const char* what, const std::string& file)
+{
+    if (value.find('\0') != std::string::npos)
+        throw Error(file, std::string("the ") + what + " '" + shown(value) +
+                              "' holds a NUL byte, which a packed file cannot store");
+    std::string text = toValidUtf8(value);
+    if (text.size() > kMaxPackedStringBytes)
+        throw Error(file, std::string("the ") + what + " is " + str(std::int64_t(text.size())) +
+                              " bytes long; a packed file holds at most " +
+                              str(std::int64_t(kMaxPackedStringBytes)));
+    return text;
+}
+
+std::string moduleLabel(const PackedModule& module)
+{
+    return "module '" + shown(module.name) + "'";
+}
+
+// Everything the reader would refuse, refused before anything is built, with the module or
+// tensor named: what the writer writes, the reader reads (the limits are in packedformat.h).
+void checkRepresentable(const PackedAdapter& adapter, const std::string& file)
+{
+    if (adapter.modules.empty())
+        throw Error(file, "the adapter has no modules; a packed adapter has at least one");
+    if (adapter.modules.size() > kMaxPackedModules)
+        throw Error(file, "the adapter has " + str(std::int64_t(adapter.modules.size())) +
+                              " modules; a packed file holds at most " +
+                              str(std::int64_t(kMaxPackedModules)));
+    const QuantSettings& s = adapter.settings;
+    const auto inRange = [&](const char* what, std::int64_t value, std::int64_t low,
+                             std::int64_t high) {
+        if (value < low || value > high)
+            throw Error(file, std::string("the ") + what + " " + str(value) + " is outside " +
+                                  str(low) + ".." + str(high) + ", what a packed file holds");
+    };
+    inRange("group size", s.groupSize, 1, kMaxPackedDimension);
+    inRange("fixed h", s.fixedH, 0, kMaxPackedDimension);
+    inRange("high bit width", s.bitsHigh, kMinCodeBits, kMaxCodeBits);
+    inRange("number of refinement steps", s.refineSteps, 0, kMaxPackedDimension);
+    const std::string& sha = adapter.source.sha256;
+    if (!sha.empty() &&
+        (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos))
+        throw Error(file,
+                    "the source's SHA-256 '" + shown(sha) + "' is not 64 lower-case hex digits");
+
+    std::set<std::string> names;
+    for (const PackedModule& module : adapter.modules) {
+        const std::string label = moduleLabel(module);
+        if (const std::string problem = nameProblem(module.name, kMaxPackedNameBytes);
+            !problem.empty())
+            throw Error(file, label + ": the name " + problem);
+        if (module.name.empty() || !names.insert(module.name).second)
+            throw Error(file, label + ": the module name is empty or not unique");
+        const std::string suffixA = tensorSuffix(module.keyA, module, file);
+        const std::string suffixB = tensorSuffix(module.keyB, module, file);
+        for (const std::string* suffix : {&suffixA, &suffixB})
+            if (const std::string problem = nameProblem(*suffix, kMaxPackedNameBytes);
+                !problem.empty())
+                throw Error(file, label + ": the tensor name '" + shown(module.name + *suffix) +
+                                      "' after the module name " + problem);
+        if (suffixA == suffixB)
+            throw Error(file, label + ": lora_A and lora_B have the same tensor name");
+        if (module.m < 1 || module.n < 1 || module.r < 1 || module.m > kMaxPackedDimension ||
+            module.n > kMaxPackedDimension || module.r > kMaxPackedDimension ||
+            std::int64_t(module.r) * (std::int64_t(module.m) + module.n) > kMaxPackedModuleValues)
+            throw Error(file, label + ": shape m " + str(module.m) + ", n " + str(module.n) +
+                                  ", r " + str(module.r) +
+                                  " is empty or larger than a packed file holds");
+        if (!std::isfinite(module.loraScale))
+            throw Error(file, label + ": the LoRA scale is not finite");
+    }
+    for (const TensorData& tensor : adapter.otherTensors) {
+        const std::string label = "non-LoRA tensor '" + shown(tensor.name) + "'";
+        if (const std::string problem = nameProblem(tensor.name, kMaxPackedStringBytes);
+            !problem.empty())
+            throw Error(file, label + ": the name " + problem);
+        std::int64_t elements = 1;
+        for (const std::int64_t extent : tensor.shape) {
+            if (extent < 0 || extent > kMaxPackedTensorElements)
+                throw Error(file, label + ": extent " + str(extent) + " is outside 0.." +
+                                      str(kMaxPackedTensorElements));
+            elements *= extent;
+            if (elements > kMaxPackedTensorElements)
+                throw Error(file,
+                            label + ": more than " + str(kMaxPackedTensorElements) + " elements");
+        }
+        if (std::uint64_t(tensor.bytes.size()) !=
+            std::uint64_t(elements) * elementSize(tensor.dtype))
+            throw Error(file, label + ": " + str(std::int64_t(tensor.bytes.size())) +
+                                  " bytes for its dtype and shape, which need " +
+                                  str(elements * std::int64_t(elementSize(tensor.dtype))));
+    }
 }
 
 // Bob Jenkins' lookup3 hash (hashlittle, initial value 0): HDF5's checksum of its metadata.
@@ -207,6 +308,7 @@ void fixSuperblockChecksum(std::vector<std::byte>& image, const std::string& fil
 // would be HDF5's to close.
 std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& adapter)
 {
+    checkRepresentable(adapter, file);
     const Handle fapl(h5::check(H5Pcreate(H5P_FILE_ACCESS), file, "cannot create properties"),
                       H5Pclose);
     constexpr std::size_t kImageIncrement = 1 << 20;
@@ -225,17 +327,19 @@ std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& a
     writeString(f, "format", kPackedFormatName, file);
     writeInt(f, "format_version", kPackedFormatVersion, file);
     writeString(f, "created_by",
-                adapter.createdBy.empty() ? std::string("loraquant ") + LQ_VERSION
-                                          : adapter.createdBy,
+                freeText(adapter.createdBy.empty() ? std::string("loraquant ") + LQ_VERSION
+                                                   : adapter.createdBy,
+                         "program name", file),
                 file);
 
     {
         const Handle source = createGroup(f, kSourceGroup, file);
-        writeString(source, "path", adapter.source.path, file);
+        writeString(source, "path", freeText(adapter.source.path, "source path", file), file);
         writeString(source, "sha256", adapter.source.sha256, file);
         writeUInt(source, "bytes", adapter.source.bytes, file);
         if (adapter.source.configJson)
-            writeString(source, "adapter_config", *adapter.source.configJson, file);
+            writeString(source, "adapter_config",
+                        freeText(*adapter.source.configJson, "adapter config", file), file);
         writeString(source, "safetensors_metadata", metadataJson(adapter.source.metadata), file);
     }
     {
@@ -263,13 +367,13 @@ std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& a
         if (module.bHigh.groupSize != adapter.settings.groupSize ||
             module.bHigh.layout != adapter.settings.layout ||
             module.bHigh.scaleFormat != adapter.settings.scaleFormat)
-            throw Error(file, "module " + module.name +
+            throw Error(file, moduleLabel(module) +
                                   " was quantized with other group settings than the adapter's");
         for (int p = 0; p < 4; ++p) {
             const PackedVectors& part = *partsOf(module, p);
             if (part.groupSize != module.bHigh.groupSize || part.layout != module.bHigh.layout ||
                 part.scaleFormat != module.bHigh.scaleFormat)
-                throw Error(file, "module " + module.name + " mixes group settings");
+                throw Error(file, moduleLabel(module) + " mixes group settings");
             codeBytes += std::uint64_t(part.codeBytes());
             scaleCount += std::uint64_t(part.groupCount());
             zeroBytes += std::uint64_t(part.zeroBytes());

@@ -52,6 +52,25 @@ inline constexpr const char* kPackedFormatName = "loraquant-packed-adapter";
 inline constexpr int kPackedFormatVersion = 1;
 inline constexpr const char* kPackedExtension = ".lqa.h5";
 
+// What a packed file can hold, defined once: the writer refuses an adapter beyond any of these
+// before it writes anything, and the reader refuses a file beyond them, so that every file the
+// writer makes is one the readers read (FORMAT.md).
+// A module name and each tensor-name suffix (the module table's fixed-width string columns).
+inline constexpr std::size_t kMaxPackedNameBytes = 65536;
+// Any other string attribute: a non-LoRA tensor's name, the source path, the config text.
+inline constexpr std::size_t kMaxPackedStringBytes = std::size_t(1) << 26;
+// m, n, r, the group size, fixed_h and refine_steps: beyond this the int group counts overflow,
+// and no adapter comes near it (the largest LLM projections are ~2^18 wide).
+inline constexpr std::int64_t kMaxPackedDimension = std::int64_t(1) << 30;
+// r (m + n) of one module.
+inline constexpr std::int64_t kMaxPackedModuleValues = std::int64_t(1) << 31;
+// Modules of one adapter: 2^20, far above any real one (a LoRA on every expert of a large MoE
+// model has ~50,000), so that a file of tiny modules cannot make the reader hold gigabytes of
+// module records (~1 KB each in memory for ~70 bytes in the file).
+inline constexpr std::uint64_t kMaxPackedModules = std::uint64_t(1) << 20;
+// Elements of one non-LoRA tensor, and each of its extents.
+inline constexpr std::int64_t kMaxPackedTensorElements = std::int64_t(1) << 40;
+
 // In memory every code and zero-point stream carries this many zero bytes after its last byte,
 // so that a decoder may load a whole 64-bit word at any byte of the stream. Not in the file.
 inline constexpr std::size_t kStreamPadding = 8;

@@ -11,7 +11,11 @@ few hand-written ones that use rank_pattern, alpha_pattern, use_rslora and a reg
 target_modules.
 packed seeds: the tiny adapter of tests/data/bad, the shrunk example and one shrunk F16 adapter,
 quantized with several settings and written by the real writer (make_packed_seeds, built by
-scripts/run-fuzzers.sh in build-fuzz; skipped with a message when it is not built)."""
+scripts/run-fuzzers.sh in build-fuzz; skipped with a message when it is not built); and, as
+bad-*, the crafted hostile packed files of tests/data/bad (packed-*.lqa.h5), which the same tool
+writes there first (make_packed_seeds --bad).
+packedrecipe seeds: recipes of fuzz_packedrecipe (packedrecipefuzzer.cpp reads them), one per
+kind of edit."""
 
 import glob
 import json
@@ -134,10 +138,45 @@ def main():
         # F32 two-module adapter, the example's seven module kinds, and F16 fused QKV.
         inputs = [os.path.join(bad, "missing-config"), os.path.join(tensors, "example-shrunk")]
         inputs += sorted(glob.glob(os.path.join(tensors, "shared-opencalm*-shrunk")))
+        # Paths relative to the checkout: the files record their source's path, and the seeds
+        # must not depend on where the checkout is.
+        inputs = [os.path.relpath(path, ROOT) for path in inputs]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
         subprocess.run([tool, *inputs, "-o", packed], check=True, stdout=subprocess.DEVNULL,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+                       env=env, cwd=ROOT)
+        subprocess.run([tool, "--bad", inputs[0], "-o", bad], check=True,
+                       stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
+        for path in sorted(glob.glob(os.path.join(bad, "packed-*.lqa.h5"))):
+            with open(path, "rb") as f:
+                write(packed, "bad-" + os.path.basename(path), f.read())
     else:
         print("make-seeds: " + tool + " is not built; packed seeds left as they are")
+
+    # Recipes: base byte (0 F16 per-component, 1 F32 flattened), then opcode and arguments as
+    # packedrecipefuzzer.cpp's apply() reads them.
+    recipes = {
+        "base-f16": [0],
+        "base-f32": [1],
+        "external-storage-codes": [0, 0, 1, 3, 0, 4, 0, 0, 0],
+        "virtual-tensor": [0, 0, 4, 4, 0, 1, 0, 0, 0, 1, 4],
+        "chunked-deflate-scales": [1, 0, 2, 2, 0, 7, 1, 0, 0],
+        "chunked-partial-zeros": [0, 0, 3, 2, 1, 3, 3, 0, 1, 0],
+        "compact-codes": [0, 0, 1, 1, 0, 0, 0, 0, 0],
+        "never-written-huge-tensor": [0, 0, 4, 5, 3, 10, 0, 0, 0, 0],
+        "soft-link-settings": [0, 1, 4, 0, 0, 0],
+        "external-link-codes": [0, 1, 1, 2, 1, 1],
+        "user-link-tensor": [0, 1, 7, 3, 0, 0],
+        "retype-group-size": [0, 4, 1, 9, 0],
+        "odd-source-path": [0, 5, 2, 16, 0, 5] + list(b"a\xff\x00bc"),
+        "long-tensor-name": [0, 5, 3, 21, 4, 3] + list(b"abc"),
+        "table-name-nul": [0, 6, 0, 0, 3] + list(b"a\x00b"),
+        "extra-tensor": [0, 7, 1],
+        "retype-codes": [0, 8, 1, 20, 0],
+    }
+    recipe_folder = os.path.join(HERE, "corpus", "packedrecipe")
+    clean(recipe_folder)
+    for name, recipe in recipes.items():
+        write(recipe_folder, name, bytes(recipe))
 
 
 if __name__ == "__main__":

@@ -288,7 +288,10 @@ private slots:
     // floats) go into the file with dtype and shape and come back byte for byte.
     void otherTensorsRoundTrip()
     {
-        lq::PackedAdapter adapter;
+        // One small module: a packed adapter has at least one.
+        const lq::Adapter source = packedtest::randomAdapter({{8, 8, 2}}, 2);
+        lq::PackedAdapter adapter =
+            lq::packAdapter(source, lq::quantizeAdapter(source, lq::QuantSettings()));
         adapter.source.path = "memory";
         adapter.otherTensors.push_back({"score.weight", lq::DType::BF16, {3, 5}, {}});
         adapter.otherTensors.back().bytes.resize(30);
@@ -359,13 +362,15 @@ private slots:
         QTemporaryDir dir;
         const std::string full = dir.filePath("full.lqa.h5").toStdString();
         lq::writePackedAdapter(full, adapter);
-        lq::PackedAdapter empty = adapter;
-        empty.modules.clear();
-        const std::string header = dir.filePath("empty.lqa.h5").toStdString();
-        lq::writePackedAdapter(header, empty);
+        // The fixed header: a file of the first module alone, less that module's payload (a
+        // packed file has at least one module).
+        lq::PackedAdapter one = adapter;
+        one.modules.resize(1);
+        const std::string header = dir.filePath("one.lqa.h5").toStdString();
+        lq::writePackedAdapter(header, one);
 
         const double payload = double(adapter.storedBits()) / 8.0;
-        const std::uint64_t fixed = fileSize(header);
+        const auto fixed = std::uint64_t(double(fileSize(header)) - double(one.storedBits()) / 8.0);
         const double excess = (double(fileSize(full)) - double(fixed)) / payload - 1.0;
         qInfo("llama2-7b r16 (h 4 of 16, b_h 2): %lld parameters, %.4f true bits/param, payload "
               "%.0f bytes, file %llu bytes, fixed header %llu bytes, per-module overhead beyond "
