@@ -1,6 +1,8 @@
 // Reading .lqa.h5 files: every object, attribute and size is checked before it is trusted.
 
 #include "../io/error.h"
+#include "../io/inputfile.h"
+#include "../io/jsontext.h"
 #include "packedfile.h"
 #include "packedfileschema.h"
 
@@ -348,12 +350,14 @@ PackedSource readSource(hid_t f, const std::string& file, std::uint64_t fileSize
     if (reader.has("adapter_config"))
         source.configJson = reader.text("adapter_config");
     const std::string metadata = reader.string("safetensors_metadata");
-    const nlohmann::json json = nlohmann::json::parse(metadata, nullptr, false);
+    const nlohmann::json json =
+        parseJson(metadata, file, "source attribute 'safetensors_metadata'");
     if (!json.is_object())
         reader.fail("safetensors_metadata", "is not a JSON object");
     for (const auto& [key, value] : json.items()) {
         if (!value.is_string())
-            reader.fail("safetensors_metadata", "holds a non-string value for '" + key + "'");
+            reader.fail("safetensors_metadata",
+                        "holds a non-string value for '" + shown(key) + "'");
         source.metadata[key] = value.get<std::string>();
     }
     return source;
@@ -380,7 +384,8 @@ std::vector<TensorData> readTensors(hid_t f, const std::string& file, std::uint6
         if (!type)
             reader.fail("dtype", "names the unknown type '" + shown(dtype) + "'");
         tensor.dtype = *type;
-        const nlohmann::json shape = nlohmann::json::parse(reader.string("shape"), nullptr, false);
+        const nlohmann::json shape =
+            parseJson(reader.string("shape"), file, "/tensors/" + name + " attribute 'shape'");
         if (!shape.is_array())
             reader.fail("shape", "is not a JSON list");
         std::int64_t elements = 1;
@@ -441,6 +446,7 @@ PackedAdapter readFile(const std::string& path)
         throw Error(file, "no such file");
     if (fs::is_directory(path, ec))
         throw Error(file, "is a folder, not a packed .lqa.h5 file");
+    requireRegularFile(path, "packed file"); // HDF5 would block on a FIFO, read a device forever
     const std::uint64_t fileSize = fs::file_size(path, ec);
     if (ec)
         throw Error(file, "cannot read the file size: " + ec.message());

@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <functional>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 
@@ -461,6 +462,19 @@ private slots:
             const lqmut::Id source(H5Oopen(f, "/source", H5P_DEFAULT), H5Oclose);
             return lqmut::writeStringAttribute(source, "path", std::string("/a\0/b", 5));
         }) << "source attribute 'path' holds a NUL byte inside its text";
+        QTest::addRow("JSON nested 100,000 deep in a tensor's shape")
+            << Edit([](hid_t f, auto&, auto&) {
+                   const lqmut::Id tensor(H5Oopen(f, "/tensors/0", H5P_DEFAULT), H5Oclose);
+                   return lqmut::writeStringAttribute(tensor, "shape", std::string(100000, '['));
+               })
+            << "/tensors/0 attribute 'shape' nests arrays and objects deeper than 64 levels";
+        QTest::addRow("JSON nested 100,000 deep in the source metadata")
+            << Edit([](hid_t f, auto&, auto&) {
+                   const lqmut::Id source(H5Oopen(f, "/source", H5P_DEFAULT), H5Oclose);
+                   return lqmut::writeStringAttribute(source, "safetensors_metadata",
+                                                      "{\"k\":" + std::string(100000, '['));
+               })
+            << "source attribute 'safetensors_metadata' nests arrays and objects deeper than 64";
         QTest::addRow("no modules") << Edit([](hid_t f, auto&, auto&) {
             return replaceIn(f, "/", "modules", storageOf(lqmut::Storage::Contiguous, 0));
         }) << "the module table holds no modules; a packed adapter has at least one";
@@ -531,6 +545,17 @@ private slots:
     }
 
     // A packed file without modules fails `validate` (it passed, checking nothing).
+    // HDF5 opening a FIFO would wait for a writer that never comes.
+    void specialFileIsRefused()
+    {
+        const std::string fifo = m_dir.filePath("fifo.lqa.h5").toStdString();
+        QCOMPARE(::mkfifo(fifo.c_str(), 0644), 0);
+        const std::string problem = errorOf(fifo);
+        QVERIFY2(problem.find("the packed file is a FIFO (named pipe), not a regular file") !=
+                     std::string::npos,
+                 problem.c_str());
+    }
+
     void validateRefusesNoModules()
     {
         const std::string path = crafted("empty.lqa.h5", [](hid_t f, auto&, auto&) {
