@@ -334,7 +334,7 @@ void MainWindow::createViews()
     m_errorView = new ErrorView(m_tabs);
     connect(m_errorView, &ErrorView::sweepRequested, this, [this] {
         if (AdapterDocument* document = currentDocument())
-            ParetoSweep::of(document)->start();
+            document->paretoSweep()->start();
     });
     connect(m_errorView, &ErrorView::moduleClicked, this, [this](int module) {
         if (AdapterDocument* document = currentDocument())
@@ -428,7 +428,7 @@ void MainWindow::createViews()
 void MainWindow::connectDocument(AdapterDocument* document)
 {
     connect(document, &AdapterDocument::jobStarted, m_status, &StatusPanel::track);
-    ParetoSweep* sweep = ParetoSweep::of(document);
+    ParetoSweep* sweep = document->paretoSweep();
     connect(sweep, &ParetoSweep::started, m_status, &StatusPanel::track);
     connect(sweep, &ParetoSweep::started, this, [this, document] {
         if (document == currentDocument())
@@ -830,7 +830,7 @@ void MainWindow::previewBudget(double bits)
     AdapterDocument* document = currentDocument();
     if (!document)
         return;
-    const lq::ErrorCurves* curves = BudgetCurves::of(document)->curves();
+    const lq::ErrorCurves* curves = document->budgetCurves()->curves();
     if (!curves) {
         m_panel->setBudgetPrediction(tr("Let go to apply; the first budget measures each "
                                         "module's error curves in the background."));
@@ -855,7 +855,7 @@ void MainWindow::applyBudget(double bits)
 {
     m_panel->setBudgetPrediction(QString());
     if (AdapterDocument* document = currentDocument()) {
-        BudgetCurves* curves = BudgetCurves::of(document);
+        BudgetCurves* curves = document->budgetCurves();
         curves->apply(bits);
         // The first budget waits for the error curves: show that work with its Cancel button.
         if (Job* job = curves->job())

@@ -43,7 +43,7 @@ void Screenshotter::onDocument(AdapterDocument* document)
             return;
         m_started = true;
         // The error view's trade-off plot is part of the picture: sweep first.
-        ParetoSweep* sweep = ParetoSweep::of(document);
+        ParetoSweep* sweep = document->paretoSweep();
         // Without it the plot says why; the pictures are still taken.
         connect(sweep, &ParetoSweep::finished, this, [this](bool succeeded, const QString& why) {
             if (!succeeded)

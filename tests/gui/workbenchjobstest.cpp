@@ -193,7 +193,7 @@ void WorkbenchJobsTest::budgetSliderStaysLive()
         slider->setSliderDown(true);
         slider->setSliderPosition(value);
     };
-    lq::gui::BudgetCurves* curves = lq::gui::BudgetCurves::of(document);
+    lq::gui::BudgetCurves* curves = document->budgetCurves();
 
     // The first release hands the curves to a background job: back at once, with progress and
     // Cancel in the status bar, nothing applied yet.
@@ -256,7 +256,7 @@ void WorkbenchJobsTest::paretoSweepInBackground()
     QCOMPARE(plot->current(),
              QPointF(document->result().avgBitsTrue, document->result().relErrTotal));
 
-    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(document);
+    lq::gui::ParetoSweep* sweep = document->paretoSweep();
     QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
     QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
     QVERIFY(sweep->isRunning());
@@ -328,7 +328,7 @@ void WorkbenchJobsTest::tradeOffFollowsTheCurrentAdapter()
     AdapterDocument* swept = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(swept);
     bench.window.showView(MainWindow::View::Error);
-    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(swept);
+    lq::gui::ParetoSweep* sweep = swept->paretoSweep();
     QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
     QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
     QVERIFY(finished.wait(kJobTimeoutMs));
@@ -373,7 +373,7 @@ void WorkbenchJobsTest::cancelSweepKeepsNothing()
     AdapterDocument* document = openThroughMenu(bench, m_large);
     QVERIFY(document);
     bench.window.showView(MainWindow::View::Error);
-    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(document);
+    lq::gui::ParetoSweep* sweep = document->paretoSweep();
     QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
     QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
     Job* job = sweep->job();
