@@ -1,6 +1,8 @@
 #include "screenshotter.h"
 
 #include "adapterdocument.h"
+#include "documentpresenter.h"
+#include "errorview.h"
 #include "mainwindow.h"
 #include "paretosweep.h"
 #include "widgets/plotwidget.h"
@@ -52,7 +54,7 @@ void Screenshotter::onDocument(AdapterDocument* document)
             QTimer::singleShot(kSettleMs, this, &Screenshotter::takeNext);
         });
         m_window->showView(MainWindow::View::Error);
-        m_window->sweepButton()->click();
+        m_window->presenter()->errorView()->sweepButton()->click();
     };
     connect(document, &AdapterDocument::resultChanged, this, startWhenCurrent);
     connect(document, &AdapterDocument::baselinesChanged, this, startWhenCurrent);
