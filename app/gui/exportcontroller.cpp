@@ -43,14 +43,27 @@ void ExportController::cancel()
         m_export->cancel();
 }
 
+QString ExportController::askFile(const QString& title, const QString& tail,
+                                  const QString& filter) const
+{
+    const AdapterDocument* document = m_workspace->current();
+    return document ? m_chooser->fileToSave(m_dialogParent, title,
+                                            suggestedExportPath(*document, tail), filter)
+                    : QString();
+}
+
+QString ExportController::askFolder(const QString& title, const QString& tail) const
+{
+    const AdapterDocument* document = m_workspace->current();
+    return document ? m_chooser->folderToSave(m_dialogParent, title,
+                                              suggestedExportPath(*document, tail))
+                    : QString();
+}
+
 void ExportController::exportPacked()
 {
-    AdapterDocument* document = m_workspace->current();
-    if (!document)
-        return;
-    const QString suggested = suggestedExportPath(*document, QStringLiteral(".lqa.h5"));
-    QString path = m_chooser->fileToSave(m_dialogParent, tr("Export Quantized Adapter"), suggested,
-                                         tr("Packed LoRAQuant adapter (*.lqa.h5)"));
+    QString path = askFile(tr("Export Quantized Adapter"), QStringLiteral(".lqa.h5"),
+                           tr("Packed LoRAQuant adapter (*.lqa.h5)"));
     if (path.isEmpty())
         return;
     if (!path.endsWith(QLatin1String(".lqa.h5")))
@@ -60,24 +73,16 @@ void ExportController::exportPacked()
 
 void ExportController::exportPeft()
 {
-    AdapterDocument* document = m_workspace->current();
-    if (!document)
-        return;
-    const QString suggested = suggestedExportPath(*document, QStringLiteral("-loraquant"));
     const QString folder =
-        m_chooser->folderToSave(m_dialogParent, tr("Export Dequantized PEFT Adapter"), suggested);
+        askFolder(tr("Export Dequantized PEFT Adapter"), QStringLiteral("-loraquant"));
     if (!folder.isEmpty())
         startExport(ExportJob::Kind::PeftAdapter, folder);
 }
 
 void ExportController::exportReport()
 {
-    AdapterDocument* document = m_workspace->current();
-    if (!document)
-        return;
-    const QString suggested = suggestedExportPath(*document, QStringLiteral("-report.json"));
-    QString path = m_chooser->fileToSave(m_dialogParent, tr("Export Report"), suggested,
-                                         tr("JSON report (*.json);;CSV table (*.csv)"));
+    QString path = askFile(tr("Export Report"), QStringLiteral("-report.json"),
+                           tr("JSON report (*.json);;CSV table (*.csv)"));
     if (path.isEmpty())
         return;
     if (QFileInfo(path).suffix().isEmpty())
@@ -150,14 +155,11 @@ void ExportController::startExport(ExportJob::Kind kind, const QString& path)
 
 void ExportController::exportPlot(widgets::PlotWidget* plot)
 {
-    AdapterDocument* document = m_workspace->current();
-    if (!document || !plot)
+    if (!plot)
         return;
-    const QString suggested = suggestedExportPath(*document, QLatin1Char('-') + plot->exportName() +
-                                                                 QStringLiteral(".png"));
     QString path =
-        m_chooser->fileToSave(m_dialogParent, tr("Export Plot"), suggested,
-                              tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"));
+        askFile(tr("Export Plot"), QLatin1Char('-') + plot->exportName() + QStringLiteral(".png"),
+                tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"));
     if (path.isEmpty())
         return;
     auto format = widgets::PlotWidget::formatForPath(path);

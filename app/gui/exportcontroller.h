@@ -65,6 +65,10 @@ signals:
     void exportFinished(bool succeeded, const QString& message);
 
 private:
+    // The path chosen in a save dialog that starts at suggestedExportPath(current, `tail`);
+    // empty when no adapter is open or the dialog was cancelled.
+    QString askFile(const QString& title, const QString& tail, const QString& filter) const;
+    QString askFolder(const QString& title, const QString& tail) const;
     void startExport(ExportJob::Kind kind, const QString& path);
     void rememberExportFolder(const QString& path);
     void reportError(const QString& title, const QString& message);
