@@ -1,8 +1,10 @@
 #include "adapterdocument.h"
 
+#include "budgetcurves.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/reparameterize.h"
 #include "core/engine/splitrule.h"
+#include "paretosweep.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -58,6 +60,8 @@ AdapterDocument::AdapterDocument(std::shared_ptr<const lq::Adapter> adapter,
         m_settings.hOverride.clear();
         m_settings.bitsHighOverride.clear();
     }
+    m_budgetCurves = new BudgetCurves(this);
+    m_paretoSweep = new ParetoSweep(this);
 }
 
 AdapterDocument::~AdapterDocument()

@@ -18,6 +18,9 @@ class QUndoStack;
 
 namespace lq::gui {
 
+class BudgetCurves;
+class ParetoSweep;
+
 // One open adapter: the loaded lq::Adapter, its quantization settings (with per-module
 // overrides of h and the high bit width), the current lq::QuantResult, the whole-adapter
 // baselines' errors, cached SVD reparameterizations, and the undo stack of its edits.
@@ -141,6 +144,11 @@ public:
     // The job measuring the baselines, while one runs (after a result, when they are missing).
     Job* baselineJob() const { return m_baselineJob; }
 
+    // The document's bit-budget curves and its error-against-bits sweep (children of the
+    // document, made with it).
+    BudgetCurves* budgetCurves() const { return m_budgetCurves; }
+    ParetoSweep* paretoSweep() const { return m_paretoSweep; }
+
     // The most cached reparameterizations kept (least recently used go first).
     static constexpr std::size_t kReparamCacheSize = 64;
 
@@ -180,6 +188,8 @@ private:
     QUndoStack* m_undoStack = nullptr;
     QuantizeJob* m_job = nullptr;
     BaselineJob* m_baselineJob = nullptr;
+    BudgetCurves* m_budgetCurves = nullptr;
+    ParetoSweep* m_paretoSweep = nullptr;
     std::list<std::pair<int, lq::ModuleReparam>> m_reparams; // most recently used first
 };
 

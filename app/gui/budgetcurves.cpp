@@ -27,13 +27,6 @@ BudgetCurves::BudgetCurves(AdapterDocument* document) : QObject(document), m_doc
     });
 }
 
-BudgetCurves* BudgetCurves::of(AdapterDocument* document)
-{
-    if (auto* existing = document->findChild<BudgetCurves*>(QString(), Qt::FindDirectChildrenOnly))
-        return existing;
-    return new BudgetCurves(document);
-}
-
 const lq::ErrorCurves* BudgetCurves::curves() const
 {
     return m_curves && sameGroups(*m_curves, m_document->settings()) ? m_curves.get() : nullptr;

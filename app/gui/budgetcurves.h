@@ -19,9 +19,9 @@ class Job;
 // is applied when they are (the latest request wins); with the curves in hand an allocation
 // takes about a millisecond, so the slider applies at once.
 //
-// Threads: lives on the UI thread as a child of its document. The curves job captures the
-// document's shared adapter and a copy of its settings, and writes only to a shared_ptr slot that
-// this object reads after the job's finished() signal.
+// Threads: lives on the UI thread as a child of its document, which makes it. The curves job
+// captures the document's shared adapter and a copy of its settings, and writes only to a
+// shared_ptr slot that this object reads after the job's finished() signal.
 class BudgetCurves : public QObject
 {
     Q_OBJECT
@@ -31,9 +31,6 @@ public:
     // component in 4 bits (exact for any adapter). The slider is in the paper count.
     static constexpr double kMinimumBits = 1.0;
     static constexpr double kMaximumBits = 4.0;
-
-    // The document's instance, created as its child on first use.
-    static BudgetCurves* of(AdapterDocument* document);
 
     // The curves, when they are complete and match the document's current group settings.
     const lq::ErrorCurves* curves() const;
@@ -51,6 +48,8 @@ signals:
     void failed(const QString& message);
 
 private:
+    // One per document, made by it (AdapterDocument::budgetCurves()).
+    friend class AdapterDocument;
     explicit BudgetCurves(AdapterDocument* document);
     void start();
     void onFinished();

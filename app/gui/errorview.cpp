@@ -112,7 +112,7 @@ void ErrorView::showTradeOff(AdapterDocument* document)
         m_pareto->setMessage(tr("Open an adapter"));
         return;
     }
-    const ParetoSweep* sweep = ParetoSweep::of(document);
+    const ParetoSweep* sweep = document->paretoSweep();
     m_sweepButton->setEnabled(!sweep->isRunning());
     const lq::QuantSettings& settings = document->settings();
     const QString groups =

@@ -18,6 +18,9 @@ namespace lq::gui {
 // back through state it shares with the job's owner. Everything else runs on the thread that
 // owns the job. The job may be destroyed at any time: the destructor requests cancellation and
 // waits for the work to return, so nothing outlives it.
+//
+// A Job runs once: start() it once and make a new Job to run the work again. The cancel flag is
+// never reset, so a job cancelled and started again would stop at its first progress report.
 class Job : public QObject
 {
     Q_OBJECT

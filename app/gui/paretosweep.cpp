@@ -17,13 +17,6 @@ bool sameGroups(const lq::SweepSettings& sweep, const lq::QuantSettings& setting
 
 ParetoSweep::ParetoSweep(AdapterDocument* document) : QObject(document), m_document(document) {}
 
-ParetoSweep* ParetoSweep::of(AdapterDocument* document)
-{
-    if (auto* existing = document->findChild<ParetoSweep*>(QString(), Qt::FindDirectChildrenOnly))
-        return existing;
-    return new ParetoSweep(document);
-}
-
 lq::SweepSettings ParetoSweep::settingsFor(const AdapterDocument& document)
 {
     lq::SweepSettings sweep;

@@ -19,16 +19,14 @@ class Job;
 // counts and the document's own result are measured alike; when those change the sweep no
 // longer applies (result() is null) until it is run again.
 //
-// Threads: lives on the UI thread as a child of its document. The job captures the document's
-// shared adapter and a copy of the settings and writes only to a shared_ptr slot that this object
-// reads after the job's finished() signal.
+// Threads: lives on the UI thread as a child of its document, which makes it. The job captures the
+// document's shared adapter and a copy of the settings and writes only to a shared_ptr slot that
+// this object reads after the job's finished() signal.
 class ParetoSweep : public QObject
 {
     Q_OBJECT
 
 public:
-    // The document's instance, created as its child on first use.
-    static ParetoSweep* of(AdapterDocument* document);
     // The sweep the window runs: every method, for the document's group settings.
     static lq::SweepSettings settingsFor(const AdapterDocument& document);
 
@@ -48,6 +46,8 @@ signals:
     void finished(bool succeeded, const QString& message);
 
 private:
+    // One per document, made by it (AdapterDocument::paretoSweep()).
+    friend class AdapterDocument;
     explicit ParetoSweep(AdapterDocument* document);
     void onFinished();
 

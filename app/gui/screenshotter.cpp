@@ -1,6 +1,8 @@
 #include "screenshotter.h"
 
 #include "adapterdocument.h"
+#include "documentpresenter.h"
+#include "errorview.h"
 #include "mainwindow.h"
 #include "paretosweep.h"
 #include "widgets/plotwidget.h"
@@ -43,7 +45,7 @@ void Screenshotter::onDocument(AdapterDocument* document)
             return;
         m_started = true;
         // The error view's trade-off plot is part of the picture: sweep first.
-        ParetoSweep* sweep = ParetoSweep::of(document);
+        ParetoSweep* sweep = document->paretoSweep();
         // Without it the plot says why; the pictures are still taken.
         connect(sweep, &ParetoSweep::finished, this, [this](bool succeeded, const QString& why) {
             if (!succeeded)
@@ -52,7 +54,7 @@ void Screenshotter::onDocument(AdapterDocument* document)
             QTimer::singleShot(kSettleMs, this, &Screenshotter::takeNext);
         });
         m_window->showView(MainWindow::View::Error);
-        m_window->sweepButton()->click();
+        m_window->presenter()->errorView()->sweepButton()->click();
     };
     connect(document, &AdapterDocument::resultChanged, this, startWhenCurrent);
     connect(document, &AdapterDocument::baselinesChanged, this, startWhenCurrent);

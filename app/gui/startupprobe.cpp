@@ -1,8 +1,11 @@
 #include "startupprobe.h"
 
 #include "adapterdocument.h"
+#include "documentpresenter.h"
 #include "mainwindow.h"
+#include "spectrumview.h"
 #include "widgets/spectrumplot.h"
+#include "workspace.h"
 
 #include <QEvent>
 #include <QTimer>
@@ -13,15 +16,15 @@ namespace lq::gui {
 StartupProbe::StartupProbe(MainWindow* window, QElapsedTimer sinceStart, QObject* parent)
     : QObject(parent), m_window(window), m_sinceStart(sinceStart)
 {
-    window->spectrumPlot()->canvas()->installEventFilter(this);
+    window->presenter()->spectrumView()->plot()->canvas()->installEventFilter(this);
 }
 
 bool StartupProbe::eventFilter(QObject* watched, QEvent* event)
 {
     if (event->type() == QEvent::Paint && !m_reported) {
-        const AdapterDocument* document = m_window->currentDocument();
+        const AdapterDocument* document = m_window->workspace()->current();
         if (document && document->resultState() == AdapterDocument::ResultState::Current &&
-            m_window->spectrumPlot()->rank() > 0) {
+            m_window->presenter()->spectrumView()->plot()->rank() > 0) {
             m_reported = true;
             // Report once this paint event has been handled, i.e. the frame is painted.
             QTimer::singleShot(0, this, [this] {

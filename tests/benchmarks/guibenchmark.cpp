@@ -23,10 +23,13 @@
 #include "adapterdocument.h"
 #include "core/engine/allocatorsettings.h"
 #include "core/io/synthesizer.h"
+#include "documentpresenter.h"
 #include "mainwindow.h"
+#include "spectrumview.h"
 #include "statuspanel.h"
 #include "widgets/settingspanel.h"
 #include "widgets/spectrumplot.h"
+#include "windowactions.h"
 #include "workspace.h"
 
 #include <QApplication>
@@ -195,7 +198,7 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "bench_gui: no 4096 x 4096 rank-16 module in %s\n", qPrintable(path));
         return 1;
     }
-    lq::widgets::SpectrumPlot* plot = window.spectrumPlot();
+    lq::widgets::SpectrumPlot* plot = window.presenter()->spectrumView()->plot();
     plot->replotNow();
     QWidget* canvas = plot->canvas();
     const int r = document->module(modules.front()).r;
@@ -205,7 +208,7 @@ int main(int argc, char** argv)
         // A module not shown before (while there are any): its reparameterization is
         // computed at the first step.
         const int target = modules[std::size_t(run) % modules.size()];
-        window.selectModule(document, target);
+        window.presenter()->selectModule(document, target);
         plot->replotNow();
         int h = document->effectiveH(target);
         QTest::mousePress(canvas, Qt::LeftButton, {}, plot->positionForSplit(h));
@@ -253,7 +256,7 @@ int main(int argc, char** argv)
                                                         [&] { finishedAt = meter.now(); });
         meter.start();
         clock.start();
-        window.quantizeAction()->trigger();
+        window.actions()->quantize()->trigger();
         if (!finished.wait(kTimeoutMs))
             return 1;
         QTest::qWait(200); // the updates after the result arrives

@@ -82,8 +82,8 @@ void BudgetTest::firstBudgetWaitsForCurves()
     const auto document = openExample();
     QVERIFY(waitCurrent(document.get()));
     const double ruleError = document->result().relErrTotal;
-    BudgetCurves* budget = BudgetCurves::of(document.get());
-    QCOMPARE(BudgetCurves::of(document.get()), budget); // one per document
+    BudgetCurves* budget = document->budgetCurves();
+    QCOMPARE(budget->parent(), document.get()); // one per document, made with it
     QVERIFY(!budget->curves());
     QSignalSpy ready(budget, &BudgetCurves::ready);
 
@@ -120,7 +120,7 @@ void BudgetTest::firstBudgetWaitsForCurves()
 void BudgetTest::latestEarlyRequestWins()
 {
     const auto document = openExample();
-    BudgetCurves* budget = BudgetCurves::of(document.get());
+    BudgetCurves* budget = document->budgetCurves();
     budget->apply(1.2);
     budget->apply(2.5);
     QTRY_COMPARE_WITH_TIMEOUT(document->undoStack()->count(), 1, kJobTimeoutMs);
@@ -134,7 +134,7 @@ void BudgetTest::latestEarlyRequestWins()
 void BudgetTest::laterBudgetsApplyAtOnce()
 {
     const auto document = openExample();
-    BudgetCurves* budget = BudgetCurves::of(document.get());
+    BudgetCurves* budget = document->budgetCurves();
     budget->apply(1.5);
     QTRY_VERIFY_WITH_TIMEOUT(budget->curves() != nullptr, kJobTimeoutMs);
     QTRY_COMPARE_WITH_TIMEOUT(document->undoStack()->count(), 1, kJobTimeoutMs);
@@ -155,7 +155,7 @@ void BudgetTest::laterBudgetsApplyAtOnce()
 void BudgetTest::neverAboveBudgetAcrossSlider()
 {
     const auto document = openExample();
-    BudgetCurves* budget = BudgetCurves::of(document.get());
+    BudgetCurves* budget = document->budgetCurves();
     budget->apply(1.0);
     QTRY_VERIFY_WITH_TIMEOUT(budget->curves() != nullptr, kJobTimeoutMs);
     double previousError = 2.0;
@@ -179,7 +179,7 @@ void BudgetTest::neverAboveBudgetAcrossSlider()
 void BudgetTest::groupSettingsMeasuredAgain()
 {
     const auto document = openExample();
-    BudgetCurves* budget = BudgetCurves::of(document.get());
+    BudgetCurves* budget = document->budgetCurves();
     budget->apply(1.5);
     QTRY_VERIFY_WITH_TIMEOUT(budget->curves() != nullptr, kJobTimeoutMs);
     lq::QuantSettings settings = document->settings();

@@ -85,10 +85,10 @@ Suggestions suggestions(Bench& bench)
         action->trigger();
         return bench.chooser->suggested;
     };
-    s.packed = ask(bench.window.exportPackedAction());
-    s.peft = ask(bench.window.exportPeftAction());
-    s.report = ask(bench.window.exportReportAction());
-    s.plot = ask(bench.window.exportPlotAction());
+    s.packed = ask(bench.window.actions()->exportPacked());
+    s.peft = ask(bench.window.actions()->exportPeft());
+    s.report = ask(bench.window.actions()->exportReport());
+    s.plot = ask(bench.window.actions()->exportPlot());
     return s;
 }
 
@@ -106,7 +106,7 @@ QModelIndex layerRow(Bench& bench, AdapterDocument* document, int layer)
 {
     for (int i : document->displayOrder())
         if (document->module(i).layer == layer)
-            return bench.window.treeModel()->indexOf(document, i).parent();
+            return bench.window.presenter()->treeModel()->indexOf(document, i).parent();
     return {};
 }
 
@@ -144,7 +144,7 @@ void WorkbenchBugsTest::statusMessagesAreReadable()
     AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(document);
     QSignalSpy finished(document, &AdapterDocument::jobFinished);
-    bench.window.quantizeAction()->trigger();
+    bench.window.actions()->quantize()->trigger();
     QVERIFY(finished.wait(kJobTimeoutMs));
     QVERIFY(document->validation() && document->validation()->passed);
     QStatusBar* bar = bench.window.statusBar();
@@ -157,12 +157,12 @@ void WorkbenchBugsTest::statusMessagesAreReadable()
     QVERIFY(waitIdle(document));
     bar->clearMessage();
     QCoreApplication::processEvents();
-    QVERIFY(bench.window.statusPanel()->totalsLabel()->isVisible());
-    QVERIFY(!bench.window.statusPanel()->totalsLabel()->text().isEmpty());
+    QVERIFY(bench.window.presenter()->statusPanel()->totalsLabel()->isVisible());
+    QVERIFY(!bench.window.presenter()->statusPanel()->totalsLabel()->text().isEmpty());
     QTemporaryDir out;
-    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    QSignalSpy exported(bench.window.exports(), &lq::gui::ExportController::exportFinished);
     bench.chooser->next = out.filePath(QStringLiteral("example.lqa.h5"));
-    bench.window.exportPackedAction()->trigger();
+    bench.window.actions()->exportPacked()->trigger();
     QVERIFY(exported.count() == 1 || exported.wait(kJobTimeoutMs));
     QVERIFY(exported.at(0).at(0).toBool());
     QVERIFY2(bar->currentMessage().startsWith(QStringLiteral("Exported")),
@@ -177,22 +177,24 @@ void WorkbenchBugsTest::applyToLayerRow()
     Bench bench;
     AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(document);
-    const int before = bench.window.currentModule();
+    const int before = bench.window.presenter()->currentModule();
     QVERIFY(before >= 0);
     QCOMPARE(document->module(before).layer, 0);
 
     const QModelIndex layer2 = layerRow(bench, document, 2);
     QVERIFY(layer2.isValid());
-    bench.window.tree()->setCurrentIndex(layer2);
+    bench.window.presenter()->tree()->setCurrentIndex(layer2);
     // The views show a module of that layer, not the one selected before.
-    QVERIFY(bench.window.currentModule() >= 0);
-    QCOMPARE(document->module(bench.window.currentModule()).layer, 2);
-    QVERIFY2(plainText(bench.window.moduleSummaryLabel()).contains(QStringLiteral("layer 2")),
-             qPrintable(plainText(bench.window.moduleSummaryLabel())));
+    QVERIFY(bench.window.presenter()->currentModule() >= 0);
+    QCOMPARE(document->module(bench.window.presenter()->currentModule()).layer, 2);
+    QVERIFY2(plainText(bench.window.presenter()->spectrumView()->summaryLabel())
+                 .contains(QStringLiteral("layer 2")),
+             qPrintable(plainText(bench.window.presenter()->spectrumView()->summaryLabel())));
 
-    auto* bits = bench.window.settingsPanel()->findChild<QSpinBox*>(QStringLiteral("bitsHigh"));
-    auto* apply =
-        bench.window.settingsPanel()->findChild<QPushButton*>(QStringLiteral("applySelected"));
+    auto* bits =
+        bench.window.presenter()->settingsPanel()->findChild<QSpinBox*>(QStringLiteral("bitsHigh"));
+    auto* apply = bench.window.presenter()->settingsPanel()->findChild<QPushButton*>(
+        QStringLiteral("applySelected"));
     QVERIFY(bits && apply);
     QVERIFY(apply->isEnabled());
     QVERIFY2(apply->toolTip().contains(QStringLiteral("layer 2")), qPrintable(apply->toolTip()));
@@ -217,7 +219,8 @@ void WorkbenchBugsTest::applyToLayerRow()
         QVERIFY(!document->setByHand(i));
 
     // The adapter's own row is not a selection to apply to: Apply to all is.
-    bench.window.tree()->setCurrentIndex(bench.window.treeModel()->indexOf(document));
+    bench.window.presenter()->tree()->setCurrentIndex(
+        bench.window.presenter()->treeModel()->indexOf(document));
     QVERIFY(!apply->isEnabled());
     QVERIFY2(apply->toolTip().contains(QStringLiteral("Apply to all")),
              qPrintable(apply->toolTip()));
@@ -247,9 +250,9 @@ void WorkbenchBugsTest::exportNamesKeepEveryDot()
             const QString out = m_scratch.filePath(QStringLiteral("out"));
             QDir().mkpath(out);
             packedFile = out + QLatin1Char('/') + name + QStringLiteral("-best.lqa.h5");
-            QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+            QSignalSpy exported(bench.window.exports(), &lq::gui::ExportController::exportFinished);
             bench.chooser->next = packedFile;
-            bench.window.exportPackedAction()->trigger();
+            bench.window.actions()->exportPacked()->trigger();
             QVERIFY(exported.count() == 1 || exported.wait(kJobTimeoutMs));
             QVERIFY(exported.at(0).at(0).toBool());
             QCOMPARE(suggestions(bench).report,
@@ -289,28 +292,30 @@ void WorkbenchBugsTest::packedFileShowsRecordedError()
     for (int i = 0; i < document->moduleCount(); ++i)
         QCOMPARE(treeText(bench, document, i, AdapterTreeModel::ErrorColumn),
                  text(packed.modules[std::size_t(i)].relErr));
-    QCOMPARE(bench.window.treeModel()
+    QCOMPARE(bench.window.presenter()
+                 ->treeModel()
                  ->indexOf(document)
                  .siblingAtColumn(AdapterTreeModel::ErrorColumn)
                  .data()
                  .toString(),
              text(packed.relErrTotal));
     // The status bar and the Error view.
-    const QString totals = bench.window.statusPanel()->totalsLabel()->text();
+    const QString totals = bench.window.presenter()->statusPanel()->totalsLabel()->text();
     QVERIFY2(totals.contains(QStringLiteral("error %1").arg(text(packed.relErrTotal))),
              qPrintable(totals));
     QVERIFY2(totals.contains(QStringLiteral("original")), qPrintable(totals));
-    const std::vector<double>& bars = bench.window.errorPlot()->errors();
+    const std::vector<double>& bars = bench.window.presenter()->errorView()->errorPlot()->errors();
     QCOMPARE(int(bars.size()), document->moduleCount());
     for (int position = 0; position < document->moduleCount(); ++position)
         QCOMPARE(
             bars[std::size_t(position)],
             packed.modules[std::size_t(document->displayOrder()[std::size_t(position)])].relErr);
-    QVERIFY2(bench.window.errorPlot()->title().contains(text(packed.relErrTotal)),
-             qPrintable(bench.window.errorPlot()->title()));
+    QVERIFY2(bench.window.presenter()->errorView()->errorPlot()->title().contains(
+                 text(packed.relErrTotal)),
+             qPrintable(bench.window.presenter()->errorView()->errorPlot()->title()));
     // The Learn view says where its factors come from.
     bench.window.showView(MainWindow::View::Learn);
-    const QStringList titles = bench.window.learnView()->titles();
+    const QStringList titles = bench.window.presenter()->learnView()->titles();
     QVERIFY2(!titles.join(QLatin1Char(' ')).contains(QStringLiteral("as trained")),
              qPrintable(titles.join(QStringLiteral("; "))));
     QVERIFY2(titles.at(0).contains(QStringLiteral("decoded from the packed file")),
@@ -319,17 +324,17 @@ void WorkbenchBugsTest::packedFileShowsRecordedError()
 
     // A module split by hand no longer has a recorded error: it shows what re-quantizing the
     // decoded factors loses, and says so; undo brings the recorded one back.
-    const int module = bench.window.currentModule();
+    const int module = bench.window.presenter()->currentModule();
     const int h = document->effectiveH(module);
     document->undoStack()->push(
         new lq::gui::SetModuleSplitCommand(document, module, h == 1 ? 2 : 1, std::nullopt));
     QVERIFY(waitCurrent(document));
-    const QModelIndex error =
-        bench.window.treeModel()->indexOf(document, module, AdapterTreeModel::ErrorColumn);
+    const QModelIndex error = bench.window.presenter()->treeModel()->indexOf(
+        document, module, AdapterTreeModel::ErrorColumn);
     QCOMPARE(error.data().toString(), text(document->moduleResult(module)->relErr));
     QVERIFY2(error.data(Qt::ToolTipRole).toString().contains(QStringLiteral("decoded")),
              qPrintable(error.data(Qt::ToolTipRole).toString()));
-    QVERIFY(!bench.window.statusPanel()->totalsLabel()->text().contains(
+    QVERIFY(!bench.window.presenter()->statusPanel()->totalsLabel()->text().contains(
         QStringLiteral("error %1").arg(text(packed.relErrTotal))));
     document->undoStack()->undo();
     QVERIFY(waitCurrent(document));
@@ -356,7 +361,7 @@ void WorkbenchBugsTest::panelKeepsWhatWasApplied()
     Bench bench;
     AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(document);
-    auto* panel = bench.window.settingsPanel();
+    auto* panel = bench.window.presenter()->settingsPanel();
     auto* bits = panel->findChild<QSpinBox*>(QStringLiteral("bitsHigh"));
     auto* rho = panel->findChild<QDoubleSpinBox*>(QStringLiteral("rho"));
     auto* applySelected = panel->findChild<QPushButton*>(QStringLiteral("applySelected"));
@@ -364,7 +369,7 @@ void WorkbenchBugsTest::panelKeepsWhatWasApplied()
     QVERIFY(bits && rho && applySelected && applyAll);
     bits->setValue(3);
     rho->setValue(0.95);
-    const int module = bench.window.currentModule();
+    const int module = bench.window.presenter()->currentModule();
     applySelected->click();
     QVERIFY(waitCurrent(document));
     QCOMPARE(document->effectiveBitsHigh(module), 3);
@@ -372,7 +377,7 @@ void WorkbenchBugsTest::panelKeepsWhatWasApplied()
     QCOMPARE(rho->value(), 0.95);
     // The next module gets the same with one more click.
     const int next = document->displayOrder()[1];
-    bench.window.selectModule(document, next);
+    bench.window.presenter()->selectModule(document, next);
     QCOMPARE(bits->value(), 3);
     applySelected->click();
     QVERIFY(waitCurrent(document));
@@ -395,9 +400,9 @@ void WorkbenchBugsTest::editDuringValidationValidatesAgain()
     AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(document);
     QSignalSpy finished(document, &AdapterDocument::jobFinished);
-    bench.window.quantizeAction()->trigger();
+    bench.window.actions()->quantize()->trigger();
     QVERIFY(document->activeJob());
-    const int module = bench.window.currentModule();
+    const int module = bench.window.presenter()->currentModule();
     document->undoStack()->push(new lq::gui::SetModuleSplitCommand(
         document, module, document->effectiveH(module) + 1, std::nullopt));
     QVERIFY(waitCurrent(document));
@@ -407,13 +412,13 @@ void WorkbenchBugsTest::editDuringValidationValidatesAgain()
     QVERIFY2(bench.window.statusBar()->currentMessage().contains(
                  QStringLiteral("CPU kernels validated")),
              qPrintable(bench.window.statusBar()->currentMessage()));
-    QVERIFY2(bench.window.statusPanel()->totalsLabel()->text().contains(
+    QVERIFY2(bench.window.presenter()->statusPanel()->totalsLabel()->text().contains(
                  QStringLiteral("kernels validated")),
-             qPrintable(bench.window.statusPanel()->totalsLabel()->text()));
+             qPrintable(bench.window.presenter()->statusPanel()->totalsLabel()->text()));
 
     // A validation the person cancelled stays cancelled when an edit follows at once.
     QVERIFY(waitIdle(document));
-    bench.window.quantizeAction()->trigger();
+    bench.window.actions()->quantize()->trigger();
     QVERIFY(document->activeJob());
     document->activeJob()->cancel();
     document->undoStack()->undo();
@@ -429,7 +434,7 @@ void WorkbenchBugsTest::smallAdapterInKilobytes()
     Bench bench;
     AdapterDocument* document = openPath(bench, folder);
     QVERIFY(document);
-    const QString totals = bench.window.statusPanel()->totalsLabel()->text();
+    const QString totals = bench.window.presenter()->statusPanel()->totalsLabel()->text();
     QVERIFY2(!totals.contains(QStringLiteral("0.00 MB")), qPrintable(totals));
     QVERIFY2(totals.contains(QStringLiteral(" kB")), qPrintable(totals));
 }
@@ -442,7 +447,7 @@ void WorkbenchBugsTest::toolbarKeepsItsWidth()
     QVERIFY(document);
     auto* tools = bench.window.findChild<QToolBar*>(QStringLiteral("mainToolBar"));
     QVERIFY(tools);
-    QWidget* quantize = tools->widgetForAction(bench.window.quantizeAction());
+    QWidget* quantize = tools->widgetForAction(bench.window.actions()->quantize());
     QVERIFY(quantize);
     QCoreApplication::processEvents();
     const int x = quantize->x();
@@ -457,7 +462,7 @@ void WorkbenchBugsTest::toolbarKeepsItsWidth()
     for (QAction* action : tools->actions())
         said = said || action->toolTip().contains(QStringLiteral("down_proj"));
     QVERIFY(said);
-    QVERIFY(bench.window.undoAction()->text().contains(QStringLiteral("down_proj")));
+    QVERIFY(bench.window.actions()->undo()->text().contains(QStringLiteral("down_proj")));
 }
 
 QTEST_MAIN(WorkbenchBugsTest)

@@ -56,7 +56,7 @@ void WorkbenchEditingTest::baselinesFollowTheResult()
     Bench bench;
     bench.chooser->next = lq::gui::exampleAdapterPath();
     QSignalSpy opened(bench.window.workspace(), &Workspace::documentOpened);
-    bench.window.openAction()->trigger();
+    bench.window.actions()->open()->trigger();
     QVERIFY(opened.wait(kJobTimeoutMs));
     auto* document = qvariant_cast<AdapterDocument*>(opened.at(0).at(0));
     int baselineJobs = 0;
@@ -82,7 +82,7 @@ void WorkbenchEditingTest::baselinesFollowTheResult()
         baseline.bits = 2;
         baseline.groupSize = groupSize;
         QCOMPARE(rtn2->total, lq::quantizeBaseline(document->adapter(), baseline).relErrTotal);
-        QCOMPARE(bench.window.errorPlot()->referenceCount(), 2);
+        QCOMPARE(bench.window.presenter()->errorView()->errorPlot()->referenceCount(), 2);
     };
     checkBaselines(document->settings().groupSize);
 
@@ -92,7 +92,8 @@ void WorkbenchEditingTest::baselinesFollowTheResult()
         new lq::gui::ChangeSettingsCommand(document, settings, QStringLiteral("groups of 64")));
     QVERIFY(waitCurrent(document));
     QVERIFY(!document->rtn2Baseline() || document->rtn2Baseline()->groupSize == 64);
-    QVERIFY(bench.window.errorPlot()->referenceCount() == 0 || document->rtn2Baseline());
+    QVERIFY(bench.window.presenter()->errorView()->errorPlot()->referenceCount() == 0 ||
+            document->rtn2Baseline());
     QVERIFY(waitIdle(document));
     QCOMPARE(baselineJobs, 2);
     QVERIFY(resultShownFirst);
@@ -110,25 +111,25 @@ void WorkbenchEditingTest::dragSplitUpdatesModule()
 
     // Choose the last module by clicking it in the tree.
     const int module = document->moduleCount() - 1;
-    QTreeView* tree = bench.window.tree();
-    const QModelIndex index = bench.window.treeModel()->indexOf(document, module);
+    QTreeView* tree = bench.window.presenter()->tree();
+    const QModelIndex index = bench.window.presenter()->treeModel()->indexOf(document, module);
     tree->expand(index.parent());
     tree->scrollTo(index);
     QTest::mouseClick(tree->viewport(), Qt::LeftButton, {}, tree->visualRect(index).center());
-    QCOMPARE(bench.window.currentModule(), module);
+    QCOMPARE(bench.window.presenter()->currentModule(), module);
 
     const lq::LoraModule& m = document->module(module);
     const int before = document->effectiveH(module);
     const int after = before + 2 <= m.r ? before + 2 : before - 1;
     const double errorBefore = document->moduleResult(module)->relErr;
-    QLabel* summary = bench.window.moduleSummaryLabel();
+    QLabel* summary = bench.window.presenter()->spectrumView()->summaryLabel();
     QVERIFY(plainText(summary).contains(QStringLiteral("h = %1 of").arg(before)));
     // A narrow window wraps the summary between its parts only, never between a figure and its
     // name.
     QVERIFY2(summary->text().contains(QStringLiteral("relative&nbsp;error&nbsp;<b>")),
              qPrintable(summary->text()));
 
-    lq::widgets::SpectrumPlot* plot = bench.window.spectrumPlot();
+    lq::widgets::SpectrumPlot* plot = bench.window.presenter()->spectrumView()->plot();
     plot->replotNow();
     QWidget* canvas = plot->canvas();
     QTest::mousePress(canvas, Qt::LeftButton, {}, plot->positionForSplit(before));
@@ -170,13 +171,13 @@ void WorkbenchEditingTest::dragSplitUpdatesModule()
              QString::number(result->relErr, 'f', 4));
 
     // Edit > Undo and Redo.
-    bench.window.undoAction()->trigger();
+    bench.window.actions()->undo()->trigger();
     QVERIFY(waitCurrent(document));
     QCOMPARE(document->effectiveH(module), before);
     QCOMPARE(document->hOverride(module), std::nullopt);
     QCOMPARE(document->moduleResult(module)->relErr, errorBefore);
     QCOMPARE(plot->split(), before);
-    bench.window.redoAction()->trigger();
+    bench.window.actions()->redo()->trigger();
     QVERIFY(waitCurrent(document));
     QCOMPARE(document->effectiveH(module), after);
     QVERIFY(bench.reporter->errors.isEmpty());
@@ -235,10 +236,10 @@ void WorkbenchEditingTest::budgetSliderMeetsBudget()
         QVERIFY(document->hOverride(i).has_value());
         QVERIFY(document->bitsHighOverride(i).has_value());
     }
-    QVERIFY(bench.window.statusPanel()->totalsLabel()->text().contains(
+    QVERIFY(bench.window.presenter()->statusPanel()->totalsLabel()->text().contains(
         QStringLiteral("%1 paper").arg(result.avgBitsPaper, 0, 'f', 3)));
     // Undo brings the rule back.
-    bench.window.undoAction()->trigger();
+    bench.window.actions()->undo()->trigger();
     QVERIFY(waitCurrent(document));
     QVERIFY(!document->hOverride(0).has_value());
 }
@@ -259,7 +260,7 @@ void WorkbenchEditingTest::applyToAllAndUndo()
     // More energy in high precision: more bits, less error.
     QVERIFY(document->result().relErrTotal < errorBefore);
     QVERIFY(document->result().avgBitsPaper > 1.125);
-    bench.window.undoAction()->trigger();
+    bench.window.actions()->undo()->trigger();
     QVERIFY(waitCurrent(document));
     QCOMPARE(document->settings().rho, 0.8);
     QCOMPARE(document->result().relErrTotal, errorBefore);
@@ -289,7 +290,7 @@ void WorkbenchEditingTest::appliesPlanFromFile()
     const auto applyPlan = [&](const QString& path) {
         const int index = document->undoStack()->index();
         bench.chooser->next = path;
-        bench.window.applyPlanAction()->trigger();
+        bench.window.actions()->applyPlan()->trigger();
         return QTest::qWaitFor(
             [&] {
                 return document->undoStack()->index() != index || !bench.reporter->errors.isEmpty();
@@ -307,7 +308,7 @@ void WorkbenchEditingTest::appliesPlanFromFile()
     QCOMPARE(document->result().avgBitsTrue, planned.avgBitsTrue);
     QCOMPARE(document->result().relErrTotal, planned.relErrTotal);
 
-    bench.window.undoAction()->trigger();
+    bench.window.actions()->undo()->trigger();
     QVERIFY(waitCurrent(document));
     QVERIFY(document->settings().hOverride.empty());
     QCOMPARE(document->settings().groupSize, lq::QuantSettings().groupSize);

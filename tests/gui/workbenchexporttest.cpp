@@ -62,15 +62,15 @@ void WorkbenchExportTest::exportsReadBack()
     const lqtest::FileSnapshot input = lqtest::snapshot(document->path());
     QTemporaryDir out;
     const QString target = out.filePath(what);
-    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    QSignalSpy exported(bench.window.exports(), &lq::gui::ExportController::exportFinished);
     bench.chooser->next = target;
     if (what.startsWith(QLatin1String("report")))
-        bench.window.exportReportAction()->trigger();
+        bench.window.actions()->exportReport()->trigger();
     else if (what == QLatin1String("peft"))
-        bench.window.exportPeftAction()->trigger();
+        bench.window.actions()->exportPeft()->trigger();
     else {
         bench.window.showView(MainWindow::View::Error);
-        bench.window.exportPlotAction()->trigger();
+        bench.window.actions()->exportPlot()->trigger();
     }
     QVERIFY(exported.count() == 1 || exported.wait(kJobTimeoutMs));
     QVERIFY2(exported.at(0).at(0).toBool(), qPrintable(exported.at(0).at(1).toString()));
@@ -112,7 +112,8 @@ void WorkbenchExportTest::exportsReadBack()
         }
     } else if (what == QLatin1String("plot.png")) {
         const QImage image(target);
-        QCOMPARE(image.size(), bench.window.errorPlot()->canvas()->size());
+        QCOMPARE(image.size(),
+                 bench.window.presenter()->errorView()->errorPlot()->canvas()->size());
     } else if (what == QLatin1String("plot.pdf")) {
         QFile file(target);
         QVERIFY(file.open(QIODevice::ReadOnly));
@@ -146,8 +147,8 @@ void WorkbenchExportTest::exportPackedReadsBack()
     // Without the extension: the action adds it.
     const QString target = out.filePath(QStringLiteral("exported.lqa.h5"));
     bench.chooser->next = out.filePath(QStringLiteral("exported"));
-    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
-    bench.window.exportPackedAction()->trigger();
+    QSignalSpy exported(bench.window.exports(), &lq::gui::ExportController::exportFinished);
+    bench.window.actions()->exportPacked()->trigger();
     QVERIFY(exported.count() == 1 || exported.wait(kJobTimeoutMs));
     QVERIFY2(exported.at(0).at(0).toBool(), qPrintable(exported.at(0).at(1).toString()));
     QCOMPARE(QDir(out.path()).entryList(QDir::NoDotAndDotDot | QDir::AllEntries),
@@ -188,9 +189,9 @@ void WorkbenchExportTest::unwritableExportShowsError()
     QVERIFY(blocker.open(QIODevice::WriteOnly));
     blocker.close();
     const QString target = out.filePath(QStringLiteral("file/report.json"));
-    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    QSignalSpy exported(bench.window.exports(), &lq::gui::ExportController::exportFinished);
     bench.chooser->next = target;
-    bench.window.exportReportAction()->trigger();
+    bench.window.actions()->exportReport()->trigger();
     QVERIFY(exported.wait(kJobTimeoutMs));
     QCOMPARE(exported.at(0).at(0).toBool(), false);
     auto* box = bench.window.findChild<QMessageBox*>();

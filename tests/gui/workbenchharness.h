@@ -7,11 +7,17 @@
 #include "adaptertreemodel.h"
 #include "core/io/safetensors.h"
 #include "core/io/synthesizer.h"
+#include "documentpresenter.h"
 #include "errorreporter.h"
+#include "errorview.h"
 #include "exampleadapter.h"
+#include "exportcontroller.h"
 #include "filechooser.h"
 #include "mainwindow.h"
 #include "shareddata.h"
+#include "spectrumview.h"
+#include "statuspanel.h"
+#include "windowactions.h"
 #include "workspace.h"
 
 #include <QAction>
@@ -130,7 +136,7 @@ inline AdapterDocument* openThroughMenu(Bench& bench, const QString& path)
 {
     bench.chooser->next = path;
     QSignalSpy opened(bench.window.workspace(), &Workspace::documentOpened);
-    bench.window.openAction()->trigger();
+    bench.window.actions()->open()->trigger();
     if (!opened.wait(kJobTimeoutMs))
         return nullptr;
     auto* document = qvariant_cast<AdapterDocument*>(opened.at(0).at(0));
@@ -147,13 +153,18 @@ inline QString plainText(const QLabel* label)
 
 inline QString treeText(Bench& bench, AdapterDocument* document, int module, int column)
 {
-    return bench.window.treeModel()->indexOf(document, module, column).data().toString();
+    return bench.window.presenter()
+        ->treeModel()
+        ->indexOf(document, module, column)
+        .data()
+        .toString();
 }
 
 // Whether the tree shows module's h in bold ("set by hand").
 inline bool hShownBold(Bench& bench, AdapterDocument* document, int module)
 {
-    const QVariant font = bench.window.treeModel()
+    const QVariant font = bench.window.presenter()
+                              ->treeModel()
                               ->indexOf(document, module, AdapterTreeModel::HColumn)
                               .data(Qt::FontRole);
     return font.isValid() && font.value<QFont>().bold();

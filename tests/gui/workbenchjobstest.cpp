@@ -67,13 +67,13 @@ void WorkbenchJobsTest::quantizeJobFinishes()
     QVERIFY(document);
     QSignalSpy started(document, &AdapterDocument::jobStarted);
     QSignalSpy finished(document, &AdapterDocument::jobFinished);
-    bench.window.quantizeAction()->trigger();
+    bench.window.actions()->quantize()->trigger();
     QCOMPARE(started.size(), 1);
     auto* job = qvariant_cast<Job*>(started.at(0).at(0));
     QSignalSpy progressed(job, &Job::progressed);
     // The status bar shows the job with a Cancel button while it runs.
-    QVERIFY(bench.window.statusPanel()->progressBar()->isVisible());
-    QVERIFY(bench.window.statusPanel()->cancelButton()->isVisible());
+    QVERIFY(bench.window.presenter()->statusPanel()->progressBar()->isVisible());
+    QVERIFY(bench.window.presenter()->statusPanel()->cancelButton()->isVisible());
     QVERIFY(bench.window.statusBar()->currentMessage().contains(QStringLiteral("validating")));
     QVERIFY(finished.wait(kJobTimeoutMs));
     QCOMPARE(qvariant_cast<Job::Outcome>(finished.at(0).at(0)), Job::Outcome::Succeeded);
@@ -83,7 +83,7 @@ void WorkbenchJobsTest::quantizeJobFinishes()
     // (the baselines were computed when the adapter opened).
     QCOMPARE(progressed.last().at(1).toInt(), 2 * document->moduleCount());
     QCOMPARE(document->resultState(), AdapterDocument::ResultState::Current);
-    QVERIFY(!bench.window.statusPanel()->progressBar()->isVisible());
+    QVERIFY(!bench.window.presenter()->statusPanel()->progressBar()->isVisible());
 
     // The kernels were checked on this result, every module, and the person is told so.
     QVERIFY(document->validation());
@@ -95,7 +95,7 @@ void WorkbenchJobsTest::quantizeJobFinishes()
     QVERIFY2(message.contains(
                  QStringLiteral("CPU kernels validated: %1 modules").arg(document->moduleCount())),
              qPrintable(message));
-    QVERIFY(bench.window.statusPanel()->totalsLabel()->text().contains(
+    QVERIFY(bench.window.presenter()->statusPanel()->totalsLabel()->text().contains(
         QStringLiteral("kernels validated")));
     QVERIFY(bench.reporter->errors.isEmpty());
 
@@ -103,7 +103,7 @@ void WorkbenchJobsTest::quantizeJobFinishes()
     document->undoStack()->push(new lq::gui::SetModuleSplitCommand(document, 0, 1, std::nullopt));
     QVERIFY(waitCurrent(document));
     QVERIFY(!document->validation());
-    QVERIFY(!bench.window.statusPanel()->totalsLabel()->text().contains(
+    QVERIFY(!bench.window.presenter()->statusPanel()->totalsLabel()->text().contains(
         QStringLiteral("kernels validated")));
 }
 
@@ -127,7 +127,7 @@ void WorkbenchJobsTest::cancelQuantizeKeepsPreviousResult()
     QSignalSpy progressed(job, &Job::progressed);
     QVERIFY(progressed.wait(kJobTimeoutMs));
     QVERIFY(job->isRunning());
-    QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+    QTest::mouseClick(bench.window.presenter()->statusPanel()->cancelButton(), Qt::LeftButton);
     QVERIFY(finished.wait(kJobTimeoutMs));
     QCOMPARE(qvariant_cast<Job::Outcome>(finished.at(0).at(0)), Job::Outcome::Cancelled);
     QVERIFY2(job->done() < job->total(), "the job ended before the cancel took effect");
@@ -137,8 +137,8 @@ void WorkbenchJobsTest::cancelQuantizeKeepsPreviousResult()
     for (std::size_t i = 0; i < errors.size(); ++i)
         QCOMPARE(document->result().modules[i].relErr, errors[i]);
     QCOMPARE(document->resultState(), AdapterDocument::ResultState::Stale);
-    QVERIFY(
-        bench.window.statusPanel()->totalsLabel()->text().contains(QStringLiteral("out of date")));
+    QVERIFY(bench.window.presenter()->statusPanel()->totalsLabel()->text().contains(
+        QStringLiteral("out of date")));
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
@@ -151,7 +151,7 @@ void WorkbenchJobsTest::cancelValidationLeavesNoResult()
     const int modules = document->moduleCount();
     QSignalSpy started(document, &AdapterDocument::jobStarted);
     QSignalSpy finished(document, &AdapterDocument::jobFinished);
-    bench.window.quantizeAction()->trigger();
+    bench.window.actions()->quantize()->trigger();
     QCOMPARE(started.size(), 1);
     auto* job = qvariant_cast<Job*>(started.at(0).at(0));
     // Cancel with the Cancel button once the validation pass has begun (past every module's
@@ -160,7 +160,8 @@ void WorkbenchJobsTest::cancelValidationLeavesNoResult()
     connect(job, &Job::progressed, this, [&](int done, int total) {
         if (!clicked && done > modules && done < total) {
             clicked = true;
-            QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+            QTest::mouseClick(bench.window.presenter()->statusPanel()->cancelButton(),
+                              Qt::LeftButton);
         }
     });
     QVERIFY(finished.wait(kJobTimeoutMs));
@@ -172,7 +173,7 @@ void WorkbenchJobsTest::cancelValidationLeavesNoResult()
     QCOMPARE(document->sharedResult(), previous);
     QCOMPARE(document->resultState(), AdapterDocument::ResultState::Stale);
     QVERIFY(!document->validation());
-    const QString totals = bench.window.statusPanel()->totalsLabel()->text();
+    const QString totals = bench.window.presenter()->statusPanel()->totalsLabel()->text();
     QVERIFY2(totals.contains(QStringLiteral("out of date")), qPrintable(totals));
     QVERIFY(!totals.contains(QStringLiteral("validated")));
     QVERIFY(!bench.window.statusBar()->currentMessage().contains(QStringLiteral("validated")));
@@ -193,7 +194,7 @@ void WorkbenchJobsTest::budgetSliderStaysLive()
         slider->setSliderDown(true);
         slider->setSliderPosition(value);
     };
-    lq::gui::BudgetCurves* curves = lq::gui::BudgetCurves::of(document);
+    lq::gui::BudgetCurves* curves = document->budgetCurves();
 
     // The first release hands the curves to a background job: back at once, with progress and
     // Cancel in the status bar, nothing applied yet.
@@ -202,13 +203,13 @@ void WorkbenchJobsTest::budgetSliderStaysLive()
     slider->setSliderDown(false);
     QVERIFY(curves->isComputing());
     QCOMPARE(document->undoStack()->count(), 0);
-    QVERIFY(bench.window.statusPanel()->progressBar()->isVisible());
-    QVERIFY(bench.window.statusPanel()->cancelButton()->isVisible());
+    QVERIFY(bench.window.presenter()->statusPanel()->progressBar()->isVisible());
+    QVERIFY(bench.window.presenter()->statusPanel()->cancelButton()->isVisible());
     // The window works meanwhile: another module chosen in the tree is shown.
     const int other = document->moduleCount() - 1;
-    bench.window.selectModule(document, other);
-    QCOMPARE(bench.window.currentModule(), other);
-    QCOMPARE(bench.window.spectrumPlot()->rank(), document->module(other).r);
+    bench.window.presenter()->selectModule(document, other);
+    QCOMPARE(bench.window.presenter()->currentModule(), other);
+    QCOMPARE(bench.window.presenter()->spectrumView()->plot()->rank(), document->module(other).r);
     // A second budget while measuring: only the latest lands, once.
     drag(1.6);
     slider->setSliderDown(false);
@@ -249,24 +250,24 @@ void WorkbenchJobsTest::paretoSweepInBackground()
     AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(document);
     bench.window.showView(MainWindow::View::Error);
-    lq::widgets::ParetoPlot* plot = bench.window.paretoPlot();
+    lq::widgets::ParetoPlot* plot = bench.window.presenter()->errorView()->paretoPlot();
     QCOMPARE(plot->seriesCount(), 0);
     // The current setting is marked before any sweep: the document's own bits and error.
     QVERIFY(plot->hasCurrent());
     QCOMPARE(plot->current(),
              QPointF(document->result().avgBitsTrue, document->result().relErrTotal));
 
-    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(document);
+    lq::gui::ParetoSweep* sweep = document->paretoSweep();
     QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
-    QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
+    QTest::mouseClick(bench.window.presenter()->errorView()->sweepButton(), Qt::LeftButton);
     QVERIFY(sweep->isRunning());
     // In the background: progress and Cancel in the status bar, the button waits.
-    QVERIFY(bench.window.statusPanel()->progressBar()->isVisible());
-    QVERIFY(bench.window.statusPanel()->cancelButton()->isVisible());
-    QVERIFY(!bench.window.sweepButton()->isEnabled());
+    QVERIFY(bench.window.presenter()->statusPanel()->progressBar()->isVisible());
+    QVERIFY(bench.window.presenter()->statusPanel()->cancelButton()->isVisible());
+    QVERIFY(!bench.window.presenter()->errorView()->sweepButton()->isEnabled());
     QVERIFY(finished.wait(kJobTimeoutMs));
     QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
-    QVERIFY(bench.window.sweepButton()->isEnabled());
+    QVERIFY(bench.window.presenter()->errorView()->sweepButton()->isEnabled());
 
     // One curve per method, each a Pareto front: more bits, less error, left to right.
     const lq::SweepResult* result = sweep->result();
@@ -328,12 +329,12 @@ void WorkbenchJobsTest::tradeOffFollowsTheCurrentAdapter()
     AdapterDocument* swept = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(swept);
     bench.window.showView(MainWindow::View::Error);
-    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(swept);
+    lq::gui::ParetoSweep* sweep = swept->paretoSweep();
     QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
-    QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
+    QTest::mouseClick(bench.window.presenter()->errorView()->sweepButton(), Qt::LeftButton);
     QVERIFY(finished.wait(kJobTimeoutMs));
     const int methods = int(sweep->result()->settings.methods.size());
-    lq::widgets::ParetoPlot* plot = bench.window.paretoPlot();
+    lq::widgets::ParetoPlot* plot = bench.window.presenter()->errorView()->paretoPlot();
     QCOMPARE(plot->seriesCount(), methods);
 
     // Another adapter, never swept: no curves, its own mark.
@@ -341,29 +342,29 @@ void WorkbenchJobsTest::tradeOffFollowsTheCurrentAdapter()
     writeTextSortedAdapter(folder);
     AdapterDocument* other = openThroughMenu(bench, folder);
     QVERIFY(other);
-    QCOMPARE(bench.window.currentDocument(), other);
+    QCOMPARE(bench.window.workspace()->current(), other);
     QCOMPARE(plot->seriesCount(), 0);
     QCOMPARE(plot->current(), QPointF(other->result().avgBitsTrue, other->result().relErrTotal));
-    QVERIFY(bench.window.sweepButton()->isEnabled());
+    QVERIFY(bench.window.presenter()->errorView()->sweepButton()->isEnabled());
 
     // Back to the swept one through the tree: its curves again.
-    bench.window.selectModule(swept, 0);
-    QCOMPARE(bench.window.currentDocument(), swept);
+    bench.window.presenter()->selectModule(swept, 0);
+    QCOMPARE(bench.window.workspace()->current(), swept);
     QCOMPARE(plot->seriesCount(), methods);
 
     // Closing both, the swept one last, leaves nothing to show and nothing to sweep.
     QAction* close = bench.window.findChild<QAction*>(QStringLiteral("actionClose"));
     QVERIFY(close);
-    bench.window.selectModule(other, 0);
+    bench.window.presenter()->selectModule(other, 0);
     close->trigger();
-    QCOMPARE(bench.window.currentDocument(), swept);
+    QCOMPARE(bench.window.workspace()->current(), swept);
     QCOMPARE(plot->seriesCount(), methods);
     close->trigger();
-    QCOMPARE(bench.window.currentDocument(), nullptr);
+    QCOMPARE(bench.window.workspace()->current(), nullptr);
     QCOMPARE(plot->seriesCount(), 0);
     QVERIFY(!plot->hasCurrent());
-    QVERIFY(!bench.window.sweepButton()->isEnabled());
-    QCOMPARE(bench.window.errorPlot()->moduleCount(), 0);
+    QVERIFY(!bench.window.presenter()->errorView()->sweepButton()->isEnabled());
+    QCOMPARE(bench.window.presenter()->errorView()->errorPlot()->moduleCount(), 0);
     QVERIFY(bench.reporter->errors.isEmpty());
 }
 
@@ -373,19 +374,19 @@ void WorkbenchJobsTest::cancelSweepKeepsNothing()
     AdapterDocument* document = openThroughMenu(bench, m_large);
     QVERIFY(document);
     bench.window.showView(MainWindow::View::Error);
-    lq::gui::ParetoSweep* sweep = lq::gui::ParetoSweep::of(document);
+    lq::gui::ParetoSweep* sweep = document->paretoSweep();
     QSignalSpy finished(sweep, &lq::gui::ParetoSweep::finished);
-    QTest::mouseClick(bench.window.sweepButton(), Qt::LeftButton);
+    QTest::mouseClick(bench.window.presenter()->errorView()->sweepButton(), Qt::LeftButton);
     Job* job = sweep->job();
     QVERIFY(job);
     QSignalSpy progressed(job, &Job::progressed);
     QVERIFY(progressed.wait(kJobTimeoutMs));
-    QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+    QTest::mouseClick(bench.window.presenter()->statusPanel()->cancelButton(), Qt::LeftButton);
     QVERIFY(finished.wait(kJobTimeoutMs));
     QCOMPARE(finished.at(0).at(0).toBool(), false);
     QVERIFY(!sweep->result());
-    QCOMPARE(bench.window.paretoPlot()->seriesCount(), 0);
-    QVERIFY(bench.window.sweepButton()->isEnabled());
+    QCOMPARE(bench.window.presenter()->errorView()->paretoPlot()->seriesCount(), 0);
+    QVERIFY(bench.window.presenter()->errorView()->sweepButton()->isEnabled());
     QVERIFY(bench.reporter->errors.isEmpty()); // a cancel is not an error
 }
 
@@ -403,14 +404,14 @@ void WorkbenchJobsTest::cancelExportLeavesNothing()
 
     QTemporaryDir out;
     const QString folder = out.filePath(QStringLiteral("exported"));
-    QSignalSpy exported(&bench.window, &MainWindow::exportFinished);
+    QSignalSpy exported(bench.window.exports(), &lq::gui::ExportController::exportFinished);
     bench.chooser->next = folder;
-    bench.window.exportPeftAction()->trigger();
-    Job* job = bench.window.activeExport();
+    bench.window.actions()->exportPeft()->trigger();
+    Job* job = bench.window.exports()->activeExport();
     QVERIFY(job);
     QSignalSpy progressed(job, &Job::progressed);
     QVERIFY(progressed.wait(kJobTimeoutMs));
-    QTest::mouseClick(bench.window.statusPanel()->cancelButton(), Qt::LeftButton);
+    QTest::mouseClick(bench.window.presenter()->statusPanel()->cancelButton(), Qt::LeftButton);
     QVERIFY(exported.wait(kJobTimeoutMs));
     QCOMPARE(exported.at(0).at(0).toBool(), false);
     QVERIFY(!QFileInfo::exists(folder));
@@ -472,9 +473,10 @@ void WorkbenchJobsTest::jobProgressPaintsLater()
 
     PaintCounter counter;
     qApp->installEventFilter(&counter);
-    bench.window.statusPanel()->track(&job);
+    bench.window.presenter()->statusPanel()->track(&job);
     const int paintsDuringTrack = counter.paints;
-    auto* bar = bench.window.statusPanel()->findChild<QProgressBar*>(QStringLiteral("jobProgress"));
+    auto* bar = bench.window.presenter()->statusPanel()->findChild<QProgressBar*>(
+        QStringLiteral("jobProgress"));
     QVERIFY(bar && bar->isVisible());
     QCOMPARE(bar->value(), 3);
     // Painted, but later, in the event loop.
