@@ -179,7 +179,12 @@ bool AdapterDocument::setByHand(int index) const
 
 int AdapterDocument::effectiveH(int index) const
 {
-    return lq::chooseH(toVector(singularValues(index)), m_settings, module(index).name);
+    return hUnder(index, m_settings);
+}
+
+int AdapterDocument::hUnder(int index, const lq::QuantSettings& rule) const
+{
+    return lq::chooseH(toVector(singularValues(index)), rule, module(index).name);
 }
 
 int AdapterDocument::effectiveBitsHigh(int index) const

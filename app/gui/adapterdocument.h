@@ -89,6 +89,8 @@ public:
     const lq::QuantSettings& settings() const { return m_settings; }
     // h and the high bit width module `index` gets under the current settings.
     int effectiveH(int index) const;
+    // h module `index` would get under `rule` (its overrides included).
+    int hUnder(int index, const lq::QuantSettings& rule) const;
     int effectiveBitsHigh(int index) const;
     std::optional<int> hOverride(int index) const;
     std::optional<int> bitsHighOverride(int index) const;

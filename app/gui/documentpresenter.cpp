@@ -6,7 +6,6 @@
 #include "appsettings.h"
 #include "budgetcurves.h"
 #include "changesettingscommand.h"
-#include "core/engine/splitrule.h"
 #include "errorreporter.h"
 #include "errorview.h"
 #include "paretosweep.h"
@@ -29,14 +28,6 @@
 namespace lq::gui {
 
 namespace {
-
-Eigen::VectorXf toVector(const std::vector<double>& values)
-{
-    Eigen::VectorXf vector(Eigen::Index(values.size()));
-    for (std::size_t i = 0; i < values.size(); ++i)
-        vector[Eigen::Index(i)] = float(values[i]);
-    return vector;
-}
 
 // The module at the top of the document's list in the tree; -1 when there is none.
 int firstShownModule(const AdapterDocument* document)
@@ -412,10 +403,7 @@ void DocumentPresenter::applyToSelected()
     lq::QuantSettings rule = m_views.panel->settings(document->settings());
     rule.hOverride.clear();
     rule.bitsHighOverride.clear();
-    const auto hOf = [&](int module) {
-        return lq::chooseH(toVector(document->singularValues(module)), rule,
-                           document->module(module).name);
-    };
+    const auto hOf = [&](int module) { return document->hUnder(module, rule); };
     if (modules.size() == 1) {
         document->undoStack()->push(new SetModuleSplitCommand(document, modules.front(),
                                                               hOf(modules.front()), rule.bitsHigh));

@@ -15,11 +15,10 @@ struct CliRun
     QByteArray err;
 };
 
-// The limit only guards against a hang; sanitizer builds of the slower commands need minutes.
-inline CliRun runCli(const QStringList& arguments, int timeoutMs = 300000)
+// Waits for a started process and collects what it left; for tests that start it their own way
+// (a shell, a memory limit).
+inline CliRun finishRun(QProcess& process, int timeoutMs)
 {
-    QProcess process;
-    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
     CliRun run;
     if (!process.waitForFinished(timeoutMs) || process.exitStatus() != QProcess::NormalExit)
         return run;
@@ -27,6 +26,14 @@ inline CliRun runCli(const QStringList& arguments, int timeoutMs = 300000)
     run.out = process.readAllStandardOutput();
     run.err = process.readAllStandardError();
     return run;
+}
+
+// The limit only guards against a hang; sanitizer builds of the slower commands need minutes.
+inline CliRun runCli(const QStringList& arguments, int timeoutMs = 300000)
+{
+    QProcess process;
+    process.start(QStringLiteral(LQ_CLI_PATH), arguments);
+    return finishRun(process, timeoutMs);
 }
 
 } // namespace lqtest

@@ -102,13 +102,7 @@ lqtest::CliRun runCliLimited(const QStringList& arguments, rlim_t limitBytes)
         setrlimit(RLIMIT_CORE, &core);
     });
     process.start(QStringLiteral(LQ_CLI_PATH), arguments);
-    lqtest::CliRun run;
-    if (!process.waitForFinished(120000) || process.exitStatus() != QProcess::NormalExit)
-        return run;
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
+    return lqtest::finishRun(process, 120000);
 }
 
 } // namespace

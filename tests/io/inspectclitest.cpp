@@ -33,13 +33,7 @@ Run runInShell(const QString& script, const QString& folder)
     process.setWorkingDirectory(folder);
     process.start("/bin/sh", {"-c", "L=\"$0\"; D=$(printf 'a\\377b'); " + script,
                               QStringLiteral(LQ_CLI_PATH)});
-    Run run;
-    if (!process.waitForFinished(300000) || process.exitStatus() != QProcess::NormalExit)
-        return run;
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
+    return lqtest::finishRun(process, 300000);
 }
 
 } // namespace
