@@ -8,9 +8,9 @@
 namespace lq {
 namespace {
 
-// The newest path the kernels may take (ScopedKernelPath). Atomic so that no read of it is a data
-// race; relaxed because it changes only while no kernel runs.
-std::atomic<KernelPath> g_newest{KernelPath::Lookup};
+// The first path, in KernelPath's order, that the kernels may take (ScopedKernelPath). Atomic so
+// that no read of it is a data race; relaxed because it changes only while no kernel runs.
+std::atomic<KernelPath> g_preferred{KernelPath::Lookup};
 
 // Every run of 16 codes the vector kernels read starts on a byte of the stream and lies in one
 // group (kerneldispatch.h, choosePath).
@@ -67,9 +67,9 @@ const CpuFeatures& CpuFeatures::detected()
 }
 
 KernelPath choosePath(const PackedVectors& part, int tokens, const CpuFeatures& cpu,
-                      KernelPath newest)
+                      KernelPath preferred)
 {
-    const auto allowed = [newest](KernelPath path) { return path >= newest; };
+    const auto allowed = [preferred](KernelPath path) { return path >= preferred; };
     if (!vectorKernelsFit(part))
         return KernelPath::Decoding;
     if (allowed(KernelPath::Lookup) && cpu.avx512Lookup &&
@@ -89,7 +89,7 @@ KernelPath choosePath(const PackedVectors& part, int tokens, const CpuFeatures& 
 KernelPath currentPath(const PackedVectors& part, int tokens)
 {
     return choosePath(part, tokens, CpuFeatures::detected(),
-                      g_newest.load(std::memory_order_relaxed));
+                      g_preferred.load(std::memory_order_relaxed));
 }
 
 ModulePaths chooseModulePaths(const PackedModule& module, int tokens)
@@ -105,13 +105,13 @@ ModulePaths chooseModulePaths(const PackedModule& module, int tokens)
     return paths;
 }
 
-ScopedKernelPath::ScopedKernelPath(KernelPath newest)
-    : previous_(g_newest.exchange(newest, std::memory_order_relaxed))
+ScopedKernelPath::ScopedKernelPath(KernelPath preferred)
+    : previous_(g_preferred.exchange(preferred, std::memory_order_relaxed))
 {}
 
 ScopedKernelPath::~ScopedKernelPath()
 {
-    g_newest.store(previous_, std::memory_order_relaxed);
+    g_preferred.store(previous_, std::memory_order_relaxed);
 }
 
 } // namespace lq

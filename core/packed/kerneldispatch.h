@@ -11,9 +11,9 @@
 
 namespace lq {
 
-// The paths, newest first. Every path gives the same result to within float32 rounding (the test
-// runs every shape through each); each is bit-for-bit deterministic on its own, for any number of
-// threads.
+// The paths in the order the dispatch prefers them where each applies. Every path gives the same
+// result to within float32 rounding (the test runs every shape through each); each is bit-for-bit
+// deterministic on its own, for any number of threads.
 enum class KernelPath
 {
     Lookup,           // lookupkernel.h: 16 weights per VPERMPS (binary, RTN up to 4 bits)
@@ -54,7 +54,7 @@ inline constexpr std::int64_t kParallelWork = std::int64_t(1) << 17;
 inline constexpr std::int64_t kParallelWorkAvx512 = std::int64_t(1) << 19;
 
 // The path for one part of a module at `tokens` activation vectors per call, on a CPU with `cpu`,
-// taking no path newer than `newest` (ScopedKernelPath). In order:
+// taking none that comes before `preferred` in KernelPath's order (ScopedKernelPath). In order:
 //   - Decoding when the part's shape does not suit the vector kernels: they step 16 codes at a
 //     time, each run starting on a byte of the stream and lying in one group, so the length and
 //     the group size must be multiples of 16 and the groups restart at each vector
@@ -67,7 +67,7 @@ inline constexpr std::int64_t kParallelWorkAvx512 = std::int64_t(1) << 19;
 //     32 tables): Avx2DecodedTiles from kAvx2DecodedTokens tokens on, MaskAvx2 below;
 //   - Decoding otherwise (no AVX2, or wider codes on AVX2).
 KernelPath choosePath(const PackedVectors& part, int tokens, const CpuFeatures& cpu,
-                      KernelPath newest = KernelPath::Lookup);
+                      KernelPath preferred = KernelPath::Lookup);
 
 // The paths one call takes for a module: choosePath for its four parts on this CPU, within the
 // current ScopedKernelPath, except that the module decodes whole when any part must (the decoding
@@ -88,15 +88,15 @@ ModulePaths chooseModulePaths(const PackedModule& module, int tokens);
 // The path the kernel takes for one part on this CPU, within the current ScopedKernelPath.
 KernelPath currentPath(const PackedVectors& part, int tokens);
 
-// For tests and benchmarks: while alive, the kernels take no path newer than `newest`, for the
-// whole process (the kernels' OpenMP threads see it too), as on a CPU without the newer ones: a
-// part takes `newest` where its shape, width and token count allow, else what choosePath picks
-// after it. Destruction restores the limit that was in force before; nest them on one thread,
-// and create or destroy one only while no kernel runs.
+// For tests and benchmarks: while alive, forces `preferred` on every part whose shape, width and
+// token count allow it on this CPU, and the paths after it in KernelPath's order on the others
+// (never one before it, as on a CPU without those), for the whole process (the kernels' OpenMP
+// threads see it too). Destruction restores the preference that was in force before; nest them
+// on one thread, and create or destroy one only while no kernel runs.
 class ScopedKernelPath
 {
 public:
-    explicit ScopedKernelPath(KernelPath newest);
+    explicit ScopedKernelPath(KernelPath preferred);
     ~ScopedKernelPath();
     ScopedKernelPath(const ScopedKernelPath&) = delete;
     ScopedKernelPath& operator=(const ScopedKernelPath&) = delete;

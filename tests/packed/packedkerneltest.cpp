@@ -63,8 +63,8 @@ Packed quantizeAndPack(const lq::Adapter& source, const lq::QuantSettings& setti
     return p;
 }
 
-// Every kernel path, newest first. Each is forced wherever the CPU and the shape allow it;
-// elsewhere the paths after it run twice.
+// Every kernel path, in the dispatch's order. Each is forced wherever the CPU and the shape allow
+// it; elsewhere the paths after it run twice.
 constexpr lq::KernelPath kAllPaths[] = {lq::KernelPath::Lookup, lq::KernelPath::MaskAvx512,
                                         lq::KernelPath::Avx2DecodedTiles, lq::KernelPath::MaskAvx2,
                                         lq::KernelPath::Decoding};
@@ -295,7 +295,7 @@ private slots:
         }
     }
 
-    // The dispatch's table for every kind of CPU (not only this one): the newest path a part's
+    // The dispatch's table for every kind of CPU (not only this one): the first path a part's
     // shape, width and token count allow. A wrong answer runs a kernel on a CPU without its
     // instructions (a crash) or a slower path than the CPU has (docs/KERNELS.md's figures).
     void choosesPathPerCpu()
@@ -343,7 +343,7 @@ private slots:
         QCOMPARE(lq::choosePath(partShape(2, 1024, 256, lq::GroupLayout::Flattened), 1, lookup),
                  P::Lookup);
 
-        // A limit takes the newest path at or after it that the part allows.
+        // A preferred path is taken where the part allows it, else the first one after it.
         QCOMPARE(lq::choosePath(binary, 1, lookup, P::MaskAvx512), P::MaskAvx512);
         QCOMPARE(lq::choosePath(binary, 1, lookup, P::Avx2DecodedTiles), P::MaskAvx2);
         QCOMPARE(lq::choosePath(binary, 8, lookup, P::Avx2DecodedTiles), P::Avx2DecodedTiles);
