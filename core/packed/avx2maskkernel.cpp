@@ -10,7 +10,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LQ_AVX2_MASK_KERNEL 1
 #include <immintrin.h>
-// Nothing here runs unless avx2MaskKernelSupported() said yes.
+// Nothing here runs unless the CPU has AVX2 and FMA (kerneldispatch.h chooses this path only
+// then).
 #define LQ_AVX2_TARGET [[gnu::target("avx2,fma,f16c")]]
 #else
 #define LQ_AVX2_MASK_KERNEL 0
@@ -621,12 +622,6 @@ void withAvx2Bits(int bits, F&& f)
 
 #if LQ_AVX2_MASK_KERNEL
 
-bool avx2MaskKernelSupported()
-{
-    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return has;
-}
-
 void avx2RowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
                     int tokens, float* out)
 {
@@ -665,12 +660,7 @@ void avx2FactorColumnsTimesT(const PackedVectors& high, const PackedVectors& low
 
 #else
 
-bool avx2MaskKernelSupported()
-{
-    return false;
-}
-
-// Never called: avx2MaskKernelSupported() is false without x86-64 and GCC-style target
+// Never called: CpuFeatures::detected() finds no AVX2 without x86-64 and GCC-style target
 // attributes.
 void avx2RowsTimesX(const PackedVectors&, int, int, const float*, std::int64_t, int, float*) {}
 void avx2ColumnsTimesT(const PackedVectors&, int, int, const float*, int, float*, std::int64_t,

@@ -19,12 +19,10 @@ namespace lq::packed_detail {
 // T = 1 about three times as fast.
 //
 // Wider codes (b_h 5-8) would need 4 to 32 tables, so the AVX2 form takes codes of up to
-// kMaxAvx2MaskBits; maskKernelApplies() says no for wider parts on such CPUs. Shapes as for the
-// AVX-512 form (multiples of 16 codes, whole groups); the caller checks them.
+// kMaxAvx2MaskBits; such CPUs decode wider parts. Shapes as for the AVX-512 form (multiples of 16
+// codes, whole groups). kerneldispatch.h sends this form its parts (KernelPath::MaskAvx2 and
+// Avx2DecodedTiles) on CPUs with AVX2 and FMA (every one of those has F16C too).
 inline constexpr int kMaxAvx2MaskBits = 4;
-
-// True when the CPU has AVX2 and FMA (every one of those has F16C too).
-bool avx2MaskKernelSupported();
 
 // maskRowsTimesX and maskColumnsTimesT in AVX2.
 void avx2RowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
@@ -32,13 +30,13 @@ void avx2RowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, s
 void avx2ColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                        float* y, std::int64_t yStride, bool accumulate);
 
-// From this many tokens on, the kernel (packedkernel.cpp) applies a module's tiles through the
-// two functions below instead of the two above: the tile's components are decoded (16 values per
-// blend or lookup, as above) and multiplied as floats in register blocks, so the codes are
-// unpacked once per call rather than once per token, and each value loaded feeds two (A side) or
-// four (B side) tokens' multiply-adds. Measured in docs/KERNELS.md.
-inline constexpr int kAvx2DecodedTokens = 4;
-
+// From kAvx2DecodedTokens tokens on (kerneldispatch.h: KernelPath::Avx2DecodedTiles), the kernel
+// (packedkernel.cpp) applies a module's tiles through the two functions below instead of the two
+// above: the tile's components are decoded (16 values per blend or lookup, as above) and
+// multiplied as floats in register blocks, so the codes are unpacked once per call rather than
+// once per token, and each value loaded feeds two (A side) or four (B side) tokens'
+// multiply-adds. Measured in docs/KERNELS.md.
+//
 // The whole factor at once, high part then low part (as packedkernel.h's components):
 //   out[c * tokens + token] = sum over j in [i0, i1) of component c (j) X(j, token);
 //   Y(i, token) = sum over c of component c (i) t[c * tokens + token] for rows i in [i0, i1)

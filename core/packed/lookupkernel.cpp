@@ -9,7 +9,6 @@
 
 #include "lookupkernel.h"
 
-#include "maskkernel.h"
 #include "simdkernelsupport.h"
 
 #include <algorithm>
@@ -20,7 +19,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LQ_LOOKUP_KERNEL_X86 1
 #include <immintrin.h>
-// As in maskkernel.cpp: nothing here runs unless the CPU check at run time passed.
+// Nothing here runs unless the CPU has these (kerneldispatch.h chooses this path only then).
 #define LQ_LOOKUP_TARGET                                                                           \
     [[gnu::target("avx512f,avx512dq,avx512bw,avx512vl,avx512vbmi,gfni,bmi2,f16c")]]
 #else
@@ -30,24 +29,12 @@
 namespace lq::packed_detail {
 namespace {
 
-bool g_enabled = true;
-
 #if LQ_LOOKUP_KERNEL_X86
 
 constexpr int kLanes = 16;
 // Values of one vector read at a time: 64 bytes of a 1-bit stream, one register per vector.
 constexpr int kBlockValues = 512;
 constexpr int kBlockSlices = kBlockValues / kLanes;
-
-// What the lookup needs beyond the mask kernel's AVX-512 form (F, DQ, BMI2; lookupKernelApplies
-// asks for that form).
-bool cpuSupported()
-{
-    static const bool has = __builtin_cpu_supports("avx512bw") &&
-                            __builtin_cpu_supports("avx512vl") &&
-                            __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni");
-    return has;
-}
 
 // The 16 subset sums of v[0 .. 3]: lane l holds the sum of v[k] over the set bits k of l.
 LQ_LOOKUP_TARGET inline __m512 subsetSums(const float* v)
@@ -473,22 +460,9 @@ LQ_LOOKUP_TARGET void codeColumnsTimesT(const PackedVectors& part, int i0, int i
     }
 }
 
-#else
-
-bool cpuSupported()
-{
-    return false;
-}
-
 #endif
 
 } // namespace
-
-bool lookupKernelApplies(const PackedVectors& part)
-{
-    return g_enabled && part.bits <= kMaxLookupCodeBits && maskKernelApplies(part) &&
-           maskKernelIsa() == MaskKernelIsa::Avx512 && cpuSupported();
-}
 
 #if LQ_LOOKUP_KERNEL_X86
 
@@ -497,7 +471,7 @@ void lookupRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
 {
     if (part.isBinary())
         return rowsTimesX(part, i0, i1, x, xStride, tokens, out);
-    // lookupKernelApplies() admitted only widths the code lookup takes.
+    // The dispatch (kerneldispatch.h) sends only widths the code lookup takes.
     withBits(part.bits, [&](auto bits) {
         if constexpr (decltype(bits)::value <= kMaxLookupCodeBits)
             codeRowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
@@ -521,17 +495,13 @@ void lookupColumnsTimesT(const PackedVectors& part, int i0, int i1, const float*
 
 #else
 
-// Never called: lookupKernelApplies() is false without x86-64 and GCC-style target attributes.
+// Never called: CpuFeatures::detected() finds no AVX-512 without x86-64 and GCC-style target
+// attributes.
 void lookupRowsTimesX(const PackedVectors&, int, int, const float*, std::int64_t, int, float*) {}
 void lookupColumnsTimesT(const PackedVectors&, int, int, const float*, int, float*, std::int64_t,
                          bool)
 {}
 
 #endif
-
-void setLookupKernelEnabled(bool enabled)
-{
-    g_enabled = enabled;
-}
 
 } // namespace lq::packed_detail

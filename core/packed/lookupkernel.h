@@ -26,22 +26,17 @@ namespace lq::packed_detail {
 // 2^b values (q - z) d of the group, repeated. A side: one multiply-add by x per 16 values;
 // B side: the table is scaled by t_c once per group, one add per 16 outputs and column.
 //
-// Both read the packed streams as they are: no second layout. Applies where the mask kernel
-// does (maskKernelApplies) to binary parts and to RTN parts of up to kMaxLookupCodeBits, on CPUs
-// that also have AVX-512 BW and VBMI and GFNI.
+// Both read the packed streams as they are: no second layout. Takes the shapes the mask kernel
+// takes, binary parts and RTN parts of up to kMaxLookupCodeBits, on CPUs that also have AVX-512 BW,
+// VL, VBMI and GFNI: kerneldispatch.h sends it those (KernelPath::Lookup).
 inline constexpr int kMaxLookupCodeBits = 4;
-bool lookupKernelApplies(const PackedVectors& part);
 
-// maskRowsTimesX for a part lookupKernelApplies() to.
+// maskRowsTimesX for a part the dispatch gives KernelPath::Lookup.
 void lookupRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x,
                       std::int64_t xStride, int tokens, float* out);
 
-// maskColumnsTimesT for a part lookupKernelApplies() to.
+// maskColumnsTimesT for a part the dispatch gives KernelPath::Lookup.
 void lookupColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                          float* y, std::int64_t yStride, bool accumulate);
-
-// For tests: false makes lookupKernelApplies() answer false, so that the mask kernel's binary
-// path can be checked on a CPU that has the lookup's instructions. Not thread-safe.
-void setLookupKernelEnabled(bool enabled);
 
 } // namespace lq::packed_detail

@@ -1,6 +1,5 @@
 #include "maskkernel.h"
 
-#include "avx2maskkernel.h"
 #include "simdkernelsupport.h"
 
 #include <algorithm>
@@ -10,8 +9,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LQ_MASK_KERNEL_X86 1
 #include <immintrin.h>
-// Every function that touches a vector or mask register carries this; nothing here is compiled
-// for AVX-512 unless the CPU check at run time passed.
+// Every function that touches a vector or mask register carries this; nothing here runs unless
+// the CPU has AVX-512 (kerneldispatch.h chooses this path only then).
 #define LQ_MASK_TARGET [[gnu::target("avx512f,avx512dq,bmi2,f16c")]]
 #else
 #define LQ_MASK_KERNEL_X86 0
@@ -20,9 +19,6 @@
 namespace lq::packed_detail {
 namespace {
 
-bool g_enabled = true;
-bool g_avx512Enabled = true;
-
 constexpr int kWordCodes = 16; // codes per mask register: one float each in a 512-bit register
 
 // Codes [16 k, 16 k + 16) of a b-bit stream start at byte 2 b k.
@@ -30,14 +26,6 @@ template <int Bits>
 constexpr int kChunkBytes = (kWordCodes * Bits) / 8;
 
 #if LQ_MASK_KERNEL_X86
-
-bool cpuSupported()
-{
-    // Not asked for F16C: every CPU with AVX-512 has it, and clang 14 cannot test for it.
-    static const bool has = __builtin_cpu_supports("avx512f") &&
-                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2");
-    return has;
-}
 
 struct Affine
 {
@@ -253,46 +241,15 @@ LQ_MASK_TARGET void columnsTimesT(const PackedVectors& part, int i0, int i1, con
     }
 }
 
-#else
-
-bool cpuSupported()
-{
-    return false;
-}
-
 #endif
 
-bool useAvx512()
-{
-    return g_avx512Enabled && cpuSupported();
-}
-
 } // namespace
-
-bool maskKernelApplies(const PackedVectors& part)
-{
-    const bool wholeGroups =
-        part.layout == GroupLayout::PerComponent || part.length % part.groupSize == 0;
-    if (!g_enabled || part.bits < kMinCodeBits || part.bits > kMaxCodeBits || !wholeGroups ||
-        part.length % kWordCodes != 0 || part.groupSize % kWordCodes != 0)
-        return false;
-    return useAvx512() || (avx2MaskKernelSupported() && part.bits <= kMaxAvx2MaskBits);
-}
-
-MaskKernelIsa maskKernelIsa()
-{
-    if (useAvx512())
-        return MaskKernelIsa::Avx512;
-    return avx2MaskKernelSupported() ? MaskKernelIsa::Avx2 : MaskKernelIsa::None;
-}
 
 #if LQ_MASK_KERNEL_X86
 
 void maskRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, std::int64_t xStride,
                     int tokens, float* out)
 {
-    if (!useAvx512())
-        return avx2RowsTimesX(part, i0, i1, x, xStride, tokens, out);
     withBits(part.bits, [&](auto bits) {
         rowsTimesX<decltype(bits)::value>(part, i0, i1, x, xStride, tokens, out);
     });
@@ -301,8 +258,6 @@ void maskRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, s
 void maskColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                        float* y, std::int64_t yStride, bool accumulate)
 {
-    if (!useAvx512())
-        return avx2ColumnsTimesT(part, i0, i1, t, tokens, y, yStride, accumulate);
     withBits(part.bits, [&](auto bits) {
         columnsTimesT<decltype(bits)::value>(part, i0, i1, t, tokens, y, yStride, accumulate);
     });
@@ -310,22 +265,13 @@ void maskColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t
 
 #else
 
-// Never called: maskKernelApplies() is false without x86-64 and GCC-style target attributes.
+// Never called: CpuFeatures::detected() finds no AVX-512 without x86-64 and GCC-style target
+// attributes.
 void maskRowsTimesX(const PackedVectors&, int, int, const float*, std::int64_t, int, float*) {}
 void maskColumnsTimesT(const PackedVectors&, int, int, const float*, int, float*, std::int64_t,
                        bool)
 {}
 
 #endif
-
-void setMaskKernelEnabled(bool enabled)
-{
-    g_enabled = enabled;
-}
-
-void setMaskKernelAvx512Enabled(bool enabled)
-{
-    g_avx512Enabled = enabled;
-}
 
 } // namespace lq::packed_detail

@@ -16,21 +16,10 @@ namespace lq::packed_detail {
 // stream, gathered with one PEXT from a wider one) and each plane costs one masked add per 16
 // weights, where decoding costs a shift, a mask, a conversion and a multiply-add per 16.
 //
-// Applies to a part when every run of 16 codes the kernel reads starts on a byte of the stream
-// and lies in one group: length and group size multiples of 16, and groups that restart at each
-// vector (GroupLayout::PerComponent, or a flattened layout whose vectors are whole groups). On
-// CPUs without AVX-512 (F, DQ), BMI2 and F16C the kernel takes its AVX2 form (avx2maskkernel.h),
-// for codes of up to 4 bits. The caller decodes otherwise, and on CPUs without AVX2.
-bool maskKernelApplies(const PackedVectors& part);
-
-// The instructions the kernel runs on this CPU (None: it never applies).
-enum class MaskKernelIsa
-{
-    None,
-    Avx2,
-    Avx512
-};
-MaskKernelIsa maskKernelIsa();
+// The two functions below are its AVX-512 form (F, DQ, BMI2 and F16C); avx2maskkernel.h has the
+// AVX2 one. Both need
+// every run of 16 codes they read to start on a byte of the stream and lie in one group; which
+// parts, on which CPUs, take which form is kerneldispatch.h's choice (KernelPath::MaskAvx512).
 
 // out[v * tokens + token] = sum over j in [i0, i1) of part(v, j) X(j, token) for every vector v
 // of the part (rows of A_hat). i0 and i1 are multiples of 16. The order of every sum is fixed:
@@ -43,13 +32,5 @@ void maskRowsTimesX(const PackedVectors& part, int i0, int i1, const float* x, s
 // else overwrites it. i0 and i1 are multiples of 16.
 void maskColumnsTimesT(const PackedVectors& part, int i0, int i1, const float* t, int tokens,
                        float* y, std::int64_t yStride, bool accumulate);
-
-// For tests: false makes maskKernelApplies() answer false, so that the decoding path can be
-// checked on a CPU that has AVX-512. Not thread-safe; set it while no kernel runs.
-void setMaskKernelEnabled(bool enabled);
-
-// For tests: false makes the kernel take its AVX2 form on a CPU that has AVX-512. Not
-// thread-safe either.
-void setMaskKernelAvx512Enabled(bool enabled);
 
 } // namespace lq::packed_detail

@@ -4,6 +4,7 @@
 #include "../io/firsterror.h"
 #include "avx2maskkernel.h"
 #include "codedecode.h"
+#include "kerneldispatch.h"
 #include "lookupkernel.h"
 #include "maskkernel.h"
 
@@ -28,28 +29,6 @@ namespace {
 
 using packed_detail::decodeRun;
 
-// Below this many multiply-adds per call (r (m + n) T) the fork/join of a parallel region costs
-// more than it saves (one thread decodes about 2^17 codes in 30 us; a fork/join costs 1-5 us on
-// an idle machine and far more on a loaded one).
-constexpr std::int64_t kParallelWork = 1 << 17;
-// The AVX-512 mask kernel does the same work about three times as fast (maskkernel.h), so the
-// fork and join weigh more: a 4096 x 4096 rank-16 module at T = 1 runs faster on one thread. Its
-// AVX2 form is slower per core, and on a 2-core Zen 3 the llama2-7b pass of bench_kernels took
-// 3.3 ms with every module on two threads against 4.3 ms with 1 << 19 (T = 1).
-std::int64_t parallelWorkMasked()
-{
-    return packed_detail::maskKernelIsa() == packed_detail::MaskKernelIsa::Avx512 ? 1 << 19
-                                                                                  : 1 << 17;
-}
-
-bool usesMaskKernel(const PackedModule& module)
-{
-    return packed_detail::maskKernelApplies(module.aHigh) &&
-           packed_detail::maskKernelApplies(module.aLow) &&
-           packed_detail::maskKernelApplies(module.bHigh) &&
-           packed_detail::maskKernelApplies(module.bLow);
-}
-
 // Everything a tile needs, as plain pointers (no Eigen in the cloned functions).
 struct Job
 {
@@ -61,7 +40,7 @@ struct Job
     int tokens;
     float* partial; // [A tile][component][token]: partial sums of A_hat X
     float* t;       // [component][token]: s * A_hat X (written by the sum over tiles)
-    bool masked;    // every part goes through maskkernel.h instead of decoding
+    ModulePaths paths;
 };
 
 // sum a[j] b[j] in 4 x 16 fixed lanes (lane k of block q adds j = 64 i + 16 q + k), folded in a
@@ -254,61 +233,70 @@ LQ_KERNEL_CLONES void runTileB(const Job& job, int tile)
     }
 }
 
-// One part of a tile without decoding: by table lookup where it applies (lookupkernel.h), else
-// through the mask kernel (maskkernel.h).
-void partRowsTimesX(const PackedVectors& part, int i0, int i1, const Job& job, float* out)
+// The part-by-part functions of a vector path (kerneldispatch.h). Avx2DecodedTiles takes a
+// factor whole (vectorTileA, vectorTileB), Decoding the module (runTileA, runTileB).
+struct PartKernel
 {
-    const auto rowsTimesX = packed_detail::lookupKernelApplies(part)
-                                ? packed_detail::lookupRowsTimesX
-                                : packed_detail::maskRowsTimesX;
-    rowsTimesX(part, i0, i1, job.x, job.xStride, job.tokens, out);
+    decltype(&packed_detail::maskRowsTimesX) rowsTimesX;
+    decltype(&packed_detail::maskColumnsTimesT) columnsTimesT;
+};
+
+PartKernel partKernel(KernelPath path)
+{
+    switch (path) {
+    case KernelPath::Lookup:
+        return {packed_detail::lookupRowsTimesX, packed_detail::lookupColumnsTimesT};
+    case KernelPath::MaskAvx512:
+        return {packed_detail::maskRowsTimesX, packed_detail::maskColumnsTimesT};
+    case KernelPath::MaskAvx2:
+    case KernelPath::Avx2DecodedTiles:
+    case KernelPath::Decoding:
+        break;
+    }
+    return {packed_detail::avx2RowsTimesX, packed_detail::avx2ColumnsTimesT};
 }
 
-void partColumnsTimesT(const PackedVectors& part, int i0, int i1, const Job& job, const float* t,
-                       bool accumulate)
+void partRowsTimesX(KernelPath path, const PackedVectors& part, int i0, int i1, const Job& job,
+                    float* out)
 {
-    const auto columnsTimesT = packed_detail::lookupKernelApplies(part)
-                                   ? packed_detail::lookupColumnsTimesT
-                                   : packed_detail::maskColumnsTimesT;
-    columnsTimesT(part, i0, i1, t, job.tokens, job.y, job.yStride, accumulate);
+    partKernel(path).rowsTimesX(part, i0, i1, job.x, job.xStride, job.tokens, out);
 }
 
-// Whether the mask kernel's tiles go through its AVX2 form's decoded blocks (avx2maskkernel.h);
-// the AVX-512 forms take every T part by part.
-bool avx2DecodesTiles(int tokens)
+void partColumnsTimesT(KernelPath path, const PackedVectors& part, int i0, int i1, const Job& job,
+                       const float* t, bool accumulate)
 {
-    return tokens >= packed_detail::kAvx2DecodedTokens &&
-           packed_detail::maskKernelIsa() == packed_detail::MaskKernelIsa::Avx2;
+    partKernel(path).columnsTimesT(part, i0, i1, t, job.tokens, job.y, job.yStride, accumulate);
 }
 
 // The same tiles as the decoding path, part by part: high part, then binary part, in the
-// decoding path's order of components.
-void maskTileA(const Job& job, int tile)
+// decoding path's order of components; or, on Avx2DecodedTiles, the factor whole.
+void vectorTileA(const Job& job, int tile)
 {
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.n, i0 + kKernelTile);
     float* out = job.partial + std::int64_t(tile) * module.r * job.tokens;
-    if (avx2DecodesTiles(job.tokens))
+    if (job.paths.aHigh == KernelPath::Avx2DecodedTiles)
         return packed_detail::avx2FactorRowsTimesX(module.aHigh, module.aLow, i0, i1, job.x,
                                                    job.xStride, job.tokens, out);
     if (module.h > 0)
-        partRowsTimesX(module.aHigh, i0, i1, job, out);
+        partRowsTimesX(job.paths.aHigh, module.aHigh, i0, i1, job, out);
     if (module.r > module.h)
-        partRowsTimesX(module.aLow, i0, i1, job, out + std::int64_t(module.h) * job.tokens);
+        partRowsTimesX(job.paths.aLow, module.aLow, i0, i1, job,
+                       out + std::int64_t(module.h) * job.tokens);
 }
 
-void maskTileB(const Job& job, int tile)
+void vectorTileB(const Job& job, int tile)
 {
     const PackedModule& module = *job.module;
     const int i0 = tile * kKernelTile, i1 = std::min(module.m, i0 + kKernelTile);
-    if (avx2DecodesTiles(job.tokens))
+    if (job.paths.bHigh == KernelPath::Avx2DecodedTiles)
         return packed_detail::avx2FactorColumnsTimesT(module.bHigh, module.bLow, i0, i1, job.t,
                                                       job.tokens, job.y, job.yStride);
     if (module.h > 0)
-        partColumnsTimesT(module.bHigh, i0, i1, job, job.t, false);
+        partColumnsTimesT(job.paths.bHigh, module.bHigh, i0, i1, job, job.t, false);
     if (module.r > module.h)
-        partColumnsTimesT(module.bLow, i0, i1, job, job.t + std::int64_t(module.h) * job.tokens,
-                          module.h > 0);
+        partColumnsTimesT(job.paths.bLow, module.bLow, i0, i1, job,
+                          job.t + std::int64_t(module.h) * job.tokens, module.h > 0);
 }
 
 void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xCols,
@@ -324,11 +312,11 @@ void checkShapes(const PackedModule& module, Eigen::Index xRows, Eigen::Index xC
         throw Error("module " + module.name, "high bit width is not in 1..8");
 }
 
-// One module: t = s A_hat X over the A tiles, then Y = B_hat t over the B tiles, through the mask
-// kernel when `masked` (usesMaskKernel), the threads splitting each when `parallel` (same tiles
-// and sums either way, so the same result).
+// One module: t = s A_hat X over the A tiles, then Y = B_hat t over the B tiles, by the kernels
+// `paths` name (chooseModulePaths), the threads splitting each when `parallel` (same tiles and
+// sums either way, so the same result).
 void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::MatrixXf>& X,
-                 Eigen::Ref<Eigen::MatrixXf> Y, bool masked, bool parallel)
+                 Eigen::Ref<Eigen::MatrixXf> Y, const ModulePaths& paths, bool parallel)
 {
     const int tokens = int(X.cols());
     const int r = module.r;
@@ -339,12 +327,13 @@ void applyModule(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
     partial.resize(std::size_t(aTiles) * std::size_t(r) * std::size_t(tokens));
     t.resize(std::size_t(r) * std::size_t(tokens));
     const Job job{&module, X.data(),       X.outerStride(), Y.data(), Y.outerStride(),
-                  tokens,  partial.data(), t.data(),        masked};
+                  tokens,  partial.data(), t.data(),        paths};
     const auto scale = float(module.loraScale);
     const std::int64_t rt = std::int64_t(r) * tokens;
-    const auto tileA = [&](int tile) { job.masked ? maskTileA(job, tile) : runTileA(job, tile); };
+    const bool decodes = paths.decodes();
+    const auto tileA = [&](int tile) { decodes ? runTileA(job, tile) : vectorTileA(job, tile); };
     const auto tileB = [&](const Job& with, int tile) {
-        with.masked ? maskTileB(with, tile) : runTileB(with, tile);
+        decodes ? runTileB(with, tile) : vectorTileB(with, tile);
     };
     // t(c, token) = s * (tile sums in tile order): fixed order, same result on any number of
     // threads. (Through job.partial: inside the parallel region `partial` names each thread's
@@ -396,11 +385,10 @@ void applyPacked(const PackedModule& module, const Eigen::Ref<const Eigen::Matri
                  Eigen::Ref<Eigen::MatrixXf> Y)
 {
     checkShapes(module, X.rows(), X.cols(), Y.rows(), Y.cols());
-    const bool masked = usesMaskKernel(module);
-    const std::int64_t threshold = masked ? parallelWorkMasked() : kParallelWork;
-    const bool parallel = module.parameterCount() * X.cols() >= threshold &&
+    const ModulePaths paths = chooseModulePaths(module, int(X.cols()));
+    const bool parallel = module.parameterCount() * X.cols() >= paths.parallelWork &&
                           omp_get_max_threads() > 1 && !omp_in_parallel();
-    applyModule(module, X, Y, masked, parallel);
+    applyModule(module, X, Y, paths, parallel);
 }
 
 void applyPackedModules(std::span<const PackedModule> modules, std::span<const Eigen::MatrixXf> xs,
@@ -420,8 +408,10 @@ void applyPackedModules(std::span<const PackedModule> modules, std::span<const E
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
     for (std::int64_t i = 0; i < count; ++i)
         error.run([&] {
-            applyModule(modules[std::size_t(i)], xs[std::size_t(i)], ys[std::size_t(i)],
-                        usesMaskKernel(modules[std::size_t(i)]), false);
+            const PackedModule& module = modules[std::size_t(i)];
+            const Eigen::MatrixXf& x = xs[std::size_t(i)];
+            applyModule(module, x, ys[std::size_t(i)], chooseModulePaths(module, int(x.cols())),
+                        false);
         });
     error.rethrow();
 }

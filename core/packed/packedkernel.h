@@ -20,8 +20,11 @@ namespace lq {
 // is ever dequantized (the AVX2 form of the mask kernel decodes up to 8 components of one tile at
 // T >= 4: avx2maskkernel.h). The tiles and the order of every sum are fixed, so the result does not
 // depend on the number of threads (it may differ in the last bits between CPU generations: the
-// AVX2 and AVX-512 versions fuse multiply-adds). The hot loops are compiled for AVX-512, AVX2 and
-// baseline x86-64 and chosen at load time (GCC target_clones).
+// AVX2 and AVX-512 versions fuse multiply-adds). Where the parts' shapes allow, the tiles are
+// applied without decoding by the vector kernels (lookupkernel.h, maskkernel.h,
+// avx2maskkernel.h): kerneldispatch.h picks the path for each part and token count. The decoding
+// loops are compiled for AVX-512, AVX2 and baseline x86-64 and chosen at load time (GCC
+// target_clones).
 //
 // Accuracy: float32 accumulation; each output differs from the exact product of the stored
 // (dequantized) weights by a few float32 roundings of the terms' magnitudes; validate with

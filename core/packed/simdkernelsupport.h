@@ -15,8 +15,9 @@
 
 namespace lq::packed_detail {
 
-// Both layouts number the groups the same way when maskKernelApplies(): vector v's groups are
-// v * perVector .. v * perVector + perVector - 1.
+// Both layouts number the groups the same way for the parts the vector kernels take (whole groups
+// per vector, kerneldispatch.h): vector v's groups are v * perVector .. v * perVector + perVector
+// - 1.
 inline int groupsPerVector(const PackedVectors& part)
 {
     return (part.length + part.groupSize - 1) / part.groupSize;

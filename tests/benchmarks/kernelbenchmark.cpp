@@ -18,16 +18,15 @@
 // of N passes after a warm-up pass; "hot" passes run back to back (the 6 MB of packed weights may
 // stay in the last-level cache, the 160 MB of float32 weights cannot), "cold" ones after
 // streaming 512 MB through the caches. --decoding sends every module through the decoding path
-// (setMaskKernelEnabled(false)), to see what the mask and lookup kernels gain on this CPU. Not a
-// test: run it by hand on an otherwise idle machine.
+// (ScopedKernelPath(KernelPath::Decoding), kerneldispatch.h), to see what the mask and lookup
+// kernels gain on this CPU. Not a test: run it by hand on an otherwise idle machine.
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
 #include "core/io/synthesizer.h"
+#include "core/packed/kerneldispatch.h"
 #include "core/packed/kernelvalidation.h"
-#include "core/packed/lookupkernel.h"
-#include "core/packed/maskkernel.h"
 #include "core/packed/packedformat.h"
 #include "core/packed/packedkernel.h"
 
@@ -41,6 +40,7 @@
 #include <functional>
 #include <iostream>
 #include <omp.h>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -312,12 +312,13 @@ int main(int argc, char** argv)
 {
     int passes = 15;
     std::string adapterPath;
+    std::optional<lq::ScopedKernelPath> onlyPath;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--passes" && i + 1 < argc) {
             passes = std::max(1, std::atoi(argv[++i]));
         } else if (arg == "--decoding") {
-            lq::packed_detail::setMaskKernelEnabled(false);
+            onlyPath.emplace(lq::KernelPath::Decoding);
         } else if (arg == "--help" || arg == "-h") {
             std::cout << "usage: bench_kernels [--passes N] [--decoding] [ADAPTER]\n"
                          "  --decoding  every module through the decoding path (no mask kernel,\n"
@@ -401,13 +402,11 @@ int main(int argc, char** argv)
         // Which path the binary parts (about nine tenths of the weights) take on this CPU.
         std::size_t lookups = 0, masks = 0;
         for (const lq::PackedModule& module : packed.modules) {
-            lookups += lq::packed_detail::lookupKernelApplies(module.bLow) ? 1 : 0;
-            masks += lq::packed_detail::maskKernelApplies(module.bLow) ? 1 : 0;
+            const lq::KernelPath path = lq::currentPath(module.bLow, 1);
+            lookups += path == lq::KernelPath::Lookup ? 1 : 0;
+            masks += path != lq::KernelPath::Decoding ? 1 : 0;
         }
-        const char* isa =
-            lq::packed_detail::maskKernelIsa() == lq::packed_detail::MaskKernelIsa::Avx512
-                ? "AVX-512"
-                : "AVX2";
+        const char* isa = lq::CpuFeatures::detected().avx512 ? "AVX-512" : "AVX2";
         std::cout << "kernel     binary parts of " << lookups << " modules by table lookup "
                   << "(lookupkernel.h), " << masks - lookups << " by masks (maskkernel.h, " << isa
                   << "), " << moduleCount - masks << " decoded\n";

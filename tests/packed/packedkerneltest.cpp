@@ -2,19 +2,19 @@
 // reference against the engine's own dequantized factors: on random shapes that hit every
 // leftover path (m or n not a multiple of the group size or of the 512-value tile, r = 1, h = 0,
 // h = r, group size 1, flattened groups, f32 scales, T = 1 .. 256, every bit width) and on the
-// three shared adapters. Each random shape goes through every kernel path (the table lookup for
-// binary parts, lookupkernel.h, the mask kernel, maskkernel.h, in its AVX-512 and its AVX2 form,
+// three shared adapters. Each random shape goes through every kernel path (kerneldispatch.h: the
+// table lookup, lookupkernel.h, the mask kernel, maskkernel.h, in its AVX-512 and its AVX2 forms,
 // where the shape and CPU allow them, and the decoding path). A decoding mistake (wrong code,
 // scale, zero point or group boundary) moves outputs by a sizeable fraction of a scale, far above
-// the tolerance.
+// the tolerance. The dispatch's table is checked for other CPUs than this one too.
 
 #include "core/packed/packedkernel.h"
 
 #include "core/engine/adapterquantizer.h"
 #include "core/io/error.h"
 #include "core/packed/avx2maskkernel.h"
+#include "core/packed/kerneldispatch.h"
 #include "core/packed/kernelvalidation.h"
-#include "core/packed/lookupkernel.h"
 #include "core/packed/maskkernel.h"
 #include "packedtestdata.h"
 #include "shareddata.h"
@@ -63,50 +63,26 @@ Packed quantizeAndPack(const lq::Adapter& source, const lq::QuantSettings& setti
     return p;
 }
 
-// The kernel paths a module can take on this CPU, newest first: the table lookup for binary parts
-// (lookupkernel.h), the mask kernel's own binary path (maskkernel.h) in AVX-512, the same in AVX2
-// (avx2maskkernel.h), and decoding. Each is checked wherever the CPU and the shape allow it;
-// elsewhere the later paths run twice.
-enum class KernelPath
-{
-    Lookup,
-    Mask,
-    MaskAvx2,
-    Decoding
-};
+// Every kernel path, in the dispatch's order. Each is forced wherever the CPU and the shape allow
+// it; elsewhere the paths after it run twice.
+constexpr lq::KernelPath kAllPaths[] = {lq::KernelPath::Lookup, lq::KernelPath::MaskAvx512,
+                                        lq::KernelPath::Avx2DecodedTiles, lq::KernelPath::MaskAvx2,
+                                        lq::KernelPath::Decoding};
 
-const char* pathName(KernelPath path)
+// A part with the shape and width the dispatch looks at (no codes: choosePath reads none).
+lq::PackedVectors partShape(int bits, int length, int groupSize,
+                            lq::GroupLayout layout = lq::GroupLayout::PerComponent)
 {
-    switch (path) {
-    case KernelPath::Lookup:
-        return "lookup";
-    case KernelPath::Mask:
-        return "mask";
-    case KernelPath::MaskAvx2:
-        return "AVX2 mask";
-    default:
-        return "decoding";
-    }
+    lq::PackedVectors part;
+    part.scheme =
+        bits == 1 ? lq::QuantizedVectors::Scheme::Binary : lq::QuantizedVectors::Scheme::Rtn;
+    part.bits = bits;
+    part.count = 4;
+    part.length = length;
+    part.groupSize = groupSize;
+    part.layout = layout;
+    return part;
 }
-
-// Restricts the kernels to `path` and the ones after it for the rest of a test function.
-struct OnlyPath
-{
-    explicit OnlyPath(KernelPath path)
-    {
-        lq::packed_detail::setLookupKernelEnabled(path == KernelPath::Lookup);
-        lq::packed_detail::setMaskKernelEnabled(path != KernelPath::Decoding);
-        lq::packed_detail::setMaskKernelAvx512Enabled(path != KernelPath::MaskAvx2);
-    }
-    ~OnlyPath()
-    {
-        lq::packed_detail::setLookupKernelEnabled(true);
-        lq::packed_detail::setMaskKernelEnabled(true);
-        lq::packed_detail::setMaskKernelAvx512Enabled(true);
-    }
-    OnlyPath(const OnlyPath&) = delete;
-    OnlyPath& operator=(const OnlyPath&) = delete;
-};
 
 } // namespace
 
@@ -200,9 +176,8 @@ private slots:
         QVERIFY2(normwise(reference, exact) <= kReferenceTolerance,
                  qPrintable(QStringLiteral("%1").arg(normwise(reference, exact))));
 
-        for (const KernelPath path :
-             {KernelPath::Lookup, KernelPath::Mask, KernelPath::MaskAvx2, KernelPath::Decoding}) {
-            const OnlyPath only(path);
+        for (const lq::KernelPath path : kAllPaths) {
+            const lq::ScopedKernelPath only(path);
             lq::KernelValidationSettings check;
             check.tokens = tokens;
             check.timingRuns = 1;
@@ -211,7 +186,7 @@ private slots:
             QCOMPARE(result.modules.size(), std::size_t(1));
             QVERIFY2(result.modules[0].relError <= lq::kKernelRelTolerance,
                      qPrintable(QStringLiteral("%1 path: relative error %2")
-                                    .arg(pathName(path))
+                                    .arg(lq::kernelPathName(path))
                                     .arg(result.modules[0].relError)));
             QVERIFY(result.modules[0].maxAbsOutput > 0);
             Eigen::MatrixXf kernel(m, tokens);
@@ -250,7 +225,8 @@ private slots:
     void maskKernelOverLongRanges()
     {
         namespace pd = lq::packed_detail;
-        if (pd::maskKernelIsa() == pd::MaskKernelIsa::None)
+        const lq::CpuFeatures& cpu = lq::CpuFeatures::detected();
+        if (!cpu.avx512 && !cpu.avx2)
             QSKIP("this CPU has neither AVX2 nor AVX-512: the mask kernel never runs here");
         const lq::Adapter source = packedtest::randomAdapter({{1056, 1536, 16}}, 41);
         lq::QuantSettings settings =
@@ -269,11 +245,23 @@ private slots:
             QVERIFY2(error <= lq::kKernelRelTolerance,
                      qPrintable(QStringLiteral("%1, T = %2: %3").arg(what).arg(tokens).arg(error)));
         };
-        for (const KernelPath path : {KernelPath::Mask, KernelPath::MaskAvx2}) {
-            const OnlyPath only(path);
+        // The part-by-part entry points of each form this CPU runs.
+        struct Form
+        {
+            lq::KernelPath path;
+            decltype(&pd::maskRowsTimesX) rowsTimesX;
+            decltype(&pd::maskColumnsTimesT) columnsTimesT;
+        };
+        std::vector<Form> forms;
+        if (cpu.avx512)
+            forms.push_back(
+                {lq::KernelPath::MaskAvx512, pd::maskRowsTimesX, pd::maskColumnsTimesT});
+        if (cpu.avx2)
+            forms.push_back({lq::KernelPath::MaskAvx2, pd::avx2RowsTimesX, pd::avx2ColumnsTimesT});
+        for (const Form& form : forms) {
             for (const lq::PackedVectors* part :
                  {&module.aHigh, &module.aLow, &module.bHigh, &module.bLow})
-                QVERIFY(pd::maskKernelApplies(*part));
+                QCOMPARE(lq::choosePath(*part, 1, cpu, form.path), form.path);
             for (const int tokens : {1, 6}) {
                 const Eigen::MatrixXf x = lq::randomActivations(module.n, tokens, 7);
                 const Eigen::MatrixXd axExact = a * x.cast<double>();
@@ -282,19 +270,18 @@ private slots:
                 const Eigen::MatrixXd yExact = b * t.transpose().cast<double>();
 
                 Eigen::MatrixXf ax(tokens, r); // out[c * tokens + token], i.e. (A_hat X)^T
-                pd::maskRowsTimesX(module.aHigh, 0, module.n, x.data(), x.rows(), tokens,
-                                   ax.data());
-                pd::maskRowsTimesX(module.aLow, 0, module.n, x.data(), x.rows(), tokens,
-                                   ax.data() + h * tokens);
+                form.rowsTimesX(module.aHigh, 0, module.n, x.data(), x.rows(), tokens, ax.data());
+                form.rowsTimesX(module.aLow, 0, module.n, x.data(), x.rows(), tokens,
+                                ax.data() + h * tokens);
                 check("A side, part by part", tokens, ax.transpose(), axExact);
                 Eigen::MatrixXf y(module.m, tokens);
-                pd::maskColumnsTimesT(module.bHigh, 0, module.m, t.data(), tokens, y.data(),
-                                      y.rows(), false);
-                pd::maskColumnsTimesT(module.bLow, 0, module.m, t.data() + h * tokens, tokens,
-                                      y.data(), y.rows(), true);
+                form.columnsTimesT(module.bHigh, 0, module.m, t.data(), tokens, y.data(), y.rows(),
+                                   false);
+                form.columnsTimesT(module.bLow, 0, module.m, t.data() + h * tokens, tokens,
+                                   y.data(), y.rows(), true);
                 check("B side, part by part", tokens, y, yExact);
 
-                if (pd::maskKernelIsa() != pd::MaskKernelIsa::Avx2)
+                if (form.path != lq::KernelPath::MaskAvx2)
                     continue;
                 ax.setZero();
                 pd::avx2FactorRowsTimesX(module.aHigh, module.aLow, 0, module.n, x.data(), x.rows(),
@@ -306,6 +293,92 @@ private slots:
                 check("B side, decoded factor", tokens, y, yExact);
             }
         }
+    }
+
+    // The dispatch's table for every kind of CPU (not only this one): the first path a part's
+    // shape, width and token count allow. A wrong answer runs a kernel on a CPU without its
+    // instructions (a crash) or a slower path than the CPU has (docs/KERNELS.md's figures).
+    void choosesPathPerCpu()
+    {
+        using P = lq::KernelPath;
+        lq::CpuFeatures none, avx2, avx512, lookup;
+        avx2.avx2 = true;
+        avx512 = avx2;
+        avx512.avx512 = true;
+        lookup = avx512;
+        lookup.avx512Lookup = true;
+        const lq::PackedVectors binary = partShape(1, 4096, 128);
+        const lq::PackedVectors rtn4 = partShape(4, 4096, 128);
+        const lq::PackedVectors rtn5 = partShape(5, 4096, 128);
+        // clang-format off
+        const struct { const char* what; const lq::PackedVectors& part; int tokens; const lq::CpuFeatures& cpu; P path; } rows[] = {
+            {"binary, no AVX2",        binary, 1,  none,   P::Decoding},
+            {"binary, AVX2, T = 1",    binary, 1,  avx2,   P::MaskAvx2},
+            {"binary, AVX2, T = 3",    binary, 3,  avx2,   P::MaskAvx2},
+            {"binary, AVX2, T = 4",    binary, 4,  avx2,   P::Avx2DecodedTiles},
+            {"binary, AVX-512, T = 1", binary, 1,  avx512, P::MaskAvx512},
+            {"binary, AVX-512, T = 64", binary, 64, avx512, P::MaskAvx512},
+            {"binary, lookup, T = 1",  binary, 1,  lookup, P::Lookup},
+            {"binary, lookup, T = 64", binary, 64, lookup, P::Lookup},
+            {"b4, AVX2, T = 8",        rtn4,   8,  avx2,   P::Avx2DecodedTiles},
+            {"b4, lookup",             rtn4,   1,  lookup, P::Lookup},
+            {"b5, AVX2",               rtn5,   1,  avx2,   P::Decoding},
+            {"b5, AVX2, T = 8",        rtn5,   8,  avx2,   P::Decoding},
+            {"b5, AVX-512",            rtn5,   1,  avx512, P::MaskAvx512},
+            {"b5, lookup",             rtn5,   1,  lookup, P::MaskAvx512},
+        };
+        // clang-format on
+        for (const auto& row : rows)
+            QVERIFY2(
+                lq::choosePath(row.part, row.tokens, row.cpu) == row.path,
+                qPrintable(QStringLiteral("%1: %2").arg(
+                    row.what, lq::kernelPathName(lq::choosePath(row.part, row.tokens, row.cpu)))));
+
+        // Shapes the vector kernels cannot step through 16 codes at a time decode on any CPU.
+        for (const lq::PackedVectors& part :
+             {partShape(1, 4100, 128), partShape(2, 4096, 100), partShape(2, 4096, 8),
+              partShape(2, 1024, 160, lq::GroupLayout::Flattened)})
+            QCOMPARE(lq::choosePath(part, 1, lookup), P::Decoding);
+        // Flattened groups that are whole vectors are per-vector groups.
+        QCOMPARE(lq::choosePath(partShape(2, 1024, 256, lq::GroupLayout::Flattened), 1, lookup),
+                 P::Lookup);
+
+        // A preferred path is taken where the part allows it, else the first one after it.
+        QCOMPARE(lq::choosePath(binary, 1, lookup, P::MaskAvx512), P::MaskAvx512);
+        QCOMPARE(lq::choosePath(binary, 1, lookup, P::Avx2DecodedTiles), P::MaskAvx2);
+        QCOMPARE(lq::choosePath(binary, 8, lookup, P::Avx2DecodedTiles), P::Avx2DecodedTiles);
+        QCOMPARE(lq::choosePath(binary, 8, lookup, P::MaskAvx2), P::MaskAvx2);
+        QCOMPARE(lq::choosePath(rtn5, 1, lookup, P::Avx2DecodedTiles), P::Decoding);
+        QCOMPARE(lq::choosePath(binary, 8, lookup, P::Decoding), P::Decoding);
+        QCOMPARE(lq::choosePath(binary, 1, avx2, P::Lookup), P::MaskAvx2);
+    }
+
+    // The scoped limit holds for the whole module while alive (a part that must decode takes the
+    // module with it), and its end restores the limit before it, nested or not.
+    void scopedPathRestores()
+    {
+        const lq::Adapter source = packedtest::randomAdapter({{1024, 768, 8}}, 5);
+        lq::QuantSettings settings =
+            packedtest::settingsFor(2, 128, lq::GroupLayout::PerComponent, lq::ScaleFormat::F16);
+        const Packed packed = quantizeAndPack(source, settings);
+        const lq::PackedModule& module = packed.adapter.modules[0];
+        const lq::KernelPath free = lq::currentPath(module.bLow, 8);
+        QCOMPARE(free, lq::choosePath(module.bLow, 8, lq::CpuFeatures::detected()));
+        {
+            const lq::ScopedKernelPath outer(lq::KernelPath::Decoding);
+            QVERIFY(lq::chooseModulePaths(module, 8).decodes());
+            {
+                const lq::ScopedKernelPath inner(lq::KernelPath::Lookup);
+                QCOMPARE(lq::currentPath(module.bLow, 8), free);
+            }
+            QCOMPARE(lq::currentPath(module.bLow, 8), lq::KernelPath::Decoding);
+        }
+        QCOMPARE(lq::currentPath(module.bLow, 8), free);
+
+        // One part that cannot take a vector kernel (n not a multiple of 16) decodes the module.
+        const lq::Adapter odd = packedtest::randomAdapter({{1024, 760, 8}}, 5);
+        const Packed oddPacked = quantizeAndPack(odd, settings);
+        QVERIFY(lq::chooseModulePaths(oddPacked.adapter.modules[0], 8).decodes());
     }
 
     // applyPackedModules gives applyPacked's bits for every module (mask and decoding shapes,
