@@ -3,6 +3,8 @@
 #include "../io/error.h"
 #include "../io/inputfile.h"
 #include "../io/jsontext.h"
+#include "../io/loadedfile.h"
+#include "hdf5prescan.h"
 #include "packedfile.h"
 #include "packedfileschema.h"
 
@@ -447,6 +449,9 @@ PackedAdapter readFile(const std::string& path)
     if (fs::is_directory(path, ec))
         throw Error(file, "is a folder, not a packed .lqa.h5 file");
     requireRegularFile(path, "packed file"); // HDF5 would block on a FIFO, read a device forever
+    if (const std::string problem = h5::rawBytesProblem(LoadedFile::open(path)->bytes());
+        !problem.empty())
+        throw Error(file, problem);
     const std::uint64_t fileSize = fs::file_size(path, ec);
     if (ec)
         throw Error(file, "cannot read the file size: " + ec.message());
