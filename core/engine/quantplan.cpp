@@ -3,6 +3,7 @@
 #include "../io/error.h"
 #include "../io/jsontext.h"
 #include "../io/textfile.h"
+#include "../io/untrustedtext.h"
 
 #include <limits>
 #include <map>

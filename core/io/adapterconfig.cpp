@@ -4,6 +4,7 @@
 #include "jsontext.h"
 #include "modulepattern.h"
 #include "textfile.h"
+#include "untrustedtext.h"
 
 #include <cmath>
 #include <limits>

@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "jsonoutput.h"
+#include "untrustedtext.h"
 
 #include <set>
 #include <vector>
@@ -79,13 +80,6 @@ nlohmann::ordered_json parseOrderedJson(std::string_view text, const std::string
                                         const std::string& what, DuplicateKeys duplicates)
 {
     return parseWith<nlohmann::ordered_json>(text, file, what, duplicates);
-}
-
-std::string excerpt(std::string_view text, std::size_t limit)
-{
-    if (text.size() <= limit)
-        return std::string(text);
-    return std::string(text.substr(0, limit)) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
 std::string describeJson(const nlohmann::json& value)

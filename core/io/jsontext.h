@@ -33,10 +33,6 @@ nlohmann::ordered_json parseOrderedJson(std::string_view text, const std::string
                                         const std::string& what,
                                         DuplicateKeys duplicates = DuplicateKeys::Allow);
 
-// `text` for a message: at most `limit` bytes, then "... (N bytes)"; a name or value read from
-// a file can be megabytes long.
-std::string excerpt(std::string_view text, std::size_t limit = 120);
-
 // A JSON value for a message (bytes that are not UTF-8 as U+FFFD, jsonoutput.h), bounded like
 // excerpt(): a scalar as JSON text, an array or object by kind and size ("an array of 3 items"),
 // never recursing into it.

@@ -4,6 +4,7 @@
 #include "error.h"
 #include "jsontext.h"
 #include "loadedfile.h"
+#include "untrustedtext.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -4,6 +4,7 @@
 // names of the file's objects, its HDF5 types and the module table's row layout. Private to
 // core/packed; the layout is documented in docs/FORMAT.md.
 
+#include "../io/untrustedtext.h"
 #include "hdf5handle.h"
 #include "packedformat.h"
 
@@ -27,15 +28,10 @@ inline std::string str(std::int64_t value)
     return std::to_string(value);
 }
 
-// Text from a file or an adapter as it may appear in a message: at most a few dozen bytes (a
-// name may be 64 MiB long), control bytes as \xNN, bytes outside valid UTF-8 as U+FFFD, and the
-// full length when it was cut.
+// Text from a file or an adapter as it may appear in a packed file's messages: excerpt() cut at
+// 80 bytes (a name may be 64 MiB long). The string attributes the file declares UTF-8 go
+// through toValidUtf8 (untrustedtext.h), so that JSON output of them never fails.
 std::string shown(std::string_view text);
-
-bool isValidUtf8(std::string_view text);
-// `text` with every byte outside a valid UTF-8 sequence replaced by U+FFFD, so that the string
-// attributes the file declares UTF-8 are UTF-8, and JSON output of them never fails.
-std::string toValidUtf8(std::string_view text);
 
 // Why `name` cannot be a name in a packed file, or an empty string when it can: a NUL byte
 // (the fixed-width strings would cut it there and rename it), more than `limit` bytes, or not
