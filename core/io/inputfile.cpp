@@ -110,9 +110,4 @@ void InputFile::readAll(std::byte* out) const
         throw changed("it grew past the " + std::to_string(m_size) + " bytes it had when opened");
 }
 
-void requireRegularFile(const std::string& path, const std::string& what)
-{
-    InputFile::open(path, what);
-}
-
 } // namespace lq

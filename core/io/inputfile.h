@@ -42,7 +42,4 @@ private:
     std::uint64_t m_size = 0;
 };
 
-// Throws as InputFile::open does, for readers that open the file through a library (HDF5).
-void requireRegularFile(const std::string& path, const std::string& what);
-
 } // namespace lq

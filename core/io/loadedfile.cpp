@@ -33,9 +33,9 @@ std::byte* allocateLarge(std::size_t size, const std::string& path)
 
 } // namespace
 
-std::shared_ptr<const LoadedFile> LoadedFile::open(const std::string& path)
+std::shared_ptr<const LoadedFile> LoadedFile::open(const std::string& path, const std::string& what)
 {
-    const InputFile input = InputFile::open(path, "file");
+    const InputFile input = InputFile::open(path, what);
     if (input.size() == 0)
         throw Error(path, "the file is empty");
     std::shared_ptr<LoadedFile> file(new LoadedFile);

@@ -29,7 +29,9 @@ class LoadedFile
 public:
     // Throws lq::Error naming `path` when it cannot be opened or read, is not a regular file
     // (inputfile.h), is empty (never a valid tensor file), or changed while it was read.
-    static std::shared_ptr<const LoadedFile> open(const std::string& path);
+    // `what` names the file in those messages ("the packed file is a FIFO ...").
+    static std::shared_ptr<const LoadedFile> open(const std::string& path,
+                                                  const std::string& what = "file");
 
     const std::string& path() const { return m_path; }
     std::span<const std::byte> bytes() const { return {m_data.get(), m_size}; }

@@ -1,7 +1,6 @@
 // Reading .lqa.h5 files: every object, attribute and size is checked before it is trusted.
 
 #include "../io/error.h"
-#include "../io/inputfile.h"
 #include "../io/jsontext.h"
 #include "../io/loadedfile.h"
 #include "hdf5prescan.h"
@@ -448,8 +447,10 @@ PackedAdapter readFile(const std::string& path)
         throw Error(file, "no such file");
     if (fs::is_directory(path, ec))
         throw Error(file, "is a folder, not a packed .lqa.h5 file");
-    requireRegularFile(path, "packed file"); // HDF5 would block on a FIFO, read a device forever
-    if (const std::string problem = h5::rawBytesProblem(LoadedFile::open(path)->bytes());
+    // Reading the bytes first also refuses what HDF5 would block on (a FIFO) or read forever (a
+    // device): LoadedFile opens regular files only.
+    if (const std::string problem =
+            h5::rawBytesProblem(LoadedFile::open(path, "packed file")->bytes());
         !problem.empty())
         throw Error(file, problem);
     const std::uint64_t fileSize = fs::file_size(path, ec);
