@@ -5,6 +5,7 @@
 // returnFreedBlocks, which the workbench calls after each job: then they do go back.
 
 #include "core/engine/allocatorsettings.h"
+#include "sanitizers.h"
 
 #include <QTest>
 #include <cstdio>
@@ -14,15 +15,6 @@
 
 #if __has_include(<malloc.h>)
 #include <malloc.h>
-#endif
-
-// GCC says __SANITIZE_ADDRESS__, clang answers __has_feature (the sanitizer build uses clang).
-#if defined(__SANITIZE_ADDRESS__)
-#define LQ_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LQ_ADDRESS_SANITIZER 1
-#endif
 #endif
 
 class AllocatorTest : public QObject

@@ -15,6 +15,7 @@
 #include "core/io/error.h"
 #include "core/io/firsterror.h"
 #include "core/io/safetensors.h"
+#include "sanitizers.h"
 #include "shareddata.h"
 
 #include <QDir>
@@ -22,21 +23,10 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <new>
 #include <sys/resource.h>
-
-// GCC says __SANITIZE_ADDRESS__, clang answers __has_feature (the sanitizer build uses clang).
-// ASan reserves terabytes of address space, so an RLIMIT_AS test cannot run under it.
-#if defined(__SANITIZE_ADDRESS__)
-#define LQ_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LQ_ADDRESS_SANITIZER 1
-#endif
-#endif
 
 using namespace lq;
 
