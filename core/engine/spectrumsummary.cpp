@@ -1,10 +1,8 @@
 #include "spectrumsummary.h"
 
-#include "../io/firsterror.h"
 #include "finiteresults.h"
 #include "lowranksvd.h"
-
-#include <atomic>
+#include "parallelmodules.h"
 
 namespace lq {
 
@@ -40,33 +38,21 @@ SpectrumSummary summarizeSpectrum(const Eigen::VectorXf& singularValues)
 
 std::vector<SpectrumSummary> adapterSpectra(const Adapter& adapter, const ProgressFn& progress)
 {
-    const auto count = std::int64_t(adapter.modules().size());
+    // runModulesInParallel rethrows the lowest-index module's error, so which module a refusal
+    // names does not depend on the schedule.
     std::vector<SpectrumSummary> summaries(adapter.modules().size());
-    std::atomic<bool> cancelled = false;
-    FirstError error;
-    int done = 0;
-#pragma omp parallel for schedule(dynamic)
-    for (std::int64_t i = 0; i < count; ++i) {
-        if (cancelled.load())
-            continue;
-        error.run([&] {
-            const LoraModule& module = adapter.modules()[std::size_t(i)];
-            const ModuleFactors factors = adapter.factors(std::size_t(i));
+    const bool finished = runModulesInParallel(
+        summaries.size(),
+        [&](std::size_t i) {
+            const LoraModule& module = adapter.modules()[i];
+            const ModuleFactors factors = adapter.factors(i);
             requireComputableFactors(factors.B, factors.A, adapter.path(), module.name);
             const Eigen::VectorXf values = lowRankSingularValues(factors.B, factors.A);
             requireFiniteSpectrum(values, adapter.path(), module.name);
-            summaries[std::size_t(i)] = summarizeSpectrum(values);
-        });
-        if (progress && !error.failed()) {
-#pragma omp critical(lq_spectra_progress)
-            error.run([&] {
-                if (!cancelled.load() && !progress(++done, int(count)))
-                    cancelled = true;
-            });
-        }
-    }
-    error.rethrow();
-    if (cancelled)
+            summaries[i] = summarizeSpectrum(values);
+        },
+        progress);
+    if (!finished)
         return {};
     return summaries;
 }
