@@ -1,9 +1,10 @@
 #include "parallelmodules.h"
 
+#include "core/io/firsterror.h"
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <limits>
 
 namespace lq {
 
@@ -11,48 +12,35 @@ bool runModulesInParallel(std::size_t count, const std::function<void(std::size_
                           const ProgressFn& progress)
 {
     std::atomic<bool> cancelled = false;
-    // Modules above the lowest failed index are skipped; those below still run, so the error
-    // rethrown is the lowest-index one whatever the schedule.
-    std::atomic<std::int64_t> firstError = std::numeric_limits<std::int64_t>::max();
-    std::exception_ptr error;
+    // The lowest failing module's error, whatever the schedule (firsterror.h).
+    FirstError error;
     int done = 0;
     const auto total = std::int64_t(count);
 #pragma omp parallel for schedule(dynamic, 1)
     for (std::int64_t i = 0; i < total; ++i) {
-        if (cancelled.load() || i > firstError.load())
+        if (cancelled.load())
             continue;
-        // Nothing may leave the region (std::terminate) or a critical section (its lock would
-        // stay taken): a throwing progress callback fails this module like its work would.
-        try {
+        error.run(i, [&] {
             work(std::size_t(i));
-            if (progress) {
-                std::exception_ptr progressError;
+            if (!progress)
+                return;
+            // Nothing may leave a critical section (its lock would stay taken): a throwing
+            // progress callback fails this module like its work would.
+            std::exception_ptr progressError;
 #pragma omp critical(lq_modules_progress)
-                {
-                    try {
-                        if (!cancelled.load() &&
-                            firstError.load() == std::numeric_limits<std::int64_t>::max() &&
-                            !progress(++done, int(total)))
-                            cancelled = true;
-                    } catch (...) {
-                        progressError = std::current_exception();
-                    }
-                }
-                if (progressError)
-                    std::rethrow_exception(progressError);
-            }
-        } catch (...) {
-#pragma omp critical(lq_modules_error)
             {
-                if (i < firstError.load()) {
-                    firstError = i;
-                    error = std::current_exception();
+                try {
+                    if (!cancelled.load() && !error.failed() && !progress(++done, int(total)))
+                        cancelled = true;
+                } catch (...) {
+                    progressError = std::current_exception();
                 }
             }
-        }
+            if (progressError)
+                std::rethrow_exception(progressError);
+        });
     }
-    if (error)
-        std::rethrow_exception(error);
+    error.rethrow();
     return !cancelled.load();
 }
 

@@ -403,7 +403,7 @@ Adapter Adapter::load(const std::string& path)
     FirstError error;
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t i = 0; i < count; ++i) {
-        error.run([&] {
+        error.run(i, [&] {
             const LoraModule& module = adapter.m_modules[std::size_t(i)];
             problems[std::size_t(i)] =
                 moduleProblem(module, *file.find(module.keyA), *file.find(module.keyB), file);

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <utility>
 
@@ -21,6 +23,10 @@ namespace lq {
 // The first exception (in time) is kept; once one was thrown, run() skips the work still to
 // come, so a failed region ends soon. Iterations are still entered, so worksharing loops and
 // barriers inside a region are reached by every thread as OpenMP requires.
+//
+// run(i, work) is for loops whose failures should not depend on the schedule: the exception of
+// the lowest failing index is kept, and only work above that index is skipped, so the message
+// names the same module (the first in file order) with any thread count.
 class FirstError
 {
 public:
@@ -33,7 +39,21 @@ public:
         try {
             std::forward<Work>(work)();
         } catch (...) {
-            keepCurrent();
+            keepCurrent(kNoIndex);
+        }
+    }
+
+    // Runs work() for iteration `index` unless a lower index failed; keeps the exception of the
+    // lowest failing index.
+    template <typename Work>
+    void run(std::int64_t index, Work&& work) noexcept
+    {
+        if (index > m_failedIndex.load(std::memory_order_relaxed))
+            return;
+        try {
+            std::forward<Work>(work)();
+        } catch (...) {
+            keepCurrent(index);
         }
     }
 
@@ -49,15 +69,21 @@ public:
 private:
     // Called inside a catch block. std::current_exception takes a reference to the thrown
     // object (libstdc++ allocates nothing), so this also works for std::bad_alloc.
-    void keepCurrent() noexcept
+    void keepCurrent(std::int64_t index) noexcept
     {
         const std::lock_guard lock(m_mutex);
-        if (!m_error)
+        if (!m_error || index < m_failedIndex.load(std::memory_order_relaxed)) {
             m_error = std::current_exception();
+            m_failedIndex.store(index, std::memory_order_relaxed);
+        }
         m_failed.store(true, std::memory_order_relaxed);
     }
 
+    // Unindexed runs fail "at" the lowest index, so that they skip everything after them.
+    static constexpr std::int64_t kNoIndex = std::numeric_limits<std::int64_t>::min();
+
     std::atomic<bool> m_failed = false;
+    std::atomic<std::int64_t> m_failedIndex = std::numeric_limits<std::int64_t>::max();
     std::mutex m_mutex;
     std::exception_ptr m_error;
 };
