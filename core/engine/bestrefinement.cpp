@@ -15,15 +15,10 @@ namespace {
 using Eigen::Index;
 using Scheme = QuantizedVectors::Scheme;
 
-// The smallest scale stored for an RTN group: a zero scale would make w / d infinite when codes
-// are chosen. fp16's smallest subnormal, as quantizer.cpp uses; every code of such a group
-// reconstructs to (nearly) 0, which is what a group of zeros needs.
-constexpr float kSmallestScale = 5.9604644775390625e-8f; // 2^-24
-
 float storeRtnScale(float d, ScaleFormat format)
 {
     const float s = storedScale(d, format);
-    return s > 0.0f ? s : kSmallestScale;
+    return s > 0.0f ? s : kSmallestRtnScale;
 }
 
 inline int nearestCode(float w, float inverse, int z, int maxCode)
@@ -36,7 +31,7 @@ inline int nearestCode(float w, float inverse, int z, int maxCode)
 
 struct RtnChoice
 {
-    float d = kSmallestScale;
+    float d = kSmallestRtnScale;
     int z = 0;
 };
 
@@ -113,7 +108,7 @@ RtnChoice fitRtnGroup(const float* w, int k, int bits, ScaleFormat format, int c
     if (!(hi > lo)) {
         // All values equal v: v = (1 - 0) |v| or (0 - 1) |v|, up to the scale's rounding.
         if (lo == 0.0f)
-            return {kSmallestScale, 0};
+            return {kSmallestRtnScale, 0};
         return {storeRtnScale(std::fabs(lo), format), lo > 0 ? 0 : 1};
     }
 

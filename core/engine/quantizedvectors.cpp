@@ -1,62 +1,13 @@
 #include "quantizedvectors.h"
 
-#include <cassert>
-
 namespace lq {
-namespace {
-
-int ceilDiv(std::int64_t a, std::int64_t b)
-{
-    return int((a + b - 1) / b);
-}
-
-} // namespace
-
-int QuantizedVectors::groupCount() const
-{
-    if (count == 0 || length == 0)
-        return 0;
-    if (layout == GroupLayout::PerComponent)
-        return count * ceilDiv(length, groupSize);
-    return ceilDiv(valueCount(), groupSize);
-}
-
-int QuantizedVectors::groupOf(int v, int i) const
-{
-    assert(v >= 0 && v < count && i >= 0 && i < length);
-    if (layout == GroupLayout::PerComponent)
-        return v * ceilDiv(length, groupSize) + i / groupSize;
-    return int((std::int64_t(v) * length + i) / groupSize);
-}
-
-std::int64_t QuantizedVectors::groupBegin(int group) const
-{
-    if (layout == GroupLayout::PerComponent) {
-        const int perVector = ceilDiv(length, groupSize);
-        return std::int64_t(group / perVector) * length +
-               std::int64_t(group % perVector) * groupSize;
-    }
-    return std::int64_t(group) * groupSize;
-}
-
-std::int64_t QuantizedVectors::groupEnd(int group) const
-{
-    if (layout == GroupLayout::PerComponent) {
-        const int perVector = ceilDiv(length, groupSize);
-        const std::int64_t vectorEnd = std::int64_t(group / perVector + 1) * length;
-        return std::min(groupBegin(group) + groupSize, vectorEnd);
-    }
-    return std::min(groupBegin(group) + groupSize, valueCount());
-}
 
 float QuantizedVectors::dequantize(int v, int i) const
 {
     const std::size_t at = std::size_t(std::int64_t(v) * length + i);
     const int group = groupOf(v, i);
-    const float d = scales[std::size_t(group)];
-    if (scheme == Scheme::Binary)
-        return codes[at] ? d : -d;
-    return (float(codes[at]) - float(zeros[std::size_t(group)])) * d;
+    return reconstruct(codes[at], isBinary() ? 0u : zeros[std::size_t(group)],
+                       scales[std::size_t(group)]);
 }
 
 std::vector<float> QuantizedVectors::dequantizeAll() const
@@ -90,9 +41,7 @@ double QuantizedVectors::paperBits() const
 
 double QuantizedVectors::trueBits() const
 {
-    const int scaleBits = scaleFormat == ScaleFormat::F16 ? 16 : 32;
-    const int zeroBits = scheme == Scheme::Rtn ? bits : 0;
-    return paperBits() + double(groupCount()) * (scaleBits + zeroBits);
+    return double(storedBits());
 }
 
 } // namespace lq

@@ -46,10 +46,9 @@ RtnGroup rtnGroup(float minValue, float maxValue, int bits, ScaleFormat format, 
     RtnGroup group;
     // float32 throughout, as torch computes it: (max - min).clamp(min=1e-5) / max_int.
     group.scale = storedScale(std::max(maxValue - minValue, 1e-5f) / maxCode, format, clamped);
-    // 1e-5 / 255 is below half of fp16's smallest subnormal: keep d > 0 so that w / d is finite.
-    constexpr float kSmallestHalf = 5.9604644775390625e-8f; // 2^-24
+    // 1e-5 / 255 rounds to 0 in fp16: keep d > 0 so that w / d is finite.
     if (format == ScaleFormat::F16)
-        group.scale = std::max(group.scale, kSmallestHalf);
+        group.scale = std::max(group.scale, kSmallestRtnScale);
     const float z = -roundHalfEven(minValue / group.scale);
     group.zero = std::clamp(z, 0.0f, maxCode);
     return group;

@@ -47,6 +47,14 @@ enum class ScaleFormat
     F32
 };
 
+inline constexpr int kScaleBitsF16 = 16;
+inline constexpr int kScaleBitsF32 = 32;
+
+constexpr int scaleBits(ScaleFormat format)
+{
+    return format == ScaleFormat::F16 ? kScaleBitsF16 : kScaleBitsF32;
+}
+
 struct QuantSettings
 {
     double rho = 0.8;

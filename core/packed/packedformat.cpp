@@ -10,11 +10,6 @@
 namespace lq {
 namespace {
 
-int ceilDiv(std::int64_t a, std::int64_t b)
-{
-    return int((a + b - 1) / b);
-}
-
 std::string str(std::int64_t value)
 {
     return std::to_string(value);
@@ -35,29 +30,11 @@ std::vector<std::uint8_t> paddedStream(std::span<const std::uint8_t> codes, int 
 
 } // namespace
 
-int PackedVectors::groupCount() const
-{
-    if (count <= 0 || length <= 0 || groupSize <= 0)
-        return 0;
-    if (layout == GroupLayout::PerComponent)
-        return count * ceilDiv(length, groupSize);
-    return ceilDiv(valueCount(), groupSize);
-}
-
 float PackedVectors::dequantize(int v, int i) const
 {
     const int group = spanAt(v, i).group;
-    const unsigned q = codeAt(codes.data(), bits, std::int64_t(v) * length + i);
-    const float d = scale(group);
-    if (isBinary())
-        return (float(q) * 2.0f - 1.0f) * d;
-    return (float(q) - float(zero(group))) * d;
-}
-
-std::int64_t PackedVectors::storedBits() const
-{
-    const std::int64_t groups = groupCount();
-    return valueCount() * bits + groups * scaleBits(scaleFormat) + (isBinary() ? 0 : groups * bits);
+    return reconstruct(codeAt(codes.data(), bits, std::int64_t(v) * length + i), zero(group),
+                       scale(group));
 }
 
 void PackedVectors::validate(const std::string& file, const std::string& where) const

@@ -75,15 +75,9 @@ inline constexpr std::int64_t kMaxPackedTensorElements = std::int64_t(1) << 40;
 // so that a decoder may load a whole 64-bit word at any byte of the stream. Not in the file.
 inline constexpr std::size_t kStreamPadding = 8;
 
-inline constexpr int kScaleBitsF16 = 16;
-inline constexpr int kScaleBitsF32 = 32;
+// Scales are stored as these types (scaleBits(), quantsettings.h, counts them).
 static_assert(sizeof(std::uint16_t) * 8 == kScaleBitsF16 && sizeof(float) * 8 == kScaleBitsF32);
 static_assert(std::numeric_limits<float>::is_iec559, "scales are IEEE binary32");
-
-constexpr int scaleBits(ScaleFormat format)
-{
-    return format == ScaleFormat::F16 ? kScaleBitsF16 : kScaleBitsF32;
-}
 
 constexpr double rtnBitsPerWeight(int bits, int groupSize, ScaleFormat format)
 {
@@ -112,46 +106,15 @@ inline float finiteHalfToFloat(std::uint16_t half)
 }
 
 // One part of one factor, packed (see above).
-struct PackedVectors
+struct PackedVectors : VectorGroups
 {
-    QuantizedVectors::Scheme scheme = QuantizedVectors::Scheme::Rtn;
-    int bits = 2; // 1 for binary
-    int count = 0;
-    int length = 0;
-    int groupSize = 128;
-    GroupLayout layout = GroupLayout::PerComponent;
-    ScaleFormat scaleFormat = ScaleFormat::F16;
     std::vector<std::uint8_t> codes;      // codeBytes() + kStreamPadding
     std::vector<std::uint16_t> scalesF16; // groupCount() binary16 bit patterns, for F16
     std::vector<float> scalesF32;         // groupCount() values, for F32
     std::vector<std::uint8_t> zeros;      // RTN: zeroBytes() + kStreamPadding; binary: empty
 
-    bool isBinary() const { return scheme == QuantizedVectors::Scheme::Binary; }
-    std::int64_t valueCount() const { return std::int64_t(count) * length; }
-    int groupCount() const;
     std::int64_t codeBytes() const { return packedByteCount(valueCount(), bits); }
     std::int64_t zeroBytes() const { return isBinary() ? 0 : packedByteCount(groupCount(), bits); }
-
-    // The group that holds value i of vector v, and where that group ends inside the vector
-    // (exclusive): values [i, end) of vector v share one scale and zero point.
-    struct Span
-    {
-        int group;
-        int end;
-    };
-    Span spanAt(int v, int i) const
-    {
-        if (layout == GroupLayout::PerComponent) {
-            const int inVector = i / groupSize;
-            const int perVector = (length + groupSize - 1) / groupSize;
-            const std::int64_t end = std::int64_t(inVector + 1) * groupSize;
-            return {v * perVector + inVector, int(end < length ? end : length)};
-        }
-        const std::int64_t flat = std::int64_t(v) * length + i;
-        const auto group = int(flat / groupSize);
-        const std::int64_t end = std::int64_t(group + 1) * groupSize - std::int64_t(v) * length;
-        return {group, int(end < length ? end : length)};
-    }
 
     float scale(int group) const
     {
@@ -161,9 +124,6 @@ struct PackedVectors
     unsigned zero(int group) const { return isBinary() ? 0u : codeAt(zeros.data(), bits, group); }
     // Value i of vector v, one code at a time (the scalar reference).
     float dequantize(int v, int i) const;
-
-    // Bits as stored: codes, scales, zero points (= QuantizedVectors::trueBits()).
-    std::int64_t storedBits() const;
 
     // Checks sizes against the shape, finite non-negative scales and zero padding bits after
     // each stream; throws lq::Error(file, "<where>: problem").
