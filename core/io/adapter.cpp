@@ -265,55 +265,64 @@ std::vector<std::byte> toStoredBytes(const Eigen::MatrixXf& matrix, DType type,
     return bytes;
 }
 
-Adapter Adapter::load(const std::string& path)
+namespace {
+
+// Where an adapter's files are, from the path a person gave: a folder, its
+// adapter_config.json, or a .safetensors file (whose config, if any, is beside it).
+struct AdapterFiles
+{
+    std::string adapterPath; // what the adapter is called: the folder for a config
+    std::string tensorPath;
+    fs::path configPath;
+};
+
+AdapterFiles locateAdapterFiles(const std::string& path)
 {
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
     if (ec || !fs::exists(status))
         throw Error(path, "no such file or folder");
 
-    Adapter adapter;
-    adapter.m_path = path;
-    fs::path configPath;
     // The config names the adapter as well as its folder does (file dialogs offer it).
     const bool isConfig = fs::path(path).filename() == kConfigFileName;
-    if (fs::is_directory(status) || isConfig) {
-        const fs::path folder = isConfig ? fs::path(path).parent_path() : fs::path(path);
-        if (isConfig)
-            adapter.m_path = folder.empty() ? "." : folder.string();
-        if (!fs::exists(folder / kTensorFileName)) {
-            if (fs::exists(folder / "adapter_model.bin"))
-                throw Error(path, "no adapter found: the folder holds adapter_model.bin (a "
-                                  "PyTorch pickle), which is not read; save the adapter as "
-                                  "safetensors");
-            throw Error(path,
-                        std::string("no adapter found: the folder has no ") + kTensorFileName);
-        }
-        adapter.m_tensorPath = (folder / kTensorFileName).string();
-        configPath = folder / kConfigFileName;
-    } else {
-        adapter.m_tensorPath = path;
-        configPath = fs::path(path).parent_path() / kConfigFileName;
+    if (!fs::is_directory(status) && !isConfig)
+        return {path, path, fs::path(path).parent_path() / kConfigFileName};
+
+    const fs::path folder = isConfig ? fs::path(path).parent_path() : fs::path(path);
+    if (!fs::exists(folder / kTensorFileName)) {
+        if (fs::exists(folder / "adapter_model.bin"))
+            throw Error(path, "no adapter found: the folder holds adapter_model.bin (a "
+                              "PyTorch pickle), which is not read; save the adapter as "
+                              "safetensors");
+        throw Error(path, std::string("no adapter found: the folder has no ") + kTensorFileName);
     }
+    const std::string name = isConfig ? (folder.empty() ? "." : folder.string()) : path;
+    return {name, (folder / kTensorFileName).string(), folder / kConfigFileName};
+}
 
-    if (fs::exists(configPath)) {
-        adapter.m_config = readAdapterConfig(configPath.string());
-        if (adapter.m_config->useDora)
-            adapter.m_warnings.push_back(
-                configPath.string() +
-                " sets use_dora: DoRA rescales each column of W + s B A by a learned magnitude, "
-                "kept unchanged with the other tensors; the error figures measure B A alone");
-    } else
-        adapter.m_warnings.push_back("no " + std::string(kConfigFileName) + " beside " +
-                                     adapter.m_tensorPath +
-                                     ": ranks come from the tensor shapes and the scale "
-                                     "(lora_alpha / r) is unknown");
+// The config beside the tensors, with what its absence or its DoRA flag means for the figures.
+std::optional<AdapterConfig> readConfigBeside(const AdapterFiles& files,
+                                              std::vector<std::string>& warnings)
+{
+    if (!fs::exists(files.configPath)) {
+        warnings.push_back("no " + std::string(kConfigFileName) + " beside " + files.tensorPath +
+                           ": ranks come from the tensor shapes and the scale "
+                           "(lora_alpha / r) is unknown");
+        return std::nullopt;
+    }
+    AdapterConfig config = readAdapterConfig(files.configPath.string());
+    if (config.useDora)
+        warnings.push_back(files.configPath.string() +
+                           " sets use_dora: DoRA rescales each column of W + s B A by a learned "
+                           "magnitude, kept unchanged with the other tensors; the error figures "
+                           "measure B A alone");
+    return config;
+}
 
-    adapter.m_file = SafetensorsFile::open(adapter.m_tensorPath);
-    const SafetensorsFile& file = *adapter.m_file;
-    const std::string& fileName = file.path();
-
-    // Pair factors by prefix, keeping the order in which modules first appear in the header.
+// The header's tensors sorted into factor pairs (in the order modules first appear) and the
+// rest.
+struct FactorPairs
+{
     struct Pair
     {
         const TensorEntry* a = nullptr;
@@ -322,89 +331,96 @@ Adapter Adapter::load(const std::string& path)
     std::vector<std::string> order;
     std::map<std::string, Pair> pairs;
     std::vector<const TensorEntry*> others;
+};
+
+FactorPairs pairFactors(const SafetensorsFile& file)
+{
+    FactorPairs result;
     for (const TensorEntry& entry : file.tensors()) {
         const FactorName factor = parseFactorName(entry.name);
         if (!factor.which) {
-            others.push_back(&entry);
+            result.others.push_back(&entry);
             continue;
         }
-        auto [it, inserted] = pairs.try_emplace(factor.prefix);
+        auto [it, inserted] = result.pairs.try_emplace(factor.prefix);
         if (inserted)
-            order.push_back(factor.prefix);
+            result.order.push_back(factor.prefix);
         const TensorEntry*& slot = factor.which == 'A' ? it->second.a : it->second.b;
         if (slot)
-            throw Error(fileName, "module " + factor.prefix + " has two lora_" + factor.which +
-                                      " tensors: '" + slot->name + "' and '" + entry.name + "'");
+            throw Error(file.path(), "module " + factor.prefix + " has two lora_" + factor.which +
+                                         " tensors: '" + slot->name + "' and '" + entry.name + "'");
         slot = &entry;
     }
+    return result;
+}
 
-    for (const std::string& prefix : order) {
-        const Pair& pair = pairs.at(prefix);
-        if (!pair.a || !pair.b)
-            throw Error(fileName, "module " + prefix + ": " + (pair.a ? "lora_A" : "lora_B") +
-                                      " has no matching " + (pair.a ? "lora_B" : "lora_A") +
-                                      " tensor");
-        const auto& shapeA = pair.a->shape;
-        const auto& shapeB = pair.b->shape;
-        if (shapeA.size() != 2 || shapeB.size() != 2) {
-            // Convolution LoRA (4-D factors): kept byte for byte, but not a module we quantize.
-            adapter.m_warnings.push_back("module " + prefix + ": lora_A " + shapeText(shapeA) +
-                                         " and lora_B " + shapeText(shapeB) +
-                                         " are not 2-D (a convolution LoRA?); kept unchanged "
-                                         "and left out of the modules");
-            others.push_back(pair.a);
-            others.push_back(pair.b);
-            continue;
-        }
-        for (const TensorEntry* factor : {pair.a, pair.b})
-            if (!isFactorType(factor->dtype))
-                throw Error(fileName, "module " + prefix + ": " + factor->name + " is stored as " +
-                                          std::string(dtypeName(factor->dtype)) +
-                                          "; LoRA factors must be F32, F16, BF16 or F64");
-        if (shapeA[0] != shapeB[1])
-            throw Error(fileName, "module " + prefix +
-                                      ": the ranks of A and B disagree: lora_A is " +
-                                      shapeText(shapeA) + " (r = " + std::to_string(shapeA[0]) +
-                                      ") but lora_B is " + shapeText(shapeB) +
-                                      " (r = " + std::to_string(shapeB[1]) + ")");
-        if (shapeA[0] == 0 || shapeA[1] == 0 || shapeB[0] == 0)
-            throw Error(fileName, "module " + prefix + ": empty factors: lora_A " +
-                                      shapeText(shapeA) + ", lora_B " + shapeText(shapeB));
-        constexpr std::int64_t kMaxExtent = std::numeric_limits<int>::max();
-        if (shapeA[0] > kMaxExtent || shapeA[1] > kMaxExtent || shapeB[0] > kMaxExtent)
-            throw Error(fileName, "module " + prefix + ": factors too large");
-
-        LoraModule module;
-        module.name = prefix;
-        module.keyA = pair.a->name;
-        module.keyB = pair.b->name;
-        module.r = int(shapeA[0]);
-        module.n = int(shapeA[1]);
-        module.m = int(shapeB[0]);
-        module.dtype = pair.b->dtype;
-        fillNameParts(module);
-        if (adapter.m_config) {
-            module.scale = adapter.m_config->scaleFor(module.name, module.r);
-            const auto expected = adapter.m_config->rankFor(module.name);
-            if (expected && *expected != module.r)
-                adapter.m_warnings.push_back(
-                    "module " + module.name + ": rank " + std::to_string(module.r) +
-                    " from the tensor shapes, but the config says " + std::to_string(*expected));
-        }
-        adapter.m_modules.push_back(std::move(module));
+// One pair as a module, after checking that its factors fit together. A pair that is not 2-D
+// (a convolution LoRA) is no module: nullopt, with a warning, and the caller keeps its tensors.
+std::optional<LoraModule> moduleFromPair(const std::string& prefix, const FactorPairs::Pair& pair,
+                                         const std::string& fileName,
+                                         const std::optional<AdapterConfig>& config,
+                                         std::vector<std::string>& warnings)
+{
+    if (!pair.a || !pair.b)
+        throw Error(fileName, "module " + prefix + ": " + (pair.a ? "lora_A" : "lora_B") +
+                                  " has no matching " + (pair.a ? "lora_B" : "lora_A") + " tensor");
+    const auto& shapeA = pair.a->shape;
+    const auto& shapeB = pair.b->shape;
+    if (shapeA.size() != 2 || shapeB.size() != 2) {
+        warnings.push_back("module " + prefix + ": lora_A " + shapeText(shapeA) + " and lora_B " +
+                           shapeText(shapeB) +
+                           " are not 2-D (a convolution LoRA?); kept unchanged "
+                           "and left out of the modules");
+        return std::nullopt;
     }
-    if (adapter.m_modules.empty())
-        throw Error(fileName, "no adapter found: the file holds no lora_A / lora_B tensor pairs");
+    for (const TensorEntry* factor : {pair.a, pair.b})
+        if (!isFactorType(factor->dtype))
+            throw Error(fileName, "module " + prefix + ": " + factor->name + " is stored as " +
+                                      std::string(dtypeName(factor->dtype)) +
+                                      "; LoRA factors must be F32, F16, BF16 or F64");
+    if (shapeA[0] != shapeB[1])
+        throw Error(fileName, "module " + prefix + ": the ranks of A and B disagree: lora_A is " +
+                                  shapeText(shapeA) + " (r = " + std::to_string(shapeA[0]) +
+                                  ") but lora_B is " + shapeText(shapeB) +
+                                  " (r = " + std::to_string(shapeB[1]) + ")");
+    if (shapeA[0] == 0 || shapeA[1] == 0 || shapeB[0] == 0)
+        throw Error(fileName, "module " + prefix + ": empty factors: lora_A " + shapeText(shapeA) +
+                                  ", lora_B " + shapeText(shapeB));
+    constexpr std::int64_t kMaxExtent = std::numeric_limits<int>::max();
+    if (shapeA[0] > kMaxExtent || shapeA[1] > kMaxExtent || shapeB[0] > kMaxExtent)
+        throw Error(fileName, "module " + prefix + ": factors too large");
 
-    // Scan every factor for NaN, Inf and values too large in parallel; report the first bad
-    // module in file order so the message does not depend on thread timing.
-    const auto count = std::int64_t(adapter.m_modules.size());
-    std::vector<std::string> problems(adapter.m_modules.size());
+    LoraModule module;
+    module.name = prefix;
+    module.keyA = pair.a->name;
+    module.keyB = pair.b->name;
+    module.r = int(shapeA[0]);
+    module.n = int(shapeA[1]);
+    module.m = int(shapeB[0]);
+    module.dtype = pair.b->dtype;
+    fillNameParts(module);
+    if (config) {
+        module.scale = config->scaleFor(module.name, module.r);
+        const auto expected = config->rankFor(module.name);
+        if (expected && *expected != module.r)
+            warnings.push_back("module " + module.name + ": rank " + std::to_string(module.r) +
+                               " from the tensor shapes, but the config says " +
+                               std::to_string(*expected));
+    }
+    return module;
+}
+
+// Scans every factor for NaN, Inf and values too large, in parallel; throws for the first bad
+// module in file order, so that the message does not depend on thread timing.
+void checkFactorValues(const std::vector<LoraModule>& modules, const SafetensorsFile& file)
+{
+    const auto count = std::int64_t(modules.size());
+    std::vector<std::string> problems(modules.size());
     FirstError error;
 #pragma omp parallel for schedule(dynamic)
     for (std::int64_t i = 0; i < count; ++i) {
         error.run(i, [&] {
-            const LoraModule& module = adapter.m_modules[std::size_t(i)];
+            const LoraModule& module = modules[std::size_t(i)];
             problems[std::size_t(i)] =
                 moduleProblem(module, *file.find(module.keyA), *file.find(module.keyB), file);
         });
@@ -412,19 +428,51 @@ Adapter Adapter::load(const std::string& path)
     error.rethrow();
     for (const std::string& problem : problems) {
         if (!problem.empty())
-            throw Error(fileName, problem);
+            throw Error(file.path(), problem);
     }
+}
 
-    std::sort(others.begin(), others.end(), [&](const TensorEntry* x, const TensorEntry* y) {
-        return x - file.tensors().data() < y - file.tensors().data();
-    });
-    for (const TensorEntry* entry : others)
+} // namespace
+
+Adapter Adapter::load(const std::string& path)
+{
+    const AdapterFiles files = locateAdapterFiles(path);
+    Adapter adapter;
+    adapter.m_path = files.adapterPath;
+    adapter.m_tensorPath = files.tensorPath;
+    adapter.m_config = readConfigBeside(files, adapter.m_warnings);
+    adapter.m_file = SafetensorsFile::open(adapter.m_tensorPath);
+    const SafetensorsFile& file = *adapter.m_file;
+
+    FactorPairs factors = pairFactors(file);
+    for (const std::string& prefix : factors.order) {
+        const FactorPairs::Pair& pair = factors.pairs.at(prefix);
+        auto module =
+            moduleFromPair(prefix, pair, file.path(), adapter.m_config, adapter.m_warnings);
+        if (module) {
+            adapter.m_modules.push_back(std::move(*module));
+        } else {
+            factors.others.push_back(pair.a);
+            factors.others.push_back(pair.b);
+        }
+    }
+    if (adapter.m_modules.empty())
+        throw Error(file.path(),
+                    "no adapter found: the file holds no lora_A / lora_B tensor pairs");
+    checkFactorValues(adapter.m_modules, file);
+
+    // Other tensors in file order, as exports copy them.
+    std::sort(factors.others.begin(), factors.others.end(),
+              [&](const TensorEntry* x, const TensorEntry* y) {
+                  return x - file.tensors().data() < y - file.tensors().data();
+              });
+    for (const TensorEntry* entry : factors.others)
         adapter.m_otherTensors.push_back(entry->name);
     if (!adapter.m_config || !adapter.m_config->useDora) {
-        const std::string warning =
-            unflaggedDoraWarning(adapter.m_otherTensors, fileName,
-                                 adapter.m_config ? configPath.string() + " does not set use_dora"
-                                                  : "there is no config to set use_dora");
+        const std::string warning = unflaggedDoraWarning(
+            adapter.m_otherTensors, file.path(),
+            adapter.m_config ? files.configPath.string() + " does not set use_dora"
+                             : "there is no config to set use_dora");
         if (!warning.empty())
             adapter.m_warnings.push_back(warning);
     }

@@ -439,33 +439,44 @@ std::string fixedString(const std::uint8_t* data, std::size_t size, const std::s
     return text;
 }
 
-PackedAdapter readFile(const std::string& path)
+// The file opened by HDF5, after the checks that must come before HDF5 sees any byte.
+struct OpenedFile
 {
-    const std::string& file = path;
+    Handle f;
+    std::uint64_t size = 0;
+};
+
+OpenedFile openPackedFile(const std::string& file)
+{
     std::error_code ec;
-    if (!fs::exists(path, ec))
+    if (!fs::exists(file, ec))
         throw Error(file, "no such file");
-    if (fs::is_directory(path, ec))
+    if (fs::is_directory(file, ec))
         throw Error(file, "is a folder, not a packed .lqa.h5 file");
     // Reading the bytes first also refuses what HDF5 would block on (a FIFO) or read forever (a
     // device): LoadedFile opens regular files only.
     if (const std::string problem =
-            h5::rawBytesProblem(LoadedFile::open(path, "packed file")->bytes());
+            h5::rawBytesProblem(LoadedFile::open(file, "packed file")->bytes());
         !problem.empty())
         throw Error(file, problem);
-    const std::uint64_t fileSize = fs::file_size(path, ec);
+    const std::uint64_t fileSize = fs::file_size(file, ec);
     if (ec)
         throw Error(file, "cannot read the file size: " + ec.message());
-    if (H5Fis_hdf5(path.c_str()) <= 0)
+    if (H5Fis_hdf5(file.c_str()) <= 0)
         throw Error(file, "not an HDF5 file (or its header is damaged)");
-    const Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
     if (!f.valid()) {
         const std::string detail = h5::lastErrorMessage();
         throw Error(file, "HDF5 cannot open the file; it is truncated or damaged" +
                               (detail.empty() ? std::string() : " (HDF5: " + detail + ")"));
     }
+    return {std::move(f), fileSize};
+}
 
-    const AttributeReader root(f, file, "the root group's", fileSize);
+// The root group's format name and version; returns created_by.
+std::string checkFormatAttributes(const OpenedFile& opened, const std::string& file)
+{
+    const AttributeReader root(opened.f, file, "the root group's", opened.size);
     if (!root.has("format"))
         throw Error(file, "not a packed LoRAQuant adapter: the root group has no 'format' "
                           "attribute");
@@ -478,17 +489,25 @@ PackedAdapter readFile(const std::string& path)
                               " is not supported (this build "
                               "reads version " +
                               str(kPackedFormatVersion) + ")");
+    return root.has("created_by") ? root.text("created_by") : std::string();
+}
 
-    PackedAdapter adapter;
-    adapter.createdBy = root.has("created_by") ? root.text("created_by") : std::string();
-    adapter.settings = readSettings(f, file, fileSize, adapter.relErrTotal);
-    adapter.source = readSource(f, file, fileSize);
-    const QuantSettings& settings = adapter.settings;
+// The module table's rows as bytes, read with the file's string sizes after its columns' types
+// and its size were checked.
+struct ModuleTable
+{
+    TableLayout layout;
+    std::uint64_t rows = 0;
+    std::vector<std::uint8_t> bytes;
 
-    // The module table: check its columns' types, then read it with the file's string sizes.
-    DatasetInfo tableInfo =
-        openVector(f, kModulesTable, file, "module table", "/modules", fileSize);
-    const Handle fileRowType = typeHandle(H5Dget_type(tableInfo.dataset));
+    const std::uint8_t* row(std::uint64_t i) const { return bytes.data() + i * layout.rowSize(); }
+};
+
+ModuleTable readModuleTable(const OpenedFile& opened, const std::string& file)
+{
+    const DatasetInfo info =
+        openVector(opened.f, kModulesTable, file, "module table", "/modules", opened.size);
+    const Handle fileRowType = typeHandle(H5Dget_type(info.dataset));
     if (H5Tget_class(fileRowType) != H5T_COMPOUND)
         throw Error(file, "the module table is not a table (compound dataset)");
     const auto column = [&](const char* name, H5T_class_t cls) -> Handle {
@@ -501,7 +520,8 @@ PackedAdapter readFile(const std::string& path)
                         std::string("the module table's column '") + name + "' has the wrong type");
         return type;
     };
-    TableLayout layout;
+    ModuleTable table;
+    TableLayout& layout = table.layout;
     layout.nameSize = H5Tget_size(column("name", H5T_STRING));
     layout.suffixASize = H5Tget_size(column("suffix_a", H5T_STRING));
     layout.suffixBSize = H5Tget_size(column("suffix_b", H5T_STRING));
@@ -517,146 +537,196 @@ PackedAdapter readFile(const std::string& path)
         throw Error(file, "the module table's name columns are wider than the " +
                               str(std::int64_t(kMaxPackedNameBytes)) +
                               " bytes a packed file holds in a name");
-    if (tableInfo.count > kMaxPackedModules || tableInfo.count * layout.rowSize() > fileSize)
-        throw Error(file, "the module table claims " + str(std::int64_t(tableInfo.count)) +
+    if (info.count > kMaxPackedModules || info.count * layout.rowSize() > opened.size)
+        throw Error(file, "the module table claims " + str(std::int64_t(info.count)) +
                               " modules, more than the file can hold");
-    if (tableInfo.count == 0)
+    if (info.count == 0)
         throw Error(file, "the module table holds no modules; a packed adapter has at least one");
     const Handle rowType = tableType(layout, file);
-    std::vector<std::uint8_t> table(layout.rowSize() * tableInfo.count);
-    readRange(tableInfo.dataset, rowType, 0, tableInfo.count, table.data(), file,
-              "the module table");
+    table.rows = info.count;
+    table.bytes.resize(layout.rowSize() * info.count);
+    readRange(info.dataset, rowType, 0, info.count, table.bytes.data(), file, "the module table");
+    return table;
+}
 
-    DatasetInfo codes = openVector(f, kCodes, file, "codes", "/codes", fileSize);
-    DatasetInfo scales = openVector(f, kScales, file, "scales", "/scales", fileSize);
-    DatasetInfo zeros = openVector(f, kZeros, file, "zero points", "/zeros", fileSize);
-    if (!sameType(codes.dataset, H5T_STD_U8LE))
-        throw Error(file, "the codes dataset is not uint8");
-    if (!sameType(zeros.dataset, H5T_STD_U8LE))
-        throw Error(file, "the zero points dataset is not uint8");
-    const Handle half = halfType(file);
-    const bool f16 = settings.scaleFormat == ScaleFormat::F16;
-    if (!sameType(scales.dataset, f16 ? hid_t(half) : H5T_IEEE_F32LE))
-        throw Error(file, std::string("the scales dataset is not ") +
-                              (f16 ? "IEEE binary16" : "IEEE binary32") +
-                              " as settings/scale_format says");
+// Row i of the module table as a module with its parts' geometry (no data yet). `expected`
+// holds where this module's data must start in the three data datasets (the sum of the parts
+// before it) and is advanced past it.
+PackedModule moduleFromRow(const ModuleTable& table, std::uint64_t i, const QuantSettings& settings,
+                           std::set<std::string>& names, Offsets& expected, const std::string& file)
+{
+    const TableLayout& layout = table.layout;
+    const std::uint8_t* row = table.row(i);
+    PackedModule module;
+    const std::string rowLabel = "module table row " + str(std::int64_t(i));
+    module.name = fixedString(row + layout.name(), layout.nameSize, file, rowLabel, "name");
+    const std::string where = rowLabel + " (" + shown(module.name) + ")";
+    if (module.name.empty() || !names.insert(module.name).second)
+        throw Error(file, where + ": the module name is empty or repeated");
+    const std::string suffixA =
+        fixedString(row + layout.suffixA(), layout.suffixASize, file, where, "suffix_a");
+    const std::string suffixB =
+        fixedString(row + layout.suffixB(), layout.suffixBSize, file, where, "suffix_b");
+    if (suffixA.empty() || suffixB.empty() || suffixA == suffixB)
+        throw Error(file, where + ": the tensor-name suffixes are empty or equal");
+    module.keyA = module.name + suffixA;
+    module.keyB = module.name + suffixB;
+    const auto m = get<std::uint32_t>(row, layout.m());
+    const auto n = get<std::uint32_t>(row, layout.n());
+    const auto r = get<std::uint32_t>(row, layout.r());
+    const auto h = get<std::uint32_t>(row, layout.h());
+    if (m < 1 || n < 1 || r < 1 || m > kMaxDimension || n > kMaxDimension || r > kMaxDimension ||
+        std::int64_t(r) * (std::int64_t(m) + n) > kMaxPackedModuleValues)
+        throw Error(file, where + ": shape m " + str(m) + ", n " + str(n) + ", r " + str(r) +
+                              " is empty or implausibly large");
+    if (h > r)
+        throw Error(file, where + ": h = " + str(h) + " exceeds r = " + str(r));
+    module.m = int(m);
+    module.n = int(n);
+    module.r = int(r);
+    module.h = int(h);
+    module.bitsHigh = get<std::uint8_t>(row, layout.bitsHigh());
+    if (module.bitsHigh < kMinCodeBits || module.bitsHigh > kMaxCodeBits)
+        throw Error(file, where + ": bits_high = " + str(module.bitsHigh) + " is not in 1..8");
+    // The enum conversion mapped the names; a value outside them reads as 0xFF or similar.
+    const auto dtypeA = get<std::uint8_t>(row, layout.dtypeA());
+    const auto dtypeB = get<std::uint8_t>(row, layout.dtypeB());
+    if (dtypeA > std::uint8_t(DType::F64) || dtypeB > std::uint8_t(DType::F64))
+        throw Error(file, where + ": unknown source dtype");
+    module.dtypeA = DType(dtypeA);
+    module.dtypeB = DType(dtypeB);
+    module.loraScale = get<double>(row, layout.loraScale());
+    module.relErr = get<double>(row, layout.relErr());
+    if (!std::isfinite(module.loraScale))
+        throw Error(file, where + ": lora_scale is not finite");
 
-    // Geometry and offsets of every module first, then the sizes, then the data.
-    Offsets expected;
-    std::set<std::string> names;
-    adapter.modules.resize(tableInfo.count);
-    for (std::uint64_t i = 0; i < tableInfo.count; ++i) {
-        const std::uint8_t* row = table.data() + i * layout.rowSize();
-        PackedModule& module = adapter.modules[i];
-        const std::string rowLabel = "module table row " + str(std::int64_t(i));
-        module.name = fixedString(row + layout.name(), layout.nameSize, file, rowLabel, "name");
-        const std::string where = rowLabel + " (" + shown(module.name) + ")";
-        if (module.name.empty() || !names.insert(module.name).second)
-            throw Error(file, where + ": the module name is empty or repeated");
-        const std::string suffixA =
-            fixedString(row + layout.suffixA(), layout.suffixASize, file, where, "suffix_a");
-        const std::string suffixB =
-            fixedString(row + layout.suffixB(), layout.suffixBSize, file, where, "suffix_b");
-        if (suffixA.empty() || suffixB.empty() || suffixA == suffixB)
-            throw Error(file, where + ": the tensor-name suffixes are empty or equal");
-        module.keyA = module.name + suffixA;
-        module.keyB = module.name + suffixB;
-        const auto m = get<std::uint32_t>(row, layout.m());
-        const auto n = get<std::uint32_t>(row, layout.n());
-        const auto r = get<std::uint32_t>(row, layout.r());
-        const auto h = get<std::uint32_t>(row, layout.h());
-        if (m < 1 || n < 1 || r < 1 || m > kMaxDimension || n > kMaxDimension ||
-            r > kMaxDimension || std::int64_t(r) * (std::int64_t(m) + n) > kMaxPackedModuleValues)
-            throw Error(file, where + ": shape m " + str(m) + ", n " + str(n) + ", r " + str(r) +
-                                  " is empty or implausibly large");
-        if (h > r)
-            throw Error(file, where + ": h = " + str(h) + " exceeds r = " + str(r));
-        module.m = int(m);
-        module.n = int(n);
-        module.r = int(r);
-        module.h = int(h);
-        module.bitsHigh = get<std::uint8_t>(row, layout.bitsHigh());
-        if (module.bitsHigh < kMinCodeBits || module.bitsHigh > kMaxCodeBits)
-            throw Error(file, where + ": bits_high = " + str(module.bitsHigh) + " is not in 1..8");
-        // The enum conversion mapped the names; a value outside them reads as 0xFF or similar.
-        const auto dtypeA = get<std::uint8_t>(row, layout.dtypeA());
-        const auto dtypeB = get<std::uint8_t>(row, layout.dtypeB());
-        if (dtypeA > std::uint8_t(DType::F64) || dtypeB > std::uint8_t(DType::F64))
-            throw Error(file, where + ": unknown source dtype");
-        module.dtypeA = DType(dtypeA);
-        module.dtypeB = DType(dtypeB);
-        module.loraScale = get<double>(row, layout.loraScale());
-        module.relErr = get<double>(row, layout.relErr());
-        if (!std::isfinite(module.loraScale))
-            throw Error(file, where + ": lora_scale is not finite");
+    module.bHigh = partShape(module.h, module.m, false, module.bitsHigh, settings);
+    module.aHigh = partShape(module.h, module.n, false, module.bitsHigh, settings);
+    module.bLow = partShape(module.r - module.h, module.m, true, 1, settings);
+    module.aLow = partShape(module.r - module.h, module.n, true, 1, settings);
 
-        module.bHigh = partShape(module.h, module.m, false, module.bitsHigh, settings);
-        module.aHigh = partShape(module.h, module.n, false, module.bitsHigh, settings);
-        module.bLow = partShape(module.r - module.h, module.m, true, 1, settings);
-        module.aLow = partShape(module.r - module.h, module.n, true, 1, settings);
-
-        const Offsets stored{get<std::uint64_t>(row, layout.codesOffset()),
-                             get<std::uint64_t>(row, layout.scalesOffset()),
-                             get<std::uint64_t>(row, layout.zerosOffset())};
-        if (stored.codes != expected.codes || stored.scales != expected.scales ||
-            stored.zeros != expected.zeros)
-            throw Error(file, where + ": offsets (codes " + str(std::int64_t(stored.codes)) +
-                                  ", scales " + str(std::int64_t(stored.scales)) + ", zeros " +
-                                  str(std::int64_t(stored.zeros)) + ") differ from those the " +
-                                  "shapes before it give (" + str(std::int64_t(expected.codes)) +
-                                  ", " + str(std::int64_t(expected.scales)) + ", " +
-                                  str(std::int64_t(expected.zeros)) + ")");
-        for (int p = 0; p < 4; ++p) {
-            const PackedVectors& part = *partsOf(module, p);
-            expected.codes += std::uint64_t(part.codeBytes());
-            expected.scales += std::uint64_t(part.groupCount());
-            expected.zeros += std::uint64_t(part.zeroBytes());
-        }
+    const Offsets stored{get<std::uint64_t>(row, layout.codesOffset()),
+                         get<std::uint64_t>(row, layout.scalesOffset()),
+                         get<std::uint64_t>(row, layout.zerosOffset())};
+    if (stored.codes != expected.codes || stored.scales != expected.scales ||
+        stored.zeros != expected.zeros)
+        throw Error(file, where + ": offsets (codes " + str(std::int64_t(stored.codes)) +
+                              ", scales " + str(std::int64_t(stored.scales)) + ", zeros " +
+                              str(std::int64_t(stored.zeros)) + ") differ from those the " +
+                              "shapes before it give (" + str(std::int64_t(expected.codes)) + ", " +
+                              str(std::int64_t(expected.scales)) + ", " +
+                              str(std::int64_t(expected.zeros)) + ")");
+    for (int p = 0; p < 4; ++p) {
+        const PackedVectors& part = *partsOf(module, p);
+        expected.codes += std::uint64_t(part.codeBytes());
+        expected.scales += std::uint64_t(part.groupCount());
+        expected.zeros += std::uint64_t(part.zeroBytes());
     }
-    const auto checkSize = [&](const DatasetInfo& data, std::uint64_t need, const char* what,
+    return module;
+}
+
+// The three data datasets, their types checked against the settings.
+struct DataDatasets
+{
+    DatasetInfo codes, scales, zeros;
+    Handle half; // the file's binary16 type, for F16 scales
+    bool f16 = true;
+};
+
+DataDatasets openDataDatasets(const OpenedFile& opened, const QuantSettings& settings,
+                              const std::string& file)
+{
+    DataDatasets data;
+    data.codes = openVector(opened.f, kCodes, file, "codes", "/codes", opened.size);
+    data.scales = openVector(opened.f, kScales, file, "scales", "/scales", opened.size);
+    data.zeros = openVector(opened.f, kZeros, file, "zero points", "/zeros", opened.size);
+    if (!sameType(data.codes.dataset, H5T_STD_U8LE))
+        throw Error(file, "the codes dataset is not uint8");
+    if (!sameType(data.zeros.dataset, H5T_STD_U8LE))
+        throw Error(file, "the zero points dataset is not uint8");
+    data.half = halfType(file);
+    data.f16 = settings.scaleFormat == ScaleFormat::F16;
+    if (!sameType(data.scales.dataset, data.f16 ? hid_t(data.half) : H5T_IEEE_F32LE))
+        throw Error(file, std::string("the scales dataset is not ") +
+                              (data.f16 ? "IEEE binary16" : "IEEE binary32") +
+                              " as settings/scale_format says");
+    return data;
+}
+
+// The data datasets hold exactly what the module table's shapes need, and fit in the file.
+void checkDataSizes(const DataDatasets& data, const Offsets& need, std::uint64_t fileSize,
+                    const std::string& file)
+{
+    const auto checkSize = [&](const DatasetInfo& dataset, std::uint64_t count, const char* what,
                                std::uint64_t elementBytes) {
-        if (data.count != need)
-            throw Error(file, std::string("the ") + what + " dataset holds " +
-                                  str(std::int64_t(data.count)) + " elements; the module table's " +
-                                  "shapes, bit widths and group size need " +
-                                  str(std::int64_t(need)));
-        if (need * elementBytes > fileSize)
+        if (dataset.count != count)
+            throw Error(file,
+                        std::string("the ") + what + " dataset holds " +
+                            str(std::int64_t(dataset.count)) + " elements; the module table's " +
+                            "shapes, bit widths and group size need " + str(std::int64_t(count)));
+        if (count * elementBytes > fileSize)
             throw Error(file, std::string("the ") + what + " dataset is larger than the file");
     };
-    checkSize(codes, expected.codes, "codes", 1);
-    checkSize(scales, expected.scales, "scales", f16 ? 2 : 4);
-    checkSize(zeros, expected.zeros, "zero points", 1);
+    checkSize(data.codes, need.codes, "codes", 1);
+    checkSize(data.scales, need.scales, "scales", data.f16 ? 2 : 4);
+    checkSize(data.zeros, need.zeros, "zero points", 1);
+}
+
+// One module's codes, scales and zero points from `at` on (advanced past them), then validated.
+void readModuleData(const DataDatasets& data, PackedModule& module, Offsets& at,
+                    const std::string& file)
+{
+    PackedVectors* parts[] = {&module.bHigh, &module.aHigh, &module.bLow, &module.aLow};
+    const std::string what = "the data of module " + shown(module.name);
+    for (PackedVectors* part : parts) {
+        part->codes.assign(std::size_t(part->codeBytes()) + kStreamPadding, 0);
+        readRange(data.codes.dataset, H5T_NATIVE_UINT8, at.codes, std::uint64_t(part->codeBytes()),
+                  part->codes.data(), file, what);
+        at.codes += std::uint64_t(part->codeBytes());
+        const auto groups = std::uint64_t(part->groupCount());
+        if (data.f16) {
+            part->scalesF16.resize(groups);
+            readRange(data.scales.dataset, data.half, at.scales, groups, part->scalesF16.data(),
+                      file, what);
+        } else {
+            part->scalesF32.resize(groups);
+            readRange(data.scales.dataset, H5T_NATIVE_FLOAT, at.scales, groups,
+                      part->scalesF32.data(), file, what);
+        }
+        at.scales += groups;
+        if (!part->isBinary()) {
+            part->zeros.assign(std::size_t(part->zeroBytes()) + kStreamPadding, 0);
+            readRange(data.zeros.dataset, H5T_NATIVE_UINT8, at.zeros,
+                      std::uint64_t(part->zeroBytes()), part->zeros.data(), file, what);
+            at.zeros += std::uint64_t(part->zeroBytes());
+        }
+    }
+    module.validate(file);
+}
+
+// Every check before its use: the bytes, the format, the settings and source, the module table
+// (geometry and offsets of every module), the data sizes, then the data.
+PackedAdapter readFile(const std::string& file)
+{
+    const OpenedFile opened = openPackedFile(file);
+    PackedAdapter adapter;
+    adapter.createdBy = checkFormatAttributes(opened, file);
+    adapter.settings = readSettings(opened.f, file, opened.size, adapter.relErrTotal);
+    adapter.source = readSource(opened.f, file, opened.size);
+
+    const ModuleTable table = readModuleTable(opened, file);
+    const DataDatasets data = openDataDatasets(opened, adapter.settings, file);
+    Offsets need;
+    std::set<std::string> names;
+    adapter.modules.reserve(table.rows);
+    for (std::uint64_t i = 0; i < table.rows; ++i)
+        adapter.modules.push_back(moduleFromRow(table, i, adapter.settings, names, need, file));
+    checkDataSizes(data, need, opened.size, file);
 
     Offsets at;
-    for (PackedModule& module : adapter.modules) {
-        PackedVectors* parts[] = {&module.bHigh, &module.aHigh, &module.bLow, &module.aLow};
-        for (PackedVectors* part : parts) {
-            const std::string what = "the data of module " + shown(module.name);
-            part->codes.assign(std::size_t(part->codeBytes()) + kStreamPadding, 0);
-            readRange(codes.dataset, H5T_NATIVE_UINT8, at.codes, std::uint64_t(part->codeBytes()),
-                      part->codes.data(), file, what);
-            at.codes += std::uint64_t(part->codeBytes());
-            const auto groups = std::uint64_t(part->groupCount());
-            if (f16) {
-                part->scalesF16.resize(groups);
-                readRange(scales.dataset, half, at.scales, groups, part->scalesF16.data(), file,
-                          what);
-            } else {
-                part->scalesF32.resize(groups);
-                readRange(scales.dataset, H5T_NATIVE_FLOAT, at.scales, groups,
-                          part->scalesF32.data(), file, what);
-            }
-            at.scales += groups;
-            if (!part->isBinary()) {
-                part->zeros.assign(std::size_t(part->zeroBytes()) + kStreamPadding, 0);
-                readRange(zeros.dataset, H5T_NATIVE_UINT8, at.zeros,
-                          std::uint64_t(part->zeroBytes()), part->zeros.data(), file, what);
-                at.zeros += std::uint64_t(part->zeroBytes());
-            }
-        }
-        module.validate(file);
-    }
-    adapter.otherTensors = readTensors(f, file, fileSize);
+    for (PackedModule& module : adapter.modules)
+        readModuleData(data, module, at, file);
+    adapter.otherTensors = readTensors(opened.f, file, opened.size);
     return adapter;
 }
 
