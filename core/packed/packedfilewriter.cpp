@@ -301,14 +301,10 @@ void fixSuperblockChecksum(std::vector<std::byte>& image, const std::string& fil
         image[checksummed + i] = std::byte((checksum >> (8 * i)) & 0xff);
 }
 
-// The file is built in memory (HDF5's core driver, no backing store) and returned as its bytes:
-// the disk is then written by writeFileAtomically, whose failures name the system's reason ("No
-// space left on device", "Read-only file system"). Through HDF5's own POSIX driver they would
-// only read "unable to create file" or "unable to flush", and a half-written temporary file
-// would be HDF5's to close.
-std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& adapter)
+// An empty HDF5 file in memory (the core driver, no backing store), set up so that the same
+// adapter always gives the same bytes.
+Handle createImageFile(const std::string& file)
 {
-    checkRepresentable(adapter, file);
     const Handle fapl(h5::check(H5Pcreate(H5P_FILE_ACCESS), file, "cannot create properties"),
                       H5Pclose);
     constexpr std::size_t kImageIncrement = 1 << 20;
@@ -320,10 +316,14 @@ std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& a
     const Handle fcpl(h5::check(H5Pcreate(H5P_FILE_CREATE), file, "cannot create properties"),
                       H5Pclose);
     h5::checkStatus(H5Pset_obj_track_times(fcpl, false), file, "cannot set properties");
-    const Handle f(h5::check(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, fcpl, fapl), file,
-                             "cannot create the file"),
-                   H5Fclose);
+    return Handle(h5::check(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, fcpl, fapl), file,
+                            "cannot create the file"),
+                  H5Fclose);
+}
 
+// The root's format attributes, the source group and the settings group.
+void writeAttributes(hid_t f, const PackedAdapter& adapter, const std::string& file)
+{
     writeString(f, "format", kPackedFormatName, file);
     writeInt(f, "format_version", kPackedFormatVersion, file);
     writeString(f, "created_by",
@@ -332,36 +332,47 @@ std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& a
                          "program name", file),
                 file);
 
-    {
-        const Handle source = createGroup(f, kSourceGroup, file);
-        writeString(source, "path", freeText(adapter.source.path, "source path", file), file);
-        writeString(source, "sha256", adapter.source.sha256, file);
-        writeUInt(source, "bytes", adapter.source.bytes, file);
-        if (adapter.source.configJson)
-            writeString(source, "adapter_config",
-                        freeText(*adapter.source.configJson, "adapter config", file), file);
-        writeString(source, "safetensors_metadata", metadataJson(adapter.source.metadata), file);
-    }
-    {
-        const QuantSettings& s = adapter.settings;
-        const Handle settings = createGroup(f, kSettingsGroup, file);
-        writeString(settings, "method", "loraquant", file);
-        writeDouble(settings, "rho", s.rho, file);
-        writeString(settings, "split_rule", toString(s.split), file);
-        writeInt(settings, "fixed_h", s.fixedH, file);
-        writeInt(settings, "bits_high", s.bitsHigh, file);
-        writeInt(settings, "bits_low", 1, file);
-        writeInt(settings, "group_size", s.groupSize, file);
-        writeString(settings, "group_layout", toString(s.layout), file);
-        writeString(settings, "scale_format", toString(s.scaleFormat), file);
-        writeString(settings, "refinement", toString(s.refine), file);
-        writeInt(settings, "refine_steps", s.refineSteps, file);
-        writeDouble(settings, "refine_learning_rate", s.refineLearningRate, file);
-        writeDouble(settings, "rel_err_total", adapter.relErrTotal, file);
-    }
+    const Handle source = createGroup(f, kSourceGroup, file);
+    writeString(source, "path", freeText(adapter.source.path, "source path", file), file);
+    writeString(source, "sha256", adapter.source.sha256, file);
+    writeUInt(source, "bytes", adapter.source.bytes, file);
+    if (adapter.source.configJson)
+        writeString(source, "adapter_config",
+                    freeText(*adapter.source.configJson, "adapter config", file), file);
+    writeString(source, "safetensors_metadata", metadataJson(adapter.source.metadata), file);
 
-    // Module table and the three data arrays.
+    const QuantSettings& s = adapter.settings;
+    const Handle settings = createGroup(f, kSettingsGroup, file);
+    writeString(settings, "method", "loraquant", file);
+    writeDouble(settings, "rho", s.rho, file);
+    writeString(settings, "split_rule", toString(s.split), file);
+    writeInt(settings, "fixed_h", s.fixedH, file);
+    writeInt(settings, "bits_high", s.bitsHigh, file);
+    writeInt(settings, "bits_low", 1, file);
+    writeInt(settings, "group_size", s.groupSize, file);
+    writeString(settings, "group_layout", toString(s.layout), file);
+    writeString(settings, "scale_format", toString(s.scaleFormat), file);
+    writeString(settings, "refinement", toString(s.refine), file);
+    writeInt(settings, "refine_steps", s.refineSteps, file);
+    writeDouble(settings, "refine_learning_rate", s.refineLearningRate, file);
+    writeDouble(settings, "rel_err_total", adapter.relErrTotal, file);
+}
+
+// The module table and the three data arrays, concatenated in module order.
+struct ModuleArrays
+{
     TableLayout layout;
+    std::vector<std::uint8_t> table, codes, zeros;
+    std::vector<std::uint16_t> scales16;
+    std::vector<float> scales32;
+};
+
+// Checks that every part uses the adapter's group settings and sizes the table's name columns
+// and the arrays.
+ModuleArrays planModuleArrays(const PackedAdapter& adapter, const std::string& file)
+{
+    ModuleArrays arrays;
+    TableLayout& layout = arrays.layout;
     std::uint64_t codeBytes = 0, scaleCount = 0, zeroBytes = 0;
     for (const PackedModule& module : adapter.modules) {
         if (module.bHigh.groupSize != adapter.settings.groupSize ||
@@ -384,68 +395,82 @@ std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& a
         layout.suffixBSize =
             std::max(layout.suffixBSize, tensorSuffix(module.keyB, module, file).size());
     }
-    const bool f16 = adapter.settings.scaleFormat == ScaleFormat::F16;
-    std::vector<std::uint8_t> codes, zeros, table;
-    std::vector<std::uint16_t> scales16;
-    std::vector<float> scales32;
-    codes.reserve(codeBytes);
-    zeros.reserve(zeroBytes);
-    if (f16)
-        scales16.reserve(scaleCount);
+    arrays.codes.reserve(codeBytes);
+    arrays.zeros.reserve(zeroBytes);
+    if (adapter.settings.scaleFormat == ScaleFormat::F16)
+        arrays.scales16.reserve(scaleCount);
     else
-        scales32.reserve(scaleCount);
-    table.reserve(layout.rowSize() * adapter.modules.size());
-    std::set<std::string> names;
-    for (const PackedModule& module : adapter.modules) {
-        module.validate(file);
-        if (module.name.empty() || !names.insert(module.name).second)
-            throw Error(file, "module name '" + module.name + "' is empty or not unique");
-        std::vector<std::uint8_t> row(layout.rowSize(), 0);
-        std::memcpy(row.data() + layout.name(), module.name.data(), module.name.size());
-        const std::string suffixA = tensorSuffix(module.keyA, module, file);
-        const std::string suffixB = tensorSuffix(module.keyB, module, file);
-        std::memcpy(row.data() + layout.suffixA(), suffixA.data(), suffixA.size());
-        std::memcpy(row.data() + layout.suffixB(), suffixB.data(), suffixB.size());
-        put(row, layout.m(), std::uint32_t(module.m));
-        put(row, layout.n(), std::uint32_t(module.n));
-        put(row, layout.r(), std::uint32_t(module.r));
-        put(row, layout.h(), std::uint32_t(module.h));
-        put(row, layout.bitsHigh(), std::uint8_t(module.bitsHigh));
-        put(row, layout.dtypeA(), std::uint8_t(module.dtypeA));
-        put(row, layout.dtypeB(), std::uint8_t(module.dtypeB));
-        put(row, layout.loraScale(), module.loraScale);
-        put(row, layout.relErr(), module.relErr);
-        put(row, layout.codesOffset(), std::uint64_t(codes.size()));
-        put(row, layout.scalesOffset(), std::uint64_t(f16 ? scales16.size() : scales32.size()));
-        put(row, layout.zerosOffset(), std::uint64_t(zeros.size()));
-        table.insert(table.end(), row.begin(), row.end());
-        for (int p = 0; p < 4; ++p) {
-            const PackedVectors& part = *partsOf(module, p);
-            codes.insert(codes.end(), part.codes.begin(), part.codes.begin() + part.codeBytes());
-            zeros.insert(zeros.end(), part.zeros.begin(), part.zeros.begin() + part.zeroBytes());
-            if (f16)
-                scales16.insert(scales16.end(), part.scalesF16.begin(), part.scalesF16.end());
-            else
-                scales32.insert(scales32.end(), part.scalesF32.begin(), part.scalesF32.end());
-        }
+        arrays.scales32.reserve(scaleCount);
+    arrays.table.reserve(layout.rowSize() * adapter.modules.size());
+    return arrays;
+}
+
+// Appends one module's table row (its offsets: where the arrays end now) and its data.
+void appendModule(ModuleArrays& arrays, const PackedModule& module, bool f16,
+                  const std::string& file)
+{
+    const TableLayout& layout = arrays.layout;
+    std::vector<std::uint8_t> row(layout.rowSize(), 0);
+    std::memcpy(row.data() + layout.name(), module.name.data(), module.name.size());
+    const std::string suffixA = tensorSuffix(module.keyA, module, file);
+    const std::string suffixB = tensorSuffix(module.keyB, module, file);
+    std::memcpy(row.data() + layout.suffixA(), suffixA.data(), suffixA.size());
+    std::memcpy(row.data() + layout.suffixB(), suffixB.data(), suffixB.size());
+    put(row, layout.m(), std::uint32_t(module.m));
+    put(row, layout.n(), std::uint32_t(module.n));
+    put(row, layout.r(), std::uint32_t(module.r));
+    put(row, layout.h(), std::uint32_t(module.h));
+    put(row, layout.bitsHigh(), std::uint8_t(module.bitsHigh));
+    put(row, layout.dtypeA(), std::uint8_t(module.dtypeA));
+    put(row, layout.dtypeB(), std::uint8_t(module.dtypeB));
+    put(row, layout.loraScale(), module.loraScale);
+    put(row, layout.relErr(), module.relErr);
+    put(row, layout.codesOffset(), std::uint64_t(arrays.codes.size()));
+    put(row, layout.scalesOffset(),
+        std::uint64_t(f16 ? arrays.scales16.size() : arrays.scales32.size()));
+    put(row, layout.zerosOffset(), std::uint64_t(arrays.zeros.size()));
+    arrays.table.insert(arrays.table.end(), row.begin(), row.end());
+    for (int p = 0; p < 4; ++p) {
+        const PackedVectors& part = *partsOf(module, p);
+        arrays.codes.insert(arrays.codes.end(), part.codes.begin(),
+                            part.codes.begin() + part.codeBytes());
+        arrays.zeros.insert(arrays.zeros.end(), part.zeros.begin(),
+                            part.zeros.begin() + part.zeroBytes());
+        if (f16)
+            arrays.scales16.insert(arrays.scales16.end(), part.scalesF16.begin(),
+                                   part.scalesF16.end());
+        else
+            arrays.scales32.insert(arrays.scales32.end(), part.scalesF32.begin(),
+                                   part.scalesF32.end());
     }
-    const Handle rowType = tableType(layout, file);
-    writeDataset(f, kModulesTable, rowType, rowType, table.data(), adapter.modules.size(), true,
-                 file);
-    writeDataset(f, kCodes, H5T_STD_U8LE, H5T_NATIVE_UINT8, codes.data(), codes.size(), true, file);
+}
+
+void writeModuleArrays(hid_t f, const ModuleArrays& arrays, std::size_t modules, bool f16,
+                       const std::string& file)
+{
+    const Handle rowType = tableType(arrays.layout, file);
+    writeDataset(f, kModulesTable, rowType, rowType, arrays.table.data(), modules, true, file);
+    writeDataset(f, kCodes, H5T_STD_U8LE, H5T_NATIVE_UINT8, arrays.codes.data(),
+                 arrays.codes.size(), true, file);
     if (f16) {
         const Handle half = halfType(file);
-        writeDataset(f, kScales, half, half, scales16.data(), scales16.size(), true, file);
+        writeDataset(f, kScales, half, half, arrays.scales16.data(), arrays.scales16.size(), true,
+                     file);
     } else {
-        writeDataset(f, kScales, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, scales32.data(), scales32.size(),
-                     true, file);
+        writeDataset(f, kScales, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, arrays.scales32.data(),
+                     arrays.scales32.size(), true, file);
     }
-    writeDataset(f, kZeros, H5T_STD_U8LE, H5T_NATIVE_UINT8, zeros.data(), zeros.size(), true, file);
+    writeDataset(f, kZeros, H5T_STD_U8LE, H5T_NATIVE_UINT8, arrays.zeros.data(),
+                 arrays.zeros.size(), true, file);
+}
 
-    // Every non-LoRA tensor of the source, as raw bytes with its name, dtype and shape.
+// Every non-LoRA tensor of the source, as raw bytes with its name, dtype and shape.
+void writeOtherTensors(hid_t f, const std::vector<TensorData>& otherTensors,
+                       const std::string& file)
+{
     const Handle tensors = createGroup(f, kTensorsGroup, file);
-    for (std::size_t i = 0; i < adapter.otherTensors.size(); ++i) {
-        const TensorData& tensor = adapter.otherTensors[i];
+    for (std::size_t i = 0; i < otherTensors.size(); ++i) {
+        const TensorData& tensor = otherTensors[i];
         const std::string name = std::to_string(i);
         writeDataset(tensors, name.c_str(), H5T_STD_U8LE, H5T_NATIVE_UINT8, tensor.bytes.data(),
                      tensor.bytes.size(), false, file);
@@ -457,6 +482,11 @@ std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& a
         // The shape as a JSON list: rank 0 and 1 need no special dataspace this way.
         writeString(dataset, "shape", nlohmann::json(tensor.shape).dump(), file);
     }
+}
+
+// The bytes of the file HDF5 built in memory.
+std::vector<std::byte> imageBytes(hid_t f, const std::string& file)
+{
     h5::checkStatus(H5Fflush(f, H5F_SCOPE_GLOBAL), file, "cannot flush the file");
     const ssize_t size = H5Fget_file_image(f, nullptr, 0);
     if (size <= 0)
@@ -466,6 +496,30 @@ std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& a
         throw Error(file, "cannot build the file in memory (HDF5: " + h5::lastErrorMessage() + ")");
     fixSuperblockChecksum(image, file);
     return image;
+}
+
+// The file is built in memory and returned as its bytes: the disk is then written by
+// writeFileAtomically, whose failures name the system's reason ("No space left on device",
+// "Read-only file system"). Through HDF5's own POSIX driver they would only read "unable to
+// create file" or "unable to flush", and a half-written temporary file would be HDF5's to close.
+std::vector<std::byte> fileImage(const std::string& file, const PackedAdapter& adapter)
+{
+    checkRepresentable(adapter, file);
+    const Handle f = createImageFile(file);
+    writeAttributes(f, adapter, file);
+
+    const bool f16 = adapter.settings.scaleFormat == ScaleFormat::F16;
+    ModuleArrays arrays = planModuleArrays(adapter, file);
+    std::set<std::string> names;
+    for (const PackedModule& module : adapter.modules) {
+        module.validate(file);
+        if (module.name.empty() || !names.insert(module.name).second)
+            throw Error(file, "module name '" + module.name + "' is empty or not unique");
+        appendModule(arrays, module, f16, file);
+    }
+    writeModuleArrays(f, arrays, adapter.modules.size(), f16, file);
+    writeOtherTensors(f, adapter.otherTensors, file);
+    return imageBytes(f, file);
 }
 } // namespace
 
