@@ -98,13 +98,7 @@ PackedVectors packVectors(const QuantizedVectors& part, const std::string& where
 {
     const auto fail = [&](const std::string& problem) { throw Error(where, problem); };
     PackedVectors packed;
-    packed.scheme = part.scheme;
-    packed.bits = part.bits;
-    packed.count = part.count;
-    packed.length = part.length;
-    packed.groupSize = part.groupSize;
-    packed.layout = part.layout;
-    packed.scaleFormat = part.scaleFormat;
+    static_cast<VectorGroups&>(packed) = part;
     if (part.bits < kMinCodeBits || part.bits > kMaxCodeBits)
         fail("code bit width " + str(part.bits) + " is not in 1..8");
     if (packed.isBinary() && part.bits != 1)
@@ -141,13 +135,7 @@ PackedVectors packVectors(const QuantizedVectors& part, const std::string& where
 QuantizedVectors unpackVectors(const PackedVectors& part)
 {
     QuantizedVectors q;
-    q.scheme = part.scheme;
-    q.bits = part.bits;
-    q.count = part.count;
-    q.length = part.length;
-    q.groupSize = part.groupSize;
-    q.layout = part.layout;
-    q.scaleFormat = part.scaleFormat;
+    static_cast<VectorGroups&>(q) = part;
     q.codes.resize(std::size_t(part.valueCount()));
     unpackCodes(part.codes, part.bits, 0, q.codes);
     const int groups = part.groupCount();
