@@ -37,7 +37,7 @@ const char* const kBatchUsage =
     "Per adapter it writes OUTDIR/<name>.lqa.h5, where <name> is the adapter's path relative to\n"
     "its INPUT folder (an INPUT that is itself an adapter: its folder's name), and with\n"
     "--export-peft OUTDIR/<name>.peft/ (the dequantized PEFT adapter), with --report\n"
-    "OUTDIR/<name>.report.json; then OUTDIR/<name>.fingerprint.json, which records the input's\n"
+    "OUTDIR/<name>.report.json; then OUTDIR/.fingerprints/<name>.json, which records the input's\n"
     "SHA-256, its config and the settings. All writes are atomic; inputs are never written.\n"
     "\n"
     "Each adapter appends one JSON line to OUTDIR/batch-summary.jsonl (with a shard,\n"

@@ -4,6 +4,9 @@
 #include "core/io/jsonoutput.h"
 #include "core/packed/sha256.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sys/stat.h>
 
@@ -54,6 +57,22 @@ BatchFingerprint parseFingerprint(const std::string& text, const std::string& fi
         return f;
     } catch (const nlohmann::json::exception& e) {
         throw Error(file, std::string("not a batch fingerprint: ") + e.what());
+    }
+}
+
+void writeFingerprint(const std::string& path, const BatchFingerprint& fingerprint)
+{
+    const std::string text = fingerprintJson(fingerprint);
+    const std::string partial = path + ".partial";
+    std::FILE* file = std::fopen(partial.c_str(), "wb");
+    if (!file)
+        throw Error(path, std::string("cannot write the fingerprint: ") + std::strerror(errno));
+    const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+    const bool closed = std::fclose(file) == 0;
+    if (!written || !closed || std::rename(partial.c_str(), path.c_str()) != 0) {
+        const std::string reason = std::strerror(errno);
+        std::remove(partial.c_str());
+        throw Error(path, "cannot write the fingerprint: " + reason);
     }
 }
 

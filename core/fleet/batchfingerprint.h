@@ -1,7 +1,7 @@
 #pragma once
 
 // What made an adapter's outputs in a batch, so that a rerun can skip it cheaply and safely.
-// Written as OUTDIR/<relative>.fingerprint.json after every other output of the adapter, and
+// Written as OUTDIR/.fingerprints/<relative>.json after every other output of the adapter, and
 // removed before any of them is rewritten: it exists only beside a complete set of outputs made
 // from the input and recipe it names. A rerun then needs a stat() of the tensor file, not its
 // SHA-256, unless its size or modification time changed (a copy, a touch): then the digest
@@ -33,6 +33,13 @@ struct BatchFingerprint
 // The file's text (one JSON object) and its parse; parse throws lq::Error for anything else.
 std::string fingerprintJson(const BatchFingerprint& fingerprint);
 BatchFingerprint parseFingerprint(const std::string& text, const std::string& file);
+
+// Writes the fingerprint file: to `path`.partial, then renamed over `path`. Neither synced nor
+// preceded by a scan for stale temporaries as writeFileAtomically is (a scan of OUTDIR per write
+// grows with the number of adapters): a fingerprint lost or cut by a crash only makes the next
+// run redo that adapter, and the fixed temporary name is simply overwritten then. Throws
+// lq::Error naming `path`.
+void writeFingerprint(const std::string& path, const BatchFingerprint& fingerprint);
 
 // Size and modification time (ns) of a file; nullopt when it cannot be stat'ed.
 struct FileStamp

@@ -374,7 +374,8 @@ std::vector<BatchInput> selectShard(const std::vector<BatchInput>& inputs, Shard
 BatchOutputNames batchOutputNames(const std::string& outdir, const std::string& relative)
 {
     const std::string base = (fs::path(outdir) / relative).string();
-    return {base + ".lqa.h5", base + ".peft", base + ".report.json", base + ".fingerprint.json"};
+    return {base + ".lqa.h5", base + ".peft", base + ".report.json",
+            (fs::path(outdir) / ".fingerprints" / relative).string() + ".json"};
 }
 
 AdapterFiles adapterFilesOf(const std::string& input)

@@ -76,10 +76,13 @@ std::vector<BatchInput> selectShard(const std::vector<BatchInput>& inputs, Shard
 // Outputs of one adapter under OUTDIR, from its relative name.
 struct BatchOutputNames
 {
-    std::string packed;      // OUTDIR/<relative>.lqa.h5
-    std::string peft;        // OUTDIR/<relative>.peft/   (--export-peft)
-    std::string report;      // OUTDIR/<relative>.report.json   (--report)
-    std::string fingerprint; // OUTDIR/<relative>.fingerprint.json: what made the outputs
+    std::string packed; // OUTDIR/<relative>.lqa.h5
+    std::string peft;   // OUTDIR/<relative>.peft/   (--export-peft)
+    std::string report; // OUTDIR/<relative>.report.json   (--report)
+    // OUTDIR/.fingerprints/<relative>.json: what made the outputs. Apart from them, so that
+    // the folders of outputs hold only what a person looks for (and each atomic write's scan of
+    // its folder for stale temporaries has half as many names to read).
+    std::string fingerprint;
 };
 BatchOutputNames batchOutputNames(const std::string& outdir, const std::string& relative);
 

@@ -236,7 +236,7 @@ private:
                 f.tensorMtimeNs = tensors->mtimeNs;
                 if (sha256OrEmpty(files.config) != f.configSha256)
                     return std::nullopt;
-                writeFileAtomically(names.fingerprint, fingerprintJson(f));
+                writeFingerprint(names.fingerprint, f);
             } else if (sha256OrEmpty(files.config) != f.configSha256) {
                 return std::nullopt;
             }
@@ -336,7 +336,8 @@ private:
             f.peft = m_settings.exportPeft;
             f.report = m_settings.report;
             f.record = record;
-            writeFileAtomically(names.fingerprint, fingerprintJson(f));
+            fs::create_directories(fs::path(names.fingerprint).parent_path(), ec);
+            writeFingerprint(names.fingerprint, f);
         } catch (const std::exception& e) {
             if (isFatalWriteError(e.what(), m_settings.outdir))
                 throw;

@@ -81,6 +81,7 @@ ChildRun runCli(const std::vector<std::string>& arguments)
     for (std::string& argument : copies)
         argv.push_back(argument.data());
     argv.push_back(nullptr);
+    std::fflush(stdout);
     std::cout.flush();
     const auto start = Clock::now();
     const pid_t child = ::fork();
@@ -127,6 +128,7 @@ void plainLoop(const fs::path& inputs, const fs::path& outdir)
 // The plain loop in a child process, measured like the batches.
 ChildRun runPlainLoop(const fs::path& inputs, const fs::path& outdir)
 {
+    std::fflush(stdout);
     std::cout.flush();
     const auto start = Clock::now();
     const pid_t child = ::fork();
