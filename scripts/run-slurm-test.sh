@@ -1,0 +1,475 @@
+#!/usr/bin/env bash
+# Runs `loraquant batch` under a real Slurm: a one-node cluster on this machine, reachable on
+# the loopback interface only, that lives in a temporary folder and is gone at the end.
+#
+#   1. installs slurm-wlm and munge from Debian when missing (through sudo when not root);
+#   2. builds $LQ_BUILD_DIR/app/loraquant (default build/) when it is not built yet;
+#   3. starts munged, slurmctld and slurmd with their configuration, key, sockets, state and logs
+#      in the temporary folder, on free TCP ports, so that nothing clashes with a Slurm or munge
+#      already on the machine; they are stopped by PID when the script ends, failed or not;
+#   4. makes LQ_SLURM_ADAPTERS synthetic adapters (default 40) and broken ones (truncated
+#      safetensors, NaN values, lora_A without lora_B), quantizes them once in one process, then
+#      submits scripts/slurm/submit.sh's array job (4 tasks) and its dependent merge job, and
+#      waits for both (LQ_SLURM_TIMEOUT seconds, default 150);
+#   5. checks: every adapter in exactly one shard's summary, exactly once; the broken ones
+#      `failed` with the message the one-adapter command gives; each array task's exit status (3
+#      when its shard had a failed adapter, else 0); the packed files byte-identical to the
+#      one-process run's; the merged totals equal to the one-process run's.
+#
+# LQ_SLURM_KEEP=1 keeps the temporary folder (logs, outputs) after the run; the daemons are
+# stopped all the same. docs/FLEET.md describes what this tests and what it does not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+build_dir=${LQ_BUILD_DIR:-build}
+adapter_count=${LQ_SLURM_ADAPTERS:-40}
+job_timeout=${LQ_SLURM_TIMEOUT:-150}
+tasks=4
+start_time=$(date +%s)
+
+say() { echo "run-slurm-test: $*"; }
+fail() {
+  echo "run-slurm-test: FAILED: $*" >&2
+  exit 1
+}
+
+# A scheduler around this script (run by hand inside an allocation or a pod) must neither
+# reach the test cluster's commands nor give the one-process run a shard.
+for v in $(compgen -e); do
+  case $v in
+  SLURM_* | SBATCH_* | SRUN_* | SALLOC_* | JOB_COMPLETION_INDEX | LQ_SHARD_COUNT) unset "$v" ;;
+  esac
+done
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+
+# --- 1. packages -------------------------------------------------------------------------------
+# slurm-wlm brings slurmctld, slurmd and the client commands; python3 reads the JSON lines
+# below (scripts/install-deps.sh installs it for the tests stage as well).
+missing=()
+for p in slurm-wlm munge python3; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  # The packages' maintainer scripts try to start the services; in a container without an init
+  # system that is refused, harmlessly: this script starts its own daemons below.
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+for tool in munged slurmctld slurmd sbatch squeue scontrol scancel; do
+  command -v "$tool" >/dev/null || fail "$tool not found after installing slurm-wlm and munge"
+done
+
+# --- 2. loraquant ------------------------------------------------------------------------------
+loraquant=$repo/$build_dir/app/loraquant
+if [ ! -x "$loraquant" ]; then
+  say "building $build_dir/app/loraquant"
+  if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+    cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLQ_WERROR=ON >/dev/null
+  fi
+  cmake --build "$build_dir" -j "$(nproc)" --target loraquant
+fi
+
+# --- 3. the cluster ----------------------------------------------------------------------------
+# munged insists that every folder on its socket's path can be searched by everyone (clients of
+# other users must reach it); mktemp makes the folder private, so open it up for searching.
+work=$(mktemp -d "${TMPDIR:-/tmp}/lq-slurm.XXXXXX")
+chmod 755 "$work"
+conf=$work/slurm/slurm.conf
+user=$(id -un)
+daemon_pids=()
+
+# Every process of this cluster, daemons and jobs alike: they all carry SLURM_CONF=$conf in their
+# environment (slurmd passes its own to slurmstepd, and sbatch exports the submitter's to the
+# job). A unique path, so this never finds anything else running on the machine.
+cluster_processes() {
+  local environ pid entry
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/}
+    pid=${pid%/environ}
+    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+    # Builtins only: a child process (tr, grep) would carry SLURM_CONF itself.
+    while IFS= read -r -d '' entry; do
+      if [ "$entry" = "SLURM_CONF=$conf" ]; then
+        echo "$pid"
+        break
+      fi
+    done 2>/dev/null <"$environ" || true
+  done
+}
+
+stop_pids() {
+  local signal=$1 pid
+  shift
+  for pid in "$@"; do
+    kill "-$signal" "$pid" 2>/dev/null || true
+  done
+}
+
+wait_gone() {
+  local deadline=$(($(date +%s) + $1)) pid alive
+  shift
+  while :; do
+    alive=()
+    for pid in "$@"; do
+      if kill -0 "$pid" 2>/dev/null; then alive+=("$pid"); fi
+    done
+    [ ${#alive[@]} -gt 0 ] || return 0
+    [ "$(date +%s)" -lt "$deadline" ] || {
+      echo "${alive[@]}"
+      return 1
+    }
+    sleep 0.2
+  done
+}
+
+cleanup() {
+  local status=$? leftover
+  trap - EXIT INT TERM
+  set +e
+  # Jobs first, while the controller can still cancel them; then slurmd, slurmctld (which stops
+  # its own helper, slurmscriptd) and munged last, since the other two authenticate through it
+  # until they are down.
+  if [ ${#daemon_pids[@]} -ge 3 ]; then
+    scancel --quiet --user="$user" 2>/dev/null
+    for _ in $(seq 50); do
+      [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
+      sleep 0.2
+    done
+  fi
+  local i
+  for ((i = ${#daemon_pids[@]} - 1; i >= 0; i--)); do
+    stop_pids TERM "${daemon_pids[$i]}"
+    leftover=$(wait_gone 15 "${daemon_pids[$i]}") || {
+      say "PID ${daemon_pids[$i]} ignored SIGTERM; killing it"
+      stop_pids KILL $leftover
+    }
+  done
+  # Anything of this cluster still alive (a job step that outlived its slurmd) goes now.
+  local rest
+  mapfile -t rest < <(cluster_processes)
+  if [ ${#rest[@]} -gt 0 ]; then
+    say "stopping leftover processes ${rest[*]}"
+    stop_pids KILL "${rest[@]}"
+  fi
+  if [ "$status" -ne 0 ]; then
+    for log in "$work"/slurm/log/*.log "$work"/munge/munged.log; do
+      [ -f "$log" ] || continue
+      echo "--- last lines of $log"
+      tail -n 15 "$log"
+    done
+  fi
+  if [ "${LQ_SLURM_KEEP:-0}" = 1 ] || [ "$status" -ne 0 ]; then
+    say "kept $work"
+  else
+    rm -rf "$work"
+  fi
+  say "$([ "$status" -eq 0 ] && echo ok || echo "failed (exit $status)") in $(($(date +%s) - start_time)) s"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Two free TCP ports on the loopback interface.
+read -r ctld_port slurmd_port < <(python3 - <<'EOF'
+import socket
+ports = []
+sockets = []
+for _ in range(2):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    sockets.append(s)
+    ports.append(s.getsockname()[1])
+print(*ports)
+EOF
+)
+
+mkdir -p "$work"/munge "$work"/slurm/{state,spool,log,run}
+chmod 700 "$work"/munge/ "$work"/slurm/state
+# munged needs a key only it can read; a fresh one per run, so no other host can talk to it.
+head -c 1024 /dev/urandom >"$work/munge/munge.key"
+chmod 400 "$work/munge/munge.key"
+mkdir -p "$work/munge-socket"
+chmod 755 "$work/munge-socket"
+munge_socket=$work/munge-socket/munge.socket
+
+# Daemons run in the foreground (munged -F, slurm*d -D) as children of this script, so that $!
+# is their PID: no pid file to trust, nothing to look up by name.
+munged -F --socket="$munge_socket" --key-file="$work/munge/munge.key" \
+  --log-file="$work/munge/munged.log" --pid-file="$work/munge/munged.pid" \
+  --seed-file="$work/munge/munged.seed" >"$work/munge/stdout.log" 2>&1 &
+daemon_pids+=($!)
+for _ in $(seq 50); do
+  [ -S "$munge_socket" ] && break
+  sleep 0.1
+done
+munge -S "$munge_socket" -n | unmunge -S "$munge_socket" >/dev/null ||
+  fail "munged does not answer on $munge_socket"
+
+# The node's CPUs, sockets, cores and memory exactly as slurmd sees them: a node configured with
+# more than it has is drained ("Low RealMemory"), with less it wastes the machine.
+node_hw=$(slurmd -C | head -n 1 | sed 's/^NodeName=[^ ]* //')
+host=$(hostname -s)
+cat >"$conf" <<EOF
+# One-node cluster for scripts/run-slurm-test.sh, on the loopback interface of $host.
+ClusterName=lqtest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+SlurmUser=$user
+SlurmdUser=$user
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$munge_socket
+StateSaveLocation=$work/slurm/state
+SlurmdSpoolDir=$work/slurm/spool
+SlurmctldPidFile=$work/slurm/run/slurmctld.pid
+SlurmdPidFile=$work/slurm/run/slurmd.pid
+SlurmctldLogFile=$work/slurm/log/slurmctld.log
+SlurmdLogFile=$work/slurm/log/slurmd.log
+# No cgroups: a container usually cannot create them, and this test needs no confinement.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+# No slurmdbd: job states come from the controller (scontrol), not from sacct.
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+# Listen on the loopback address only (the default listens on every interface).
+CommunicationParameters=NoInAddrAny
+MailProg=/bin/true
+ReturnToService=2
+# Finished jobs stay visible to scontrol for the checks.
+MinJobAge=600
+SchedulerParameters=sched_interval=1
+NodeName=lqnode NodeAddr=127.0.0.1 NodeHostname=$host $node_hw State=UNKNOWN
+PartitionName=lqtest Nodes=lqnode Default=YES MaxTime=30 State=UP
+EOF
+export SLURM_CONF=$conf
+
+slurmctld -D -f "$conf" >"$work/slurm/log/slurmctld.stdout" 2>&1 &
+daemon_pids+=($!)
+slurmd -D -f "$conf" -N lqnode >"$work/slurm/log/slurmd.stdout" 2>&1 &
+daemon_pids+=($!)
+
+ready=0
+for _ in $(seq 100); do
+  for pid in "${daemon_pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || fail "a daemon exited at start (PID $pid)"
+  done
+  if [ "$(sinfo -h -n lqnode -o %t 2>/dev/null)" = idle ]; then
+    ready=1
+    break
+  fi
+  sleep 0.2
+done
+[ "$ready" = 1 ] || fail "the node did not come up: $(sinfo -h -N -o '%N %t %E' 2>&1)"
+say "cluster up in $(($(date +%s) - start_time)) s (munged ${daemon_pids[0]}, slurmctld" \
+  "${daemon_pids[1]}, slurmd ${daemon_pids[2]}; ports $ctld_port, $slurmd_port)"
+
+# A trivial job first: when this fails the problem is the cluster, not loraquant.
+srun --time=1 hostname >/dev/null || fail "srun hostname failed on the test cluster"
+
+if [ "${LQ_SLURM_CLUSTER_ONLY:-0}" = 1 ]; then
+  say "cluster only: srun works"
+  exit 0
+fi
+
+# --- 4. adapters, the one-process run, the Slurm run ----------------------------------------
+phase=$(date +%s)
+inputs=$work/adapters
+mkdir -p "$inputs/synth" "$inputs/broken"
+# Varied on purpose: ranks, targets and dtypes change the work per adapter, so the shards are
+# unequal, as they are in real use.
+ranks=(4 8 16 32)
+targets=(all qv)
+dtypes=(f16 bf16 f32)
+for i in $(seq "$adapter_count"); do
+  "$loraquant" synth --preset tiny --seed "$i" --rank "${ranks[$((i % 4))]}" \
+    --targets "${targets[$((i % 2))]}" --dtype "${dtypes[$((i % 3))]}" \
+    -o "$inputs/synth/$(printf 'adapter-%03d' "$i")" >/dev/null
+done
+# Broken ones, as a night's batch meets them: a copy cut short, NaN values, a lora_A without its
+# lora_B (the last two are the reader's test inputs).
+"$loraquant" synth --preset tiny --seed 999 -o "$inputs/broken/truncated" >/dev/null
+tensors=$inputs/broken/truncated/adapter_model.safetensors
+truncate -s $(($(stat -c %s "$tensors") * 3 / 5)) "$tensors"
+cp -r tests/data/bad/nan-values tests/data/bad/missing-lora-b "$inputs/broken/"
+broken=(truncated nan-values missing-lora-b)
+# What the one-adapter command says about each: the batch must record the same.
+: >"$work/expected-failures.tsv"
+for b in "${broken[@]}"; do
+  if message=$("$loraquant" inspect "$inputs/broken/$b" 2>&1 >/dev/null); then
+    message=$("$loraquant" quantize "$inputs/broken/$b" 2>&1 >/dev/null) &&
+      fail "loraquant quantize accepts the broken adapter $b"
+  fi
+  printf 'broken/%s\t%s\n' "$b" "$message" >>"$work/expected-failures.tsv"
+done
+say "$adapter_count synthetic and ${#broken[@]} broken adapters in $(($(date +%s) - phase)) s"
+
+# The reference: the same inputs in one process, no shard.
+phase=$(date +%s)
+status=0
+"$loraquant" batch "$inputs" -o "$work/one-process" >"$work/one-process.log" 2>&1 || status=$?
+[ "$status" -eq 3 ] || {
+  tail -n 20 "$work/one-process.log"
+  fail "the one-process batch exited with $status, not 3 (some adapters failed)"
+}
+"$loraquant" batch --merge "$work/one-process" >"$work/one-process-merge.log" 2>&1 ||
+  fail "loraquant batch --merge on the one-process run failed: $(cat "$work/one-process-merge.log")"
+say "one-process batch in $(($(date +%s) - phase)) s"
+
+# The Slurm run, through the scripts a user runs. One CPU per task: two tasks at once on two
+# cores, so the shards really run side by side.
+phase=$(date +%s)
+cd "$work"
+ids=$(LORAQUANT=$loraquant LQ_SBATCH_OPTIONS="--cpus-per-task=1 --time=10" \
+  bash "$repo/scripts/slurm/submit.sh" "$tasks" "$work/slurm-out" "$inputs")
+cd "$repo"
+read -r array_id merge_id <<<"$ids"
+deadline=$(($(date +%s) + job_timeout))
+while [ -n "$(squeue -h -o %i)" ]; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    squeue
+    for log in "$work"/slurm-out/slurm-logs/*; do
+      echo "--- $log"
+      tail -n 10 "$log"
+    done
+    fail "the jobs did not finish within $job_timeout s"
+  fi
+  sleep 0.5
+done
+say "array job $array_id ($tasks tasks) and merge job $merge_id done in $(($(date +%s) - phase)) s"
+
+# --- 5. checks -------------------------------------------------------------------------------
+scontrol show job "$array_id" -o >"$work/array-job.txt"
+scontrol show job "$merge_id" -o >"$work/merge-job.txt"
+for log in "$work"/slurm-out/slurm-logs/*; do
+  echo "--- $(basename "$log")"
+  cat "$log"
+done >"$work/job-logs.txt"
+python3 - "$work" "$adapter_count" "$tasks" <<'PYTHON' || fail "see above; the jobs' output is in $work/job-logs.txt"
+import json, os, re, sys, filecmp
+
+work, adapter_count, tasks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, ref = os.path.join(work, "slurm-out"), os.path.join(work, "one-process")
+problems = []
+
+def lines(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+expected_failures = {}
+with open(os.path.join(work, "expected-failures.tsv")) as f:
+    for line in f:
+        name, message = line.rstrip("\n").split("\t", 1)
+        expected_failures[name] = message
+expected = {"synth/adapter-%03d" % i for i in range(1, adapter_count + 1)} | set(expected_failures)
+
+# Every adapter in exactly one shard, exactly once.
+seen = {}
+for shard in range(1, tasks + 1):
+    path = os.path.join(out, "batch-summary.shard-%d-of-%d.jsonl" % (shard, tasks))
+    if not os.path.exists(path):
+        problems.append("no summary from shard %d: %s" % (shard, path))
+        continue
+    for record in lines(path):
+        seen.setdefault(record["relative"], []).append((shard, record))
+for name in sorted(expected - seen.keys()):
+    problems.append("%s is in no shard's summary" % name)
+for name in sorted(seen.keys() - expected):
+    problems.append("%s is in a summary but is no input" % name)
+for name, where in sorted(seen.items()):
+    if len(where) != 1:
+        problems.append("%s recorded %d times (shards %s)" % (name, len(where),
+                        ", ".join(str(s) for s, _ in where)))
+
+# Broken ones failed with the one-adapter command's message; the others ok.
+for name, where in seen.items():
+    record = where[0][1]
+    if name in expected_failures:
+        if record["status"] != "failed":
+            problems.append("%s: status %s, expected failed" % (name, record["status"]))
+        elif record.get("error", "") not in expected_failures[name]:
+            problems.append("%s: message %r, but the one-adapter command says %r"
+                            % (name, record.get("error"), expected_failures[name]))
+    elif record["status"] != "ok":
+        problems.append("%s: status %s (%s)" % (name, record["status"], record.get("error", "")))
+
+# Each array task's exit status: 3 when its shard had a failed adapter, else 0.
+failed_shards = {s for where in seen.values() for s, r in where if r["status"] == "failed"}
+with open(os.path.join(work, "array-job.txt")) as f:
+    tasks_seen = 0
+    for line in f:
+        task = int(re.search(r"\bArrayTaskId=(\d+)", line).group(1))
+        state = re.search(r"\bJobState=(\S+)", line).group(1)
+        code = re.search(r"\bExitCode=(\d+):(\d+)", line)
+        shard = task + 1
+        want = 3 if shard in failed_shards else 0
+        tasks_seen += 1
+        if int(code.group(1)) != want or int(code.group(2)) != 0:
+            problems.append("array task %d (shard %d): %s, exit %s, expected exit %d"
+                            % (task, shard, state, code.group(0)[9:], want))
+    if tasks_seen != tasks:
+        problems.append("%d array tasks, expected %d" % (tasks_seen, tasks))
+with open(os.path.join(work, "merge-job.txt")) as f:
+    merge = f.read()
+    if "JobState=COMPLETED" not in merge:
+        problems.append("merge job: " + " ".join(re.findall(r"\b(?:JobState|ExitCode|Reason)=\S+", merge)))
+
+# Packed outputs byte-identical to the one-process run's.
+def packed(root):
+    found = set()
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".lqa.h5"):
+                found.add(os.path.relpath(os.path.join(folder, name), root))
+    return found
+ours, theirs = packed(out), packed(ref)
+if ours != theirs:
+    problems.append("packed files differ in name: only under Slurm %s, only in one process %s"
+                    % (sorted(ours - theirs), sorted(theirs - ours)))
+different = [n for n in sorted(ours & theirs)
+             if not filecmp.cmp(os.path.join(out, n), os.path.join(ref, n), shallow=False)]
+if different:
+    problems.append("packed files not byte-identical to the one-process run: %s" % different)
+if len(ours) != adapter_count:
+    problems.append("%d packed files, expected %d" % (len(ours), adapter_count))
+
+# The merged totals equal the one-process run's (times apart).
+TOTALS = "batch-totals.json"
+def totals(root):
+    with open(os.path.join(root, TOTALS)) as f:
+        return json.load(f)
+def without_times(value):
+    if isinstance(value, dict):
+        return {k: without_times(v) for k, v in value.items() if "second" not in k and "time" not in k}
+    if isinstance(value, list):
+        return [without_times(v) for v in value]
+    return value
+for root in (out, ref):
+    if not os.path.exists(os.path.join(root, TOTALS)):
+        problems.append("no %s in %s" % (TOTALS, root))
+if not problems and without_times(totals(out)) != without_times(totals(ref)):
+    problems.append("merged totals differ:\n  Slurm:       %s\n  one process: %s"
+                    % (json.dumps(without_times(totals(out))), json.dumps(without_times(totals(ref)))))
+
+for p in problems:
+    print("run-slurm-test: " + p, file=sys.stderr)
+if problems:
+    sys.exit(1)
+print("run-slurm-test: %d adapters, each in exactly one of %d shards; %d failed with the reader's "
+      "message (%s); %d packed files byte-identical to one process; merged totals equal"
+      % (len(seen), tasks, len(expected_failures), ", ".join(sorted(expected_failures)),
+         len(ours)))
+PYTHON
