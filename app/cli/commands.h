@@ -27,6 +27,7 @@ int runQuantize(const std::vector<std::string>& args);
 int runValidate(const std::vector<std::string>& args);
 int runUnpack(const std::vector<std::string>& args);
 int runSweep(const std::vector<std::string>& args);
+int runBatch(const std::vector<std::string>& args);
 
 // Packed files (packedcommands.cpp): `inspect FILE.lqa.h5`, and quantize's --export-packed
 // (checked before the work, written after it).
@@ -40,5 +41,6 @@ extern const char* const kQuantizeUsage;
 extern const char* const kValidateUsage;
 extern const char* const kUnpackUsage;
 extern const char* const kSweepUsage;
+extern const char* const kBatchUsage;
 
 } // namespace lq::cli

@@ -29,6 +29,8 @@ const Command kCommands[] = {
      lq::cli::runSynth},
     {"sweep", "compare every method over a range of bit widths on one adapter",
      lq::cli::kSweepUsage, lq::cli::runSweep},
+    {"batch", "quantize many adapters: resumable, shardable, with a summary", lq::cli::kBatchUsage,
+     lq::cli::runBatch},
 };
 
 void printOverview(std::ostream& out)

@@ -5,12 +5,11 @@
 #include "core/engine/bitbudget.h"
 #include "core/engine/dequantizedadapter.h"
 #include "core/engine/report.h"
-#include "core/engine/splitrule.h"
 #include "core/io/adapter.h"
 #include "core/io/atomicfile.h"
 #include "core/io/error.h"
-#include "core/packed/planfile.h"
 #include "outofmemory.h"
+#include "quantizeoptions.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -87,17 +86,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-SplitRule parseSplit(const std::string& text, QuantSettings& settings)
-{
-    const auto choice = parseSplitRule(text);
-    if (!choice)
-        throw UsageError(std::string("--split must be ") + kSplitRuleForms + ", got '" + text +
-                         "'");
-    if (choice->rule == SplitRule::Fixed)
-        settings.fixedH = choice->fixedH;
-    return choice->rule;
-}
-
 BaselineSettings parseBaseline(const std::string& text)
 {
     BaselineSettings baseline;
@@ -149,66 +137,15 @@ ProgressFn terminalProgress()
 
 int runQuantize(const std::vector<std::string>& args)
 {
-    const Arguments arguments(args, {{"rho", true},
-                                     {"split", true},
-                                     {"bits-high", true},
-                                     {"group-size", true},
-                                     {"refine", true},
-                                     {"baseline", true},
-                                     {"paper-exact", false},
-                                     {"report", true},
-                                     {"export-peft", true},
-                                     {"export-packed", true},
-                                     {"budget", true},
-                                     {"budget-count", true},
-                                     {"components", true},
-                                     {"plan", true}});
+    OptionSpec spec = quantOptionSpec();
+    spec.insert(
+        spec.end(),
+        {{"baseline", true}, {"report", true}, {"export-peft", true}, {"export-packed", true}});
+    const Arguments arguments(args, spec);
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
-    const bool paperExact = arguments.has("paper-exact");
-
-    QuantSettings settings;
-    settings.rho = arguments.number("rho", settings.rho);
-    if (const auto split = arguments.value("split"))
-        settings.split = parseSplit(*split, settings);
-    settings.bitsHigh = arguments.integer("bits-high", settings.bitsHigh);
-    settings.groupSize = arguments.integer("group-size", settings.groupSize);
-    if (const auto refine = arguments.value("refine")) {
-        const auto parsed = refinementFromString(*refine);
-        if (!parsed)
-            throw UsageError("--refine must be none, paper or best, got '" + *refine + "'");
-        settings.refine = *parsed;
-    }
-    if (const auto components = arguments.value("components")) {
-        const auto parsed = componentOrderFromString(*components);
-        if (!parsed)
-            throw UsageError("--components must be svd, random or norm, got '" + *components + "'");
-        settings.order = *parsed;
-        // A budget's error curves assume the SVD order.
-        for (const char* option : {"baseline", "budget"})
-            if (settings.order != ComponentOrder::Svd && arguments.has(option))
-                throw UsageError(std::string("--components ") + *components +
-                                 " does not apply with --" + option);
-    }
-    if (paperExact) {
-        settings.layout = GroupLayout::Flattened;
-        settings.scaleFormat = ScaleFormat::F32;
-    }
-    try {
-        settings.validate();
-    } catch (const Error& e) {
-        throw UsageError(e.problem());
-    }
-
-    std::optional<QuantPlan> plan;
-    if (const auto file = arguments.value("plan")) {
-        for (const char* option : {"rho", "split", "bits-high", "group-size", "paper-exact",
-                                   "baseline", "budget", "components"})
-            if (arguments.has(option))
-                throw UsageError(std::string("--") + option +
-                                 " does not apply with --plan (the plan sets every module's h, "
-                                 "width and groups)");
-        plan = readQuantPlan(*file);
-    }
+    const QuantRecipe recipe = parseQuantRecipe(arguments);
+    QuantSettings settings = recipe.settings;
+    const std::optional<QuantPlan>& plan = recipe.plan;
     // A packed file records no component order: only the SVD's, whether chosen here or by the
     // plan, can be exported.
     if (const ComponentOrder order = plan ? plan->settings.order : settings.order;
@@ -227,31 +164,12 @@ int runQuantize(const std::vector<std::string>& args)
         baseline->scaleFormat = settings.scaleFormat;
     }
 
-    std::optional<double> budget;
-    BitCount budgetCount = BitCount::Paper;
-    if (arguments.has("budget")) {
-        budget = arguments.number("budget", 0);
-        for (const char* option : {"rho", "split", "baseline"})
-            if (arguments.has(option))
-                throw UsageError(std::string("--") + option +
-                                 " does not apply to --budget (the budget chooses every h)");
-    }
-    if (const auto count = arguments.value("budget-count")) {
-        if (!budget)
-            throw UsageError("--budget-count needs --budget");
-        const auto parsed = bitCountFromString(*count);
-        if (!parsed)
-            throw UsageError("--budget-count must be paper or true, got '" + *count + "'");
-        budgetCount = *parsed;
-    }
+    const std::optional<double> budget = recipe.budget;
+    const BitCount budgetCount = recipe.budgetCount;
 
     const Adapter adapter = whileDoing("reading " + path, [&] { return Adapter::load(path); });
-    if (plan) {
-        const Refinement refine = settings.refine;
-        settings = plan->settingsFor(adapter);
-        if (arguments.has("refine"))
-            settings.refine = refine;
-    }
+    if (plan)
+        settings = settingsFor(recipe, adapter);
     const auto report = arguments.value("report");
     const auto exportFolder = arguments.value("export-peft");
     // Refuse before the work, not after it.
@@ -278,9 +196,7 @@ int runQuantize(const std::vector<std::string>& args)
         result = whileDoing(
             quantizing, [&] { return quantizeBaseline(adapter, *baseline, terminalProgress()); });
     } else if (budget) {
-        const std::vector<int> widths = arguments.has("bits-high")
-                                            ? std::vector<int>{settings.bitsHigh}
-                                            : std::vector<int>{2, 3, 4};
+        const std::vector<int>& widths = recipe.budgetWidths;
         const ErrorCurves curves =
             whileDoing(quantizing, [&] { return computeErrorCurves(adapter, settings, widths); });
         const BudgetAllocation allocation = allocateBudget(curves, *budget, budgetCount);
