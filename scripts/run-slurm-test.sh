@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs `loraquant batch` under a real Slurm: a one-node cluster on this machine, reachable on
-# the loopback interface only, that lives in a temporary folder and is gone at the end.
+# Runs `loraquant batch` under a real Slurm: a one-node cluster on this machine, addressed
+# through the loopback interface, that lives in a temporary folder and is gone at the end.
 #
 #   1. installs slurm-wlm and munge from Debian when missing (through sudo when not root);
 #   2. builds $LQ_BUILD_DIR/app/loraquant (default build/) when it is not built yet;
@@ -9,12 +9,14 @@
 #      already on the machine; they are stopped by PID when the script ends, failed or not;
 #   4. makes LQ_SLURM_ADAPTERS synthetic adapters (default 40) and broken ones (truncated
 #      safetensors, NaN values, lora_A without lora_B), quantizes them once in one process, then
-#      submits scripts/slurm/submit.sh's array job (4 tasks) and its dependent merge job, and
-#      waits for both (LQ_SLURM_TIMEOUT seconds, default 150);
+#      submits them with scripts/slurm/submit.sh: a job array of 4 tasks and the dependent merge
+#      job, and waits for both (LQ_SLURM_TIMEOUT seconds, default 150);
 #   5. checks: every adapter in exactly one shard's summary, exactly once; the broken ones
 #      `failed` with the message the one-adapter command gives; each array task's exit status (3
-#      when its shard had a failed adapter, else 0); the packed files byte-identical to the
-#      one-process run's; the merged totals equal to the one-process run's.
+#      when its shard had a failed adapter, else 0); the merge job completed; the packed files
+#      byte-identical to the one-process run's; the merged totals equal to the one-process run's;
+#   6. submits the same again, as after a time limit, and checks the same, except that every
+#      finished adapter is now `skipped` and its output untouched (the broken ones fail again).
 #
 # LQ_SLURM_KEEP=1 keeps the temporary folder (logs, outputs) after the run; the daemons are
 # stopped all the same. docs/FLEET.md describes what this tests and what it does not.
@@ -245,7 +247,9 @@ JobCompType=jobcomp/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=none
-# Listen on the loopback address only (the default listens on every interface).
+# slurmd listens on its NodeAddr (127.0.0.1) rather than on every interface. slurmctld 22.05
+# binds every interface whatever this says, but accepts only messages signed with this run's
+# munge key, which never leaves the temporary folder.
 CommunicationParameters=NoInAddrAny
 MailProg=/bin/true
 ReturnToService=2
@@ -313,7 +317,8 @@ for b in "${broken[@]}"; do
     message=$("$loraquant" quantize "$inputs/broken/$b" 2>&1 >/dev/null) &&
       fail "loraquant quantize accepts the broken adapter $b"
   fi
-  printf 'broken/%s\t%s\n' "$b" "$message" >>"$work/expected-failures.tsv"
+  # "loraquant inspect: FILE: PROBLEM" -> "FILE: PROBLEM", the form a summary line records.
+  printf 'broken/%s\t%s\n' "$b" "${message#loraquant * }" >>"$work/expected-failures.tsv"
 done
 say "$adapter_count synthetic and ${#broken[@]} broken adapters in $(($(date +%s) - phase)) s"
 
@@ -331,43 +336,56 @@ say "one-process batch in $(($(date +%s) - phase)) s"
 
 # The Slurm run, through the scripts a user runs. One CPU per task: two tasks at once on two
 # cores, so the shards really run side by side.
-phase=$(date +%s)
-cd "$work"
-ids=$(LORAQUANT=$loraquant LQ_SBATCH_OPTIONS="--cpus-per-task=1 --time=10" \
-  bash "$repo/scripts/slurm/submit.sh" "$tasks" "$work/slurm-out" "$inputs")
-cd "$repo"
-read -r array_id merge_id <<<"$ids"
-deadline=$(($(date +%s) + job_timeout))
-while [ -n "$(squeue -h -o %i)" ]; do
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    squeue
-    for log in "$work"/slurm-out/slurm-logs/*; do
-      echo "--- $log"
-      tail -n 10 "$log"
-    done
-    fail "the jobs did not finish within $job_timeout s"
-  fi
-  sleep 0.5
-done
-say "array job $array_id ($tasks tasks) and merge job $merge_id done in $(($(date +%s) - phase)) s"
+submit_and_wait() {
+  local label=$1 phase ids deadline log
+  phase=$(date +%s)
+  ids=$(cd "$work" && LORAQUANT=$loraquant LQ_SBATCH_OPTIONS="--cpus-per-task=1 --time=10" \
+    bash "$repo/scripts/slurm/submit.sh" "$tasks" "$work/slurm-out" "$inputs") ||
+    fail "scripts/slurm/submit.sh could not submit the jobs"
+  read -r array_id merge_id <<<"$ids"
+  deadline=$(($(date +%s) + job_timeout))
+  local queue
+  while :; do
+    queue=$(squeue -h -o %i) || fail "squeue failed: is slurmctld still running?"
+    [ -n "$queue" ] || break
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      squeue
+      for log in "$work"/slurm-out/slurm-logs/*; do
+        echo "--- $log"
+        tail -n 10 "$log"
+      done
+      fail "the jobs did not finish within $job_timeout s"
+    fi
+    sleep 0.5
+  done
+  say "$label: array job $array_id ($tasks tasks) and merge job $merge_id done in" \
+    "$(($(date +%s) - phase)) s"
+  scontrol show job "$array_id" -o >"$work/$label-array-job.txt"
+  scontrol show job "$merge_id" -o >"$work/$label-merge-job.txt"
+  for log in "$work"/slurm-out/slurm-logs/*; do
+    echo "--- $(basename "$log")"
+    cat "$log"
+  done >"$work/job-logs.txt"
+}
 
 # --- 5. checks -------------------------------------------------------------------------------
-scontrol show job "$array_id" -o >"$work/array-job.txt"
-scontrol show job "$merge_id" -o >"$work/merge-job.txt"
-for log in "$work"/slurm-out/slurm-logs/*; do
-  echo "--- $(basename "$log")"
-  cat "$log"
-done >"$work/job-logs.txt"
-python3 - "$work" "$adapter_count" "$tasks" <<'PYTHON' || fail "see above; the jobs' output is in $work/job-logs.txt"
+# Run 1 quantizes everything; run 2, the same submission again (what a user does after a time
+# limit), must skip every finished adapter, leave its output untouched and retry the broken ones.
+for run in first rerun; do
+  submit_and_wait "$run"
+  python3 - "$work" "$adapter_count" "$tasks" "$run" <<'PYTHON' ||
 import json, os, re, sys, filecmp
 
-work, adapter_count, tasks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+work, adapter_count, tasks, run = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 out, ref = os.path.join(work, "slurm-out"), os.path.join(work, "one-process")
 problems = []
+# The first run's line count per summary and its outputs' times, for the rerun to compare.
+state_file = os.path.join(work, "first-run.json")
+first = {} if run == "first" else json.load(open(state_file))
 
 def lines(path):
     with open(path) as f:
-        return [json.loads(l) for l in f if l.strip()]
+        return [json.loads(l) for l in f if l.strip()][first.get("lines", {}).get(path, 0):]
 
 expected_failures = {}
 with open(os.path.join(work, "expected-failures.tsv")) as f:
@@ -394,21 +412,24 @@ for name, where in sorted(seen.items()):
         problems.append("%s recorded %d times (shards %s)" % (name, len(where),
                         ", ".join(str(s) for s, _ in where)))
 
-# Broken ones failed with the one-adapter command's message; the others ok.
+# Broken ones failed with the one-adapter command's message; the others ok, or in the rerun
+# skipped as up to date.
+good = "ok" if run == "first" else "skipped"
 for name, where in seen.items():
     record = where[0][1]
     if name in expected_failures:
         if record["status"] != "failed":
             problems.append("%s: status %s, expected failed" % (name, record["status"]))
-        elif record.get("error", "") not in expected_failures[name]:
+        elif record.get("error", "") != expected_failures[name]:
             problems.append("%s: message %r, but the one-adapter command says %r"
                             % (name, record.get("error"), expected_failures[name]))
-    elif record["status"] != "ok":
-        problems.append("%s: status %s (%s)" % (name, record["status"], record.get("error", "")))
+    elif record["status"] != good:
+        problems.append("%s: status %s (%s), expected %s"
+                        % (name, record["status"], record.get("error", ""), good))
 
 # Each array task's exit status: 3 when its shard had a failed adapter, else 0.
 failed_shards = {s for where in seen.values() for s, r in where if r["status"] == "failed"}
-with open(os.path.join(work, "array-job.txt")) as f:
+with open(os.path.join(work, run + "-array-job.txt")) as f:
     tasks_seen = 0
     for line in f:
         task = int(re.search(r"\bArrayTaskId=(\d+)", line).group(1))
@@ -422,7 +443,7 @@ with open(os.path.join(work, "array-job.txt")) as f:
                             % (task, shard, state, code.group(0)[9:], want))
     if tasks_seen != tasks:
         problems.append("%d array tasks, expected %d" % (tasks_seen, tasks))
-with open(os.path.join(work, "merge-job.txt")) as f:
+with open(os.path.join(work, run + "-merge-job.txt")) as f:
     merge = f.read()
     if "JobState=COMPLETED" not in merge:
         problems.append("merge job: " + " ".join(re.findall(r"\b(?:JobState|ExitCode|Reason)=\S+", merge)))
@@ -445,6 +466,11 @@ if different:
     problems.append("packed files not byte-identical to the one-process run: %s" % different)
 if len(ours) != adapter_count:
     problems.append("%d packed files, expected %d" % (len(ours), adapter_count))
+times = {n: os.stat(os.path.join(out, n)).st_mtime_ns for n in ours}
+if run != "first":
+    rewritten = [n for n in sorted(ours) if times[n] != first["times"].get(n)]
+    if rewritten:
+        problems.append("the rerun rewrote up-to-date outputs: %s" % rewritten)
 
 # The merged totals equal the one-process run's (times apart).
 TOTALS = "batch-totals.json"
@@ -465,11 +491,20 @@ if not problems and without_times(totals(out)) != without_times(totals(ref)):
                     % (json.dumps(without_times(totals(out))), json.dumps(without_times(totals(ref)))))
 
 for p in problems:
-    print("run-slurm-test: " + p, file=sys.stderr)
+    print("run-slurm-test: %s: %s" % (run, p), file=sys.stderr)
 if problems:
     sys.exit(1)
-print("run-slurm-test: %d adapters, each in exactly one of %d shards; %d failed with the reader's "
-      "message (%s); %d packed files byte-identical to one process; merged totals equal"
-      % (len(seen), tasks, len(expected_failures), ", ".join(sorted(expected_failures)),
-         len(ours)))
+if run == "first":
+    summaries = [os.path.join(out, "batch-summary.shard-%d-of-%d.jsonl" % (s, tasks))
+                 for s in range(1, tasks + 1)]
+    with open(state_file, "w") as f:
+        json.dump({"lines": {p: sum(1 for l in open(p) if l.strip()) for p in summaries},
+                   "times": times}, f)
+print("run-slurm-test: %s: %d adapters, each in exactly one of %d shards, %s; %d failed with "
+      "the reader's message (%s); each task's exit status right; %d packed files byte-identical "
+      "to one process; merged totals equal"
+      % (run, len(seen), tasks, "ok" if run == "first" else "skipped, outputs untouched",
+         len(expected_failures), ", ".join(sorted(expected_failures)), len(ours)))
 PYTHON
+    fail "$run run: see above; the jobs' output is in $work/job-logs.txt"
+done
