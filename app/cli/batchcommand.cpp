@@ -2,6 +2,8 @@
 #include "commands.h"
 #include "core/fleet/batchinputs.h"
 #include "core/fleet/batchrun.h"
+#include "core/fleet/batchtotals.h"
+#include "core/io/atomicfile.h"
 #include "core/io/error.h"
 #include "quantizeoptions.h"
 
@@ -266,7 +268,13 @@ namespace {
 
 int runMerge(const std::string& outdir)
 {
-    throw Error(outdir, "--merge is not available yet");
+    const BatchTotals totals = batchTotals(readBatchSummaries(outdir));
+    const std::string json = (fs::path(outdir) / "batch-totals.json").string();
+    const std::string csv = (fs::path(outdir) / "batch-totals.csv").string();
+    writeFileAtomically(json, batchTotalsJson(totals));
+    writeFileAtomically(csv, batchTotalsCsv(totals));
+    std::cout << batchTotalsText(totals) << "totals     " << json << ", " << csv << '\n';
+    return 0;
 }
 
 } // namespace

@@ -3,14 +3,16 @@
 #include "core/io/atomicfile.h"
 #include "core/io/synthesizer.h"
 
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <iostream>
 
 namespace lq::cli {
 
 const char* const kSynthUsage =
     "usage: loraquant synth --preset NAME -o DIR [--rank R] [--targets all|qv]\n"
-    "                       [--dtype f16|bf16|f32] [--seed S]\n"
+    "                       [--dtype f16|bf16|f32] [--seed S] [--count N]\n"
     "\n"
     "Writes a synthetic PEFT LoRA adapter (adapter_model.safetensors + adapter_config.json)\n"
     "with the layer shapes of a real model and singular spectra that decay like those of\n"
@@ -23,6 +25,10 @@ const char* const kSynthUsage =
     "  --targets T     all: q, k, v, o, gate, up, down projections (default); qv: q and v\n"
     "  --dtype T       stored element type: f16 (default), bf16 or f32\n"
     "  --seed S        random seed, a non-negative whole number (default 1)\n"
+    "  --count N       write N varied adapters instead, DIR/adapter-00001 .. (for batch tests\n"
+    "                  and benchmarks): each with its own rank (2, 4, 8, 16), targets (all or\n"
+    "                  qv), dtype, spectral decay and seed, drawn from --seed and its number;\n"
+    "                  --rank, --targets and --dtype, when given, hold for all of them\n"
     "  -o, --output DIR  output folder (created if needed; files are replaced atomically)\n";
 
 namespace {
@@ -56,6 +62,7 @@ int runSynth(const std::vector<std::string>& args)
                                      {"targets", true},
                                      {"dtype", true},
                                      {"seed", true},
+                                     {"count", true},
                                      {"output", true, 'o'}});
     if (!arguments.positionals().empty())
         throw UsageError("unexpected argument '" + arguments.positionals().front() + "'");
@@ -82,6 +89,32 @@ int runSynth(const std::vector<std::string>& args)
         throw UsageError("missing -o DIR");
 
     checkCanWriteFolder(*output);
+    if (arguments.has("count")) {
+        const int count = arguments.integer("count", 1);
+        if (count < 1)
+            throw UsageError("--count must be at least 1");
+        const int width = std::max(5, int(std::to_string(count).size()));
+        std::int64_t bytes = 0;
+        for (int i = 0; i < count; ++i) {
+            SynthSettings variant = synthVariant(settings, std::uint64_t(i));
+            if (arguments.has("rank"))
+                variant.rank = settings.rank;
+            if (arguments.has("targets"))
+                variant.targets = settings.targets;
+            if (arguments.has("dtype"))
+                variant.dtype = settings.dtype;
+            std::string number = std::to_string(i + 1);
+            number.insert(0, std::size_t(width) - number.size(), '0');
+            const SynthResult result = writeSyntheticAdapter(
+                (std::filesystem::path(*output) / ("adapter-" + number)).string(), variant);
+            bytes += std::int64_t(result.fileBytes);
+            for (const std::string& warning : result.warnings)
+                std::cerr << "warning: " << warning << '\n';
+        }
+        std::cout << "wrote " << count << " adapters in " << *output << " (preset "
+                  << settings.preset << ", " << bytes << " bytes of tensors)\n";
+        return 0;
+    }
     const SynthResult result = writeSyntheticAdapter(*output, settings);
     std::cout << "wrote " << *output << ": " << result.modules << " modules, " << result.parameters
               << " parameters, " << result.fileBytes << " bytes (preset " << settings.preset

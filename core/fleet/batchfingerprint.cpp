@@ -1,6 +1,7 @@
 #include "core/fleet/batchfingerprint.h"
 
 #include "core/io/error.h"
+#include "core/io/jsonoutput.h"
 #include "core/packed/sha256.h"
 
 #include <filesystem>
@@ -28,7 +29,7 @@ std::string fingerprintJson(const BatchFingerprint& f)
     json["peft"] = f.peft;
     json["report"] = f.report;
     json["record"] = nlohmann::ordered_json::parse(batchRecordLine(f.record));
-    return json.dump(2) + "\n";
+    return outputJson(json, 2) + "\n";
 }
 
 BatchFingerprint parseFingerprint(const std::string& text, const std::string& file)

@@ -199,13 +199,13 @@ std::vector<SynthModuleShape> synthModuleShapes(const SynthPreset& preset, Synth
 }
 
 SynthModule synthesizeModule(const SynthModuleShape& shape, int rank, std::uint64_t seed,
-                             std::size_t index)
+                             std::size_t index, double decay)
 {
     Random random(splitmix64(seed ^ splitmix64(index + 1)));
     const int m = shape.m, n = shape.n, r = rank;
 
     const double exponent =
-        std::clamp(kExponentMean + kExponentSd * random.normal(), kExponentMin, kExponentMax);
+        std::clamp(decay + kExponentSd * random.normal(), kExponentMin, kExponentMax);
     const double normRatio = std::exp(kLogNormRatioMean + kLogNormRatioSd * random.normal());
     const double rmsA = kRmsASqrtNMedian * std::exp(kRmsALogSd * random.normal()) / std::sqrt(n);
 
@@ -247,6 +247,25 @@ SynthModule synthesizeModule(const SynthModuleShape& shape, int rank, std::uint6
     return module;
 }
 
+SynthSettings synthVariant(const SynthSettings& base, std::uint64_t index)
+{
+    static constexpr int kRanks[] = {2, 4, 8, 16};
+    static constexpr DType kDtypes[] = {DType::F16, DType::BF16, DType::F32};
+    static constexpr double kDecays[] = {1.2, 1.6, 2.0, 2.5, 3.0};
+    Random random(splitmix64(base.seed ^ splitmix64(0x5eed0000ull + index)));
+    SynthSettings settings = base;
+    int maxRank = std::numeric_limits<int>::max();
+    if (const SynthPreset* preset = findSynthPreset(base.preset))
+        for (const SynthModuleShape& shape : synthModuleShapes(*preset, SynthTargets::All))
+            maxRank = std::min({maxRank, shape.m, shape.n});
+    settings.rank = std::min(maxRank, kRanks[std::size_t(random.uniform() * 4)]);
+    settings.targets = random.uniform() < 2.0 / 3.0 ? SynthTargets::All : SynthTargets::QV;
+    settings.dtype = kDtypes[std::size_t(random.uniform() * 3)];
+    settings.decay = kDecays[std::size_t(random.uniform() * 5)];
+    settings.seed = splitmix64(base.seed * 0x100000001b3ull + index);
+    return settings;
+}
+
 SynthResult writeSyntheticAdapter(const std::string& folder, const SynthSettings& settings,
                                   const ProgressFn& progress)
 {
@@ -282,8 +301,8 @@ SynthResult writeSyntheticAdapter(const std::string& folder, const SynthSettings
             continue;
         error.run([&] {
             const SynthModuleShape& shape = shapes[std::size_t(i)];
-            const SynthModule module =
-                synthesizeModule(shape, settings.rank, settings.seed, std::size_t(i));
+            const SynthModule module = synthesizeModule(shape, settings.rank, settings.seed,
+                                                        std::size_t(i), settings.decay);
             tensors[2 * std::size_t(i)] = {shape.name + ".lora_A.weight",
                                            settings.dtype,
                                            {r, shape.n},
@@ -311,10 +330,13 @@ SynthResult writeSyntheticAdapter(const std::string& folder, const SynthSettings
     const char* targetsName = settings.targets == SynthTargets::All ? "all" : "qv";
     const std::map<std::string, std::string> metadata{
         {"format", "pt"},
-        {"loraquant_synth", "preset=" + preset->name + " rank=" + std::to_string(settings.rank) +
-                                " targets=" + targetsName +
-                                " dtype=" + std::string(dtypeName(settings.dtype)) +
-                                " seed=" + std::to_string(settings.seed)}};
+        {"loraquant_synth",
+         "preset=" + preset->name + " rank=" + std::to_string(settings.rank) +
+             " targets=" + targetsName + " dtype=" + std::string(dtypeName(settings.dtype)) +
+             " seed=" + std::to_string(settings.seed) +
+             // Only when set, so that earlier adapters keep their bytes.
+             (settings.decay != kExponentMean ? " decay=" + std::to_string(settings.decay)
+                                              : std::string())}};
     const std::string tensorPath = (std::filesystem::path(folder) / "adapter_model.safetensors");
     writeSafetensors(tensorPath, tensors, metadata);
 

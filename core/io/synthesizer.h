@@ -49,7 +49,16 @@ struct SynthSettings
     SynthTargets targets = SynthTargets::All;
     DType dtype = DType::F16;
     std::uint64_t seed = 1;
+    // Mean of the spectra's decay exponent p (s_i / s_1 = i^-p; each module draws its own p
+    // around it, clipped to [1, 4]). 2.0 is what the real adapters measured (synthesizer.cpp).
+    double decay = 2.0;
 };
+
+// Adapter `index` of a varied set (synth --count): rank, targets, dtype, decay and seed drawn
+// from `base.seed` and `index`, the preset kept. Deterministic; different indices differ.
+// Ranks are 2, 4, 8 or 16 (at most the preset allows), targets all (two in three) or qv,
+// dtypes f16, bf16 or f32, decays from 1.2 (flat spectra, hard to split) to 3.0 (steep).
+SynthSettings synthVariant(const SynthSettings& base, std::uint64_t index);
 
 // One module to generate: dW is m x n (B m x r, A r x n).
 struct SynthModuleShape
@@ -76,7 +85,7 @@ struct SynthModule
 // Module `index` of an adapter with the given seed (each module has its own random stream, so
 // modules can be generated in any order or in parallel).
 SynthModule synthesizeModule(const SynthModuleShape& shape, int rank, std::uint64_t seed,
-                             std::size_t index);
+                             std::size_t index, double decay = 2.0);
 
 struct SynthResult
 {
