@@ -293,16 +293,8 @@ fi
 phase=$(date +%s)
 inputs=$work/adapters
 mkdir -p "$inputs/synth" "$inputs/broken"
-# Varied on purpose: ranks, targets and dtypes change the work per adapter, so the shards are
-# unequal, as they are in real use.
-ranks=(4 8 16 32)
-targets=(all qv)
-dtypes=(f16 bf16 f32)
-for i in $(seq "$adapter_count"); do
-  "$loraquant" synth --preset tiny --seed "$i" --rank "${ranks[$((i % 4))]}" \
-    --targets "${targets[$((i % 2))]}" --dtype "${dtypes[$((i % 3))]}" \
-    -o "$inputs/synth/$(printf 'adapter-%03d' "$i")" >/dev/null
-done
+# Varied (ranks, targets, dtypes, spectra), so the shards get unequal work, as in real use.
+"$loraquant" synth --preset tiny --count "$adapter_count" --seed 1 -o "$inputs/synth" >/dev/null
 # Broken ones, as a night's batch meets them: a copy cut short, NaN values, a lora_A without its
 # lora_B (the last two are the reader's test inputs).
 "$loraquant" synth --preset tiny --seed 999 -o "$inputs/broken/truncated" >/dev/null
@@ -392,7 +384,7 @@ with open(os.path.join(work, "expected-failures.tsv")) as f:
     for line in f:
         name, message = line.rstrip("\n").split("\t", 1)
         expected_failures[name] = message
-expected = {"synth/adapter-%03d" % i for i in range(1, adapter_count + 1)} | set(expected_failures)
+expected = {"synth/adapter-%05d" % i for i in range(1, adapter_count + 1)} | set(expected_failures)
 
 # Every adapter in exactly one shard, exactly once.
 seen = {}
@@ -472,23 +464,53 @@ if run != "first":
     if rewritten:
         problems.append("the rerun rewrote up-to-date outputs: %s" % rewritten)
 
-# The merged totals equal the one-process run's (times apart).
-TOTALS = "batch-totals.json"
-def totals(root):
-    with open(os.path.join(root, TOTALS)) as f:
-        return json.load(f)
+# The merged totals equal the one-process run's, times apart: the CSV (what a spreadsheet gets,
+# 10 significant digits) exactly; the JSON's counts, bytes, names and messages exactly and its
+# real numbers within SUM_ORDER_TOLERANCE. The merge lists records in the order the summaries
+# hold them, which is the order adapters finished in: so the failures are compared as a set,
+# and a mean summed in another order may differ in its last bit.
+SUM_ORDER_TOLERANCE = 1e-12  # relative
 def without_times(value):
     if isinstance(value, dict):
-        return {k: without_times(v) for k, v in value.items() if "second" not in k and "time" not in k}
+        value = {k: without_times(v) for k, v in value.items() if k != "seconds"}
+        if "failures" in value:
+            value["failures"] = sorted(value["failures"], key=lambda f: f["adapter"])
+        return value
     if isinstance(value, list):
         return [without_times(v) for v in value]
     return value
+def same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(a - b) <= SUM_ORDER_TOLERANCE * max(abs(a), abs(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+def csv_without_times(path):
+    import csv
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    column = rows[0].index("seconds")
+    return [row[:column] + row[column + 1:] for row in rows]
 for root in (out, ref):
-    if not os.path.exists(os.path.join(root, TOTALS)):
-        problems.append("no %s in %s" % (TOTALS, root))
-if not problems and without_times(totals(out)) != without_times(totals(ref)):
-    problems.append("merged totals differ:\n  Slurm:       %s\n  one process: %s"
-                    % (json.dumps(without_times(totals(out))), json.dumps(without_times(totals(ref)))))
+    for name in ("batch-totals.json", "batch-totals.csv"):
+        if not os.path.exists(os.path.join(root, name)):
+            problems.append("no %s in %s" % (name, root))
+if not problems:
+    ours = without_times(json.load(open(os.path.join(out, "batch-totals.json"))))
+    theirs = without_times(json.load(open(os.path.join(ref, "batch-totals.json"))))
+    if not same(ours, theirs):
+        problems.append("merged totals differ:\n  Slurm:       %s\n  one process: %s"
+                        % (json.dumps(ours), json.dumps(theirs)))
+    ours = csv_without_times(os.path.join(out, "batch-totals.csv"))
+    theirs = csv_without_times(os.path.join(ref, "batch-totals.csv"))
+    if ours != theirs:
+        problems.append("merged totals (CSV) differ:\n  Slurm:       %s\n  one process: %s"
+                        % (ours, theirs))
+    if ours[1][:4] != [str(adapter_count + len(expected_failures)), str(adapter_count),
+                       str(len(expected_failures)), "0"]:
+        problems.append("merged totals count %s adapters, ok, failed, skipped" % ours[1][:4])
 
 for p in problems:
     print("run-slurm-test: %s: %s" % (run, p), file=sys.stderr)
@@ -504,7 +526,7 @@ print("run-slurm-test: %s: %d adapters, each in exactly one of %d shards, %s; %d
       "the reader's message (%s); each task's exit status right; %d packed files byte-identical "
       "to one process; merged totals equal"
       % (run, len(seen), tasks, "ok" if run == "first" else "skipped, outputs untouched",
-         len(expected_failures), ", ".join(sorted(expected_failures)), len(ours)))
+         len(expected_failures), ", ".join(sorted(expected_failures)), len(times)))
 PYTHON
     fail "$run run: see above; the jobs' output is in $work/job-logs.txt"
 done
