@@ -3,7 +3,7 @@
 # through the loopback interface, that lives in a temporary folder and is gone at the end.
 #
 #   1. installs slurm-wlm and munge from Debian when missing (through sudo when not root);
-#   2. builds $LQ_BUILD_DIR/app/loraquant (default build/) when it is not built yet;
+#   2. builds $LQ_BUILD_DIR/app/loraquant (default build/), or brings it up to date;
 #   3. starts munged, slurmctld and slurmd with their configuration, key, sockets, state and logs
 #      in the temporary folder, on free TCP ports, so that nothing clashes with a Slurm or munge
 #      already on the machine; they are stopped by PID when the script ends, failed or not;
@@ -70,16 +70,19 @@ for tool in munged slurmctld slurmd sbatch squeue scontrol scancel; do
 done
 
 # --- 2. loraquant ------------------------------------------------------------------------------
+# Built when missing; brought up to date when the build folder exists (nothing to do in CI, where
+# the tests stage has just built it; by hand, an older binary would test older code).
 loraquant=$repo/$build_dir/app/loraquant
-if [ ! -x "$loraquant" ]; then
-  say "building $build_dir/app/loraquant"
-  if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-    cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLQ_WERROR=ON >/dev/null
-  fi
-  cmake --build "$build_dir" -j "$(nproc)" --target loraquant
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+  say "configuring $build_dir"
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLQ_WERROR=ON >/dev/null
 fi
+cmake --build "$build_dir" -j "$(nproc)" --target loraquant ||
+  fail "building $build_dir/app/loraquant failed"
 
 # --- 3. the cluster ----------------------------------------------------------------------------
+say "packages and loraquant ready in $(($(date +%s) - start_time)) s"
+phase=$(date +%s)
 # munged insists that every folder on its socket's path can be searched by everyone (clients of
 # other users must reach it); mktemp makes the folder private, so open it up for searching.
 work=$(mktemp -d "${TMPDIR:-/tmp}/lq-slurm.XXXXXX")
@@ -205,9 +208,11 @@ munge_socket=$work/munge-socket/munge.socket
 
 # Daemons run in the foreground (munged -F, slurm*d -D) as children of this script, so that $!
 # is their PID: no pid file to trust, nothing to look up by name.
+# In the foreground munged logs to stderr; its pid and seed files go to the folder too, so that
+# it never touches those of a munged already running on the machine.
 munged -F --socket="$munge_socket" --key-file="$work/munge/munge.key" \
-  --log-file="$work/munge/munged.log" --pid-file="$work/munge/munged.pid" \
-  --seed-file="$work/munge/munged.seed" >"$work/munge/stdout.log" 2>&1 &
+  --pid-file="$work/munge/munged.pid" --seed-file="$work/munge/munged.seed" \
+  >"$work/munge/munged.log" 2>&1 &
 daemon_pids+=($!)
 for _ in $(seq 50); do
   [ -S "$munge_socket" ] && break
@@ -278,7 +283,7 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 [ "$ready" = 1 ] || fail "the node did not come up: $(sinfo -h -N -o '%N %t %E' 2>&1)"
-say "cluster up in $(($(date +%s) - start_time)) s (munged ${daemon_pids[0]}, slurmctld" \
+say "cluster up in $(($(date +%s) - phase)) s (munged ${daemon_pids[0]}, slurmctld" \
   "${daemon_pids[1]}, slurmd ${daemon_pids[2]}; ports $ctld_port, $slurmd_port)"
 
 # A trivial job first: when this fails the problem is the cluster, not loraquant.
