@@ -91,6 +91,9 @@ conf=$work/slurm/slurm.conf
 user=$(id -un)
 daemon_pids=()
 
+# Slurm's commands keep retrying when the controller or munged is gone; every call below has a
+# timeout, so that a broken cluster fails the test instead of hanging CI.
+
 # Every process of this cluster, daemons and jobs alike: they all carry SLURM_CONF=$conf in their
 # environment (slurmd passes its own to slurmstepd, and sbatch exports the submitter's to the
 # job). A unique path, so this never finds anything else running on the machine.
@@ -99,7 +102,7 @@ cluster_processes() {
   for environ in /proc/[0-9]*/environ; do
     pid=${environ#/proc/}
     pid=${pid%/environ}
-    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+    if [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ]; then continue; fi
     # Builtins only: a child process (tr, grep) would carry SLURM_CONF itself.
     while IFS= read -r -d '' entry; do
       if [ "$entry" = "SLURM_CONF=$conf" ]; then
@@ -118,43 +121,41 @@ stop_pids() {
   done
 }
 
+# Waits up to $1 seconds for the PIDs that follow to end; fails when one is still there.
 wait_gone() {
   local deadline=$(($(date +%s) + $1)) pid alive
   shift
   while :; do
-    alive=()
+    alive=0
     for pid in "$@"; do
-      if kill -0 "$pid" 2>/dev/null; then alive+=("$pid"); fi
+      if kill -0 "$pid" 2>/dev/null; then alive=1; fi
     done
-    [ ${#alive[@]} -gt 0 ] || return 0
-    [ "$(date +%s)" -lt "$deadline" ] || {
-      echo "${alive[@]}"
-      return 1
-    }
+    [ "$alive" = 1 ] || return 0
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
     sleep 0.2
   done
 }
 
 cleanup() {
-  local status=$? leftover
+  local status=$?
   trap - EXIT INT TERM
   set +e
   # Jobs first, while the controller can still cancel them; then slurmd, slurmctld (which stops
   # its own helper, slurmscriptd) and munged last, since the other two authenticate through it
   # until they are down.
   if [ ${#daemon_pids[@]} -ge 3 ]; then
-    scancel --quiet --user="$user" 2>/dev/null
+    timeout 10 scancel --quiet --user="$user" 2>/dev/null
     for _ in $(seq 50); do
-      [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
+      [ -z "$(timeout 5 squeue -h -o %i 2>/dev/null)" ] && break
       sleep 0.2
     done
   fi
   local i
   for ((i = ${#daemon_pids[@]} - 1; i >= 0; i--)); do
     stop_pids TERM "${daemon_pids[$i]}"
-    leftover=$(wait_gone 15 "${daemon_pids[$i]}") || {
+    wait_gone 15 "${daemon_pids[$i]}" || {
       say "PID ${daemon_pids[$i]} ignored SIGTERM; killing it"
-      stop_pids KILL $leftover
+      stop_pids KILL "${daemon_pids[$i]}"
     }
   done
   # Anything of this cluster still alive (a job step that outlived its slurmd) goes now.
@@ -276,18 +277,18 @@ for _ in $(seq 100); do
   for pid in "${daemon_pids[@]}"; do
     kill -0 "$pid" 2>/dev/null || fail "a daemon exited at start (PID $pid)"
   done
-  if [ "$(sinfo -h -n lqnode -o %t 2>/dev/null)" = idle ]; then
+  if [ "$(timeout 5 sinfo -h -n lqnode -o %t 2>/dev/null)" = idle ]; then
     ready=1
     break
   fi
   sleep 0.2
 done
-[ "$ready" = 1 ] || fail "the node did not come up: $(sinfo -h -N -o '%N %t %E' 2>&1)"
+[ "$ready" = 1 ] || fail "the node did not come up: $(timeout 5 sinfo -h -N -o '%N %t %E' 2>&1)"
 say "cluster up in $(($(date +%s) - phase)) s (munged ${daemon_pids[0]}, slurmctld" \
   "${daemon_pids[1]}, slurmd ${daemon_pids[2]}; ports $ctld_port, $slurmd_port)"
 
 # A trivial job first: when this fails the problem is the cluster, not loraquant.
-srun --time=1 hostname >/dev/null || fail "srun hostname failed on the test cluster"
+timeout 30 srun --time=1 hostname >/dev/null || fail "srun hostname failed on the test cluster"
 
 if [ "${LQ_SLURM_CLUSTER_ONLY:-0}" = 1 ]; then
   say "cluster only: srun works"
@@ -337,16 +338,16 @@ submit_and_wait() {
   local label=$1 phase ids deadline log
   phase=$(date +%s)
   ids=$(cd "$work" && LORAQUANT=$loraquant LQ_SBATCH_OPTIONS="--cpus-per-task=1 --time=10" \
-    bash "$repo/scripts/slurm/submit.sh" "$tasks" "$work/slurm-out" "$inputs") ||
+    timeout 30 bash "$repo/scripts/slurm/submit.sh" "$tasks" "$work/slurm-out" "$inputs") ||
     fail "scripts/slurm/submit.sh could not submit the jobs"
   read -r array_id merge_id <<<"$ids"
   deadline=$(($(date +%s) + job_timeout))
   local queue
   while :; do
-    queue=$(squeue -h -o %i) || fail "squeue failed: is slurmctld still running?"
+    queue=$(timeout 10 squeue -h -o %i) || fail "squeue failed: is slurmctld still running?"
     [ -n "$queue" ] || break
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      squeue
+      timeout 10 squeue
       for log in "$work"/slurm-out/slurm-logs/*; do
         echo "--- $log"
         tail -n 10 "$log"
@@ -357,8 +358,8 @@ submit_and_wait() {
   done
   say "$label: array job $array_id ($tasks tasks) and merge job $merge_id done in" \
     "$(($(date +%s) - phase)) s"
-  scontrol show job "$array_id" -o >"$work/$label-array-job.txt"
-  scontrol show job "$merge_id" -o >"$work/$label-merge-job.txt"
+  timeout 10 scontrol show job "$array_id" -o >"$work/$label-array-job.txt"
+  timeout 10 scontrol show job "$merge_id" -o >"$work/$label-merge-job.txt"
   for log in "$work"/slurm-out/slurm-logs/*; do
     echo "--- $(basename "$log")"
     cat "$log"
