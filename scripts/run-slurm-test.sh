@@ -232,6 +232,8 @@ ClusterName=lqtest
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
+# The daemons run as whoever runs this (root in CI): no slurm account needed. A slurmd that is
+# not root can start only its own user's jobs, which is all this test submits.
 SlurmUser=$user
 SlurmdUser=$user
 AuthType=auth/munge
