@@ -16,7 +16,12 @@
 #      when its shard had a failed adapter, else 0); the merge job completed; the packed files
 #      byte-identical to the one-process run's; the merged totals equal to the one-process run's;
 #   6. submits the same again, as after a time limit, and checks the same, except that every
-#      finished adapter is now `skipped` and its output untouched (the broken ones fail again).
+#      finished adapter is now `skipped` and its output untouched (the broken ones fail again);
+#   7. on 32 slower adapters (--refine best), sends the running tasks SIGTERM mid-shard, as Slurm
+#      does at a time limit or on preemption (scancel --signal=TERM --full), and checks that each
+#      stopped task exited with 143 leaving complete summary lines and outputs of its finished
+#      adapters only; then submits the same again and checks that it skips those, quantizes the
+#      rest, and that every output is byte-identical to a one-process run.
 #
 # LQ_SLURM_KEEP=1 keeps the temporary folder (logs, outputs) after the run; the daemons are
 # stopped all the same. docs/FLEET.md describes what this tests and what it does not.
@@ -336,21 +341,28 @@ say "one-process batch in $(($(date +%s) - phase)) s"
 
 # The Slurm run, through the scripts a user runs. One CPU per task: two tasks at once on two
 # cores, so the shards really run side by side.
-submit_and_wait() {
-  local label=$1 phase ids deadline log
-  phase=$(date +%s)
+# Submits through scripts/slurm/submit.sh: OUTDIR INPUT... [batch options]; sets array_id and
+# merge_id.
+submit() {
+  local outdir=$1 ids
+  shift
   ids=$(cd "$work" && LORAQUANT=$loraquant LQ_SBATCH_OPTIONS="--cpus-per-task=1 --time=10" \
-    timeout 30 bash "$repo/scripts/slurm/submit.sh" "$tasks" "$work/slurm-out" "$inputs") ||
+    timeout 30 bash "$repo/scripts/slurm/submit.sh" "$tasks" "$outdir" "$@") ||
     fail "scripts/slurm/submit.sh could not submit the jobs"
   read -r array_id merge_id <<<"$ids"
+}
+
+# Waits until the queue is empty, then keeps the jobs' states in $work/LABEL-array-job.txt and
+# LABEL-merge-job.txt and their output in $work/job-logs.txt.
+wait_for_jobs() {
+  local label=$1 outdir=$2 deadline queue log
   deadline=$(($(date +%s) + job_timeout))
-  local queue
   while :; do
     queue=$(timeout 10 squeue -h -o %i) || fail "squeue failed: is slurmctld still running?"
     [ -n "$queue" ] || break
     if [ "$(date +%s)" -ge "$deadline" ]; then
       timeout 10 squeue
-      for log in "$work"/slurm-out/slurm-logs/*; do
+      for log in "$outdir"/slurm-logs/*; do
         echo "--- $log"
         tail -n 10 "$log"
       done
@@ -358,14 +370,21 @@ submit_and_wait() {
     fi
     sleep 0.5
   done
-  say "$label: array job $array_id ($tasks tasks) and merge job $merge_id done in" \
-    "$(($(date +%s) - phase)) s"
   timeout 10 scontrol show job "$array_id" -o >"$work/$label-array-job.txt"
   timeout 10 scontrol show job "$merge_id" -o >"$work/$label-merge-job.txt"
-  for log in "$work"/slurm-out/slurm-logs/*; do
+  for log in "$outdir"/slurm-logs/*; do
     echo "--- $(basename "$log")"
     cat "$log"
   done >"$work/job-logs.txt"
+}
+
+submit_and_wait() {
+  local label=$1 phase
+  phase=$(date +%s)
+  submit "$work/slurm-out" "$inputs"
+  wait_for_jobs "$label" "$work/slurm-out"
+  say "$label: array job $array_id ($tasks tasks) and merge job $merge_id done in" \
+    "$(($(date +%s) - phase)) s"
 }
 
 # --- 5. checks -------------------------------------------------------------------------------
@@ -538,3 +557,137 @@ print("run-slurm-test: %s: %d adapters, each in exactly one of %d shards, %s; %d
 PYTHON
     fail "$run run: see above; the jobs' output is in $work/job-logs.txt"
 done
+
+check_preemption() {
+  python3 - "$work" "$slow_count" "$tasks" "$1" <<'PYTHON' ||
+import csv, filecmp, json, os, re, sys
+
+work, count, tasks, run = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+out, ref = os.path.join(work, "slow-out"), os.path.join(work, "slow-one-process")
+state_file = os.path.join(work, "stopped-run.json")
+before = json.load(open(state_file)) if run == "resumed" else {}
+problems = []
+names = ["synth/adapter-%05d" % i for i in range(1, count + 1)]
+
+# Complete lines only: a clean stop leaves no line cut short.
+records = {}
+for shard in range(1, tasks + 1):
+    path = os.path.join(out, "batch-summary.shard-%d-of-%d.jsonl" % (shard, tasks))
+    if not os.path.exists(path):
+        continue
+    text = open(path).read()
+    if text and not text.endswith("\n"):
+        problems.append("%s ends with a line cut short" % os.path.basename(path))
+    lines = [json.loads(l) for l in text.splitlines() if l.strip()]
+    for record in lines[before.get("lines", {}).get(path, 0):]:
+        records.setdefault(record["relative"], []).append(record["status"])
+for name, statuses in sorted(records.items()):
+    if len(statuses) != 1:
+        problems.append("%s recorded %d times: %s" % (name, len(statuses), statuses))
+if run == "stopped":
+    done = sorted(n for n, st in records.items() if st == ["ok"])
+    if len(done) == count:
+        problems.append("every adapter finished before the signal: nothing was stopped")
+    others = sorted(n for n, st in records.items() if st != ["ok"])
+    if others:
+        problems.append("not ok after the stop: %s" % others)
+else:
+    done = before["done"]
+    for name in names:
+        want = ["skipped"] if name in done else ["ok"]
+        if records.get(name) != want:
+            problems.append("%s: %s after resuming, expected %s" % (name, records.get(name), want))
+
+# An output for each finished adapter and nothing else: no packed file, fingerprint or temporary
+# of an adapter in progress.
+files = set()
+for folder, _, found in os.walk(out):
+    for f in found:
+        files.add(os.path.relpath(os.path.join(folder, f), out))
+finished = set(done) if run == "stopped" else set(names)
+expected = {n + ext for n in finished for ext in (".lqa.h5", ".fingerprint.json")}
+outputs = {f for f in files if not f.startswith("slurm-logs/") and not f.startswith("batch-")}
+if outputs != expected:
+    problems.append("outputs beyond the finished adapters: %s; missing: %s"
+                    % (sorted(outputs - expected), sorted(expected - outputs)))
+
+# Exit status of each task: 143 when stopped by the signal, 0 when it had finished (or had not
+# started); after resuming, 0 for all.
+codes = {}
+for line in open(os.path.join(work, run + "-array-job.txt")):
+    task = int(re.search(r"\bArrayTaskId=(\d+)", line).group(1))
+    codes[task] = re.search(r"\bExitCode=(\S+)", line).group(1)
+allowed = {"0:0", "143:0"} if run == "stopped" else {"0:0"}
+if len(codes) != tasks or not set(codes.values()) <= allowed:
+    problems.append("array tasks' exit codes %s, expected each in %s" % (codes, sorted(allowed)))
+if run == "stopped" and "143:0" not in codes.values():
+    problems.append("no task exited with 143 (stopped by SIGTERM): %s" % codes)
+
+if run == "resumed":
+    different = [n for n in names if not filecmp.cmp(os.path.join(out, n + ".lqa.h5"),
+                                                     os.path.join(ref, n + ".lqa.h5"),
+                                                     shallow=False)]
+    if different:
+        problems.append("not byte-identical to one process after resuming: %s" % different)
+    def totals(root):
+        rows = list(csv.reader(open(os.path.join(root, "batch-totals.csv"), newline="")))
+        column = rows[0].index("seconds")
+        return [row[:column] + row[column + 1:] for row in rows]
+    if totals(out) != totals(ref):
+        problems.append("merged totals differ from one process's: %s vs %s"
+                        % (totals(out), totals(ref)))
+
+for p in problems:
+    print("run-slurm-test: %s: %s" % (run, p), file=sys.stderr)
+if problems:
+    sys.exit(1)
+if run == "stopped":
+    summaries = [os.path.join(out, "batch-summary.shard-%d-of-%d.jsonl" % (s, tasks))
+                 for s in range(1, tasks + 1)]
+    json.dump({"done": done, "lines": {p: sum(1 for l in open(p) if l.strip())
+                                       for p in summaries if os.path.exists(p)}},
+              open(state_file, "w"))
+    print("run-slurm-test: stopped: tasks exited %s; %d of %d adapters finished, each with its "
+          "output; no output, fingerprint or temporary file of an unfinished one; no line cut "
+          "short" % (" ".join(codes[t] for t in sorted(codes)), len(done), count))
+else:
+    print("run-slurm-test: resumed: the %d finished adapters skipped, the other %d quantized; "
+          "every output byte-identical to one process; merged totals equal"
+          % (len(done), count - len(done)))
+PYTHON
+    fail "$1 run: see above; the jobs' output is in $work/job-logs.txt"
+}
+
+# --- 7. a preemption -----------------------------------------------------------------------------
+# What Slurm does at a time limit or on preemption: SIGTERM to every process of the running
+# tasks. --refine best makes each adapter slow enough (0.15 s of a core or more) that, with 8 per
+# shard, the signal finds the tasks in the middle of their shards. The stopped tasks must leave complete summary lines, an output for
+# each `ok` line and nothing else (no output or temporary file of the adapter in progress); the
+# same submission again must finish the rest, with outputs byte-identical to one process.
+phase=$(date +%s)
+slow_inputs=$work/slow-adapters
+slow_count=32
+"$loraquant" synth --preset tiny --count "$slow_count" --seed 7 -o "$slow_inputs/synth" >/dev/null
+"$loraquant" batch "$slow_inputs" -o "$work/slow-one-process" --refine best \
+  >"$work/slow-one-process.log" 2>&1 ||
+  fail "the one-process batch with --refine best failed: $(tail -n 5 "$work/slow-one-process.log")"
+"$loraquant" batch --merge "$work/slow-one-process" >/dev/null 2>&1 ||
+  fail "loraquant batch --merge on the one-process --refine best run failed"
+say "$slow_count more adapters, one-process batch with --refine best in $(($(date +%s) - phase)) s"
+phase=$(date +%s)
+submit "$work/slow-out" "$slow_inputs" --refine best
+# Signal as soon as a running task has recorded its first adapter: it is then mid-shard.
+deadline=$(($(date +%s) + job_timeout))
+until cat "$work"/slow-out/batch-summary.shard-*.jsonl 2>/dev/null | grep -q .; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "no shard recorded an adapter within $job_timeout s"
+  sleep 0.1
+done
+timeout 10 scancel --signal=TERM --full "$array_id" >"$work/scancel.log" 2>&1 || true
+wait_for_jobs stopped "$work/slow-out"
+say "stopped: array job $array_id signalled mid-shard; ended in $(($(date +%s) - phase)) s"
+check_preemption stopped
+phase=$(date +%s)
+submit "$work/slow-out" "$slow_inputs" --refine best
+wait_for_jobs resumed "$work/slow-out"
+say "resumed: array job $array_id and merge job $merge_id done in $(($(date +%s) - phase)) s"
+check_preemption resumed
