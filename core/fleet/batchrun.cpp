@@ -116,9 +116,12 @@ public:
                 guarded(*small[i]);
         };
         if (jobs <= 1 || small.size() <= 1) {
+            const int threads = omp_get_max_threads();
+            omp_set_num_threads(1);
             for (const BatchInput* input : small)
                 if (!m_stop)
                     guarded(*input);
+            omp_set_num_threads(threads);
         } else {
             std::vector<std::thread> threads;
             for (int t = 0; t < std::min<int>(jobs, int(small.size())); ++t)
