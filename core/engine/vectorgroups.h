@@ -18,7 +18,7 @@ inline constexpr float kSmallestRtnScale = 5.9604644775390625e-8f;
 // This is one part of one factor: the high or low components of B' (vectors = columns, length m)
 // or of A' (vectors = rows, length n).
 //
-// Reconstruction, per group with scale d and zero point z (METHOD 6, 7):
+// Reconstruction, per group with scale d and zero point z (METHOD 3):
 //   RTN (bits b):  x = (q - z) * d,           q, z in [0, 2^b - 1]
 //   Binary:        x = (2 q - 1) * d,         q in {0, 1} (1 = non-negative), d = mean |w|
 // With GroupLayout::PerComponent groups restart at each vector (ceil(length / g) groups per
@@ -81,7 +81,7 @@ struct VectorGroups
     }
 
     // Bits as stored: a code per value, a scale per group, and for RTN a zero point per group
-    // (the true count's part for this vector set; METHOD 10).
+    // (the true count's part for this vector set; METHOD 5).
     std::int64_t storedBits() const;
 };
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <system_error>
+#include <tuple>
 
 namespace lq {
 
@@ -151,6 +152,11 @@ std::vector<BatchRecord> readBatchSummaries(const std::string& outdir)
                 records[it->second] = std::move(record);
         }
     }
+    // By name, not by when each finished: totals summed in this order (and the worst-five
+    // list, the failures) are the same for any shard count, job count or thread schedule.
+    std::sort(records.begin(), records.end(), [](const BatchRecord& a, const BatchRecord& b) {
+        return std::tie(a.relative, a.input) < std::tie(b.relative, b.input);
+    });
     return records;
 }
 

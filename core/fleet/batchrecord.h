@@ -39,9 +39,9 @@ struct BatchRecord
     std::int64_t loraParameters = 0;
     std::int64_t bytesBefore = 0; // the LoRA factors as stored in the input
     std::int64_t bytesAfter = 0;  // the packed file
-    double bitsPaper = 0.0;       // average bits per LoRA parameter, paper count (METHOD 10)
+    double bitsPaper = 0.0;       // average bits per LoRA parameter, paper count (METHOD 5)
     double bitsTrue = 0.0;        // every stored bit, scales and headers included
-    double relError = 0.0;        // total relative error, energy-weighted (METHOD 11)
+    double relError = 0.0;        // total relative error, energy-weighted (METHOD 6)
     double seconds = 0.0;         // wall time for this adapter, reading and writing included
     std::string output;           // the packed file, relative to OUTDIR
     nlohmann::json settings;      // the quantize settings, as `quantize --report` records them
@@ -62,7 +62,8 @@ std::string batchSummaryFileName(std::optional<std::pair<int, int>> shard = std:
 // more than once (a resumed or repeated run) keeps its last Ok or Failed record; a Skipped line
 // counts only when nothing else is recorded for that input. A final line without its newline (a
 // run killed mid-write) is ignored; any other malformed line throws lq::Error naming its file and
-// line. The records come out in the order their inputs were first seen.
+// line. The records come out sorted by their relative path (then input), whatever order the
+// shards finished them in.
 std::vector<BatchRecord> readBatchSummaries(const std::string& outdir);
 
 } // namespace lq
