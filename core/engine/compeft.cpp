@@ -1,0 +1,101 @@
+#include "compeft.h"
+
+#include "quantizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace lq {
+namespace {
+
+double standardDeviation(const Eigen::MatrixXf& x)
+{
+    if (x.size() == 0)
+        return 0;
+    const Eigen::ArrayXd values = x.reshaped().cast<double>().array();
+    const double mean = values.mean();
+    return std::sqrt((values - mean).square().mean());
+}
+
+// The sign matrix S_X: +-1 on the kept positions, 0 elsewhere.
+Eigen::MatrixXf signMatrix(const CompeftTensor& t, int rows, int cols)
+{
+    CompeftTensor unit = t;
+    unit.scale = 1.0f;
+    return fromRowMajor(unit.dequantize(), rows, cols);
+}
+
+} // namespace
+
+std::vector<float> CompeftTensor::dequantize() const
+{
+    std::vector<float> out(valueCount, 0.0f);
+    for (std::size_t j = 0; j < kept.size(); ++j)
+        out[kept[j]] = signs[j] ? scale : -scale;
+    return out;
+}
+
+CompeftTensor compeftSelect(std::span<const float> values, double density)
+{
+    CompeftTensor t;
+    t.valueCount = values.size();
+    const std::size_t k =
+        std::min(values.size(),
+                 std::size_t(std::llround(std::clamp(density, 0.0, 1.0) * double(values.size()))));
+    std::vector<std::uint32_t> order(values.size());
+    std::iota(order.begin(), order.end(), 0u);
+    // A strict total order (magnitude, then position), so that the choice is the same on every
+    // platform and run.
+    const auto larger = [&](std::uint32_t a, std::uint32_t b) {
+        const float x = std::fabs(values[a]), y = std::fabs(values[b]);
+        return x > y || (x == y && a < b);
+    };
+    if (k < order.size())
+        std::nth_element(order.begin(), order.begin() + std::ptrdiff_t(k), order.end(), larger);
+    order.resize(k);
+    std::sort(order.begin(), order.end());
+    t.kept = std::move(order);
+    t.signs.resize(k);
+    for (std::size_t j = 0; j < k; ++j)
+        t.signs[j] = values[t.kept[j]] >= 0 ? 1 : 0;
+    return t;
+}
+
+BaselineFactors compeftModule(const Eigen::MatrixXf& B, const Eigen::MatrixXf& A, double density)
+{
+    const int m = int(B.rows()), r = int(B.cols()), n = int(A.cols());
+    const std::vector<float> bValues = rowMajorValues(B), aValues = rowMajorValues(A);
+    CompeftTensor tb = compeftSelect(bValues, density);
+    CompeftTensor ta = compeftSelect(aValues, density);
+    const Eigen::MatrixXd sb = signMatrix(tb, m, r).cast<double>();
+    const Eigen::MatrixXd sa = signMatrix(ta, r, n).cast<double>();
+    const Eigen::MatrixXd b = B.cast<double>(), a = A.cast<double>();
+    // <B A, S_B S_A> = trace((B^T S_B)(S_A A^T)); ||S_B S_A||^2 = trace((S_B^T S_B)(S_A S_A^T)).
+    const double cross =
+        ((b.transpose() * sb).array() * (a * sa.transpose()).transpose().array()).sum();
+    const double norm = ((sb.transpose() * sb).array() * (sa * sa.transpose()).array()).sum();
+    const double product = norm > 0 ? cross / norm : 0.0;
+    const double sdB = standardDeviation(B), sdA = standardDeviation(A);
+    double dB = 0, dA = 0;
+    if (sdB > 0 && sdA > 0) {
+        const double alpha = std::sqrt(std::fabs(product) / (sdB * sdA));
+        dB = std::copysign(sdB * alpha, product);
+        dA = sdA * alpha;
+    } else if (product != 0) {
+        // A constant factor has no spread to scale: split the product evenly instead.
+        dB = std::copysign(std::sqrt(std::fabs(product)), product);
+        dA = std::sqrt(std::fabs(product));
+    }
+    tb.scale = std::copysign(storedScale(float(std::fabs(dB)), ScaleFormat::F16), float(dB));
+    ta.scale = storedScale(float(dA), ScaleFormat::F16);
+
+    BaselineFactors out;
+    out.B = fromRowMajor(tb.dequantize(), m, r);
+    out.A = fromRowMajor(ta.dequantize(), r, n);
+    out.codeBits = tb.codeBits() + ta.codeBits();
+    out.storedBits = tb.storedBits() + ta.storedBits();
+    return out;
+}
+
+} // namespace lq
