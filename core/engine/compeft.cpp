@@ -72,8 +72,8 @@ BaselineFactors compeftModule(const Eigen::MatrixXf& B, const Eigen::MatrixXf& A
     const Eigen::MatrixXd sa = signMatrix(ta, r, n).cast<double>();
     const Eigen::MatrixXd b = B.cast<double>(), a = A.cast<double>();
     // <B A, S_B S_A> = trace((B^T S_B)(S_A A^T)); ||S_B S_A||^2 = trace((S_B^T S_B)(S_A S_A^T)).
-    const double cross =
-        ((b.transpose() * sb).array() * (a * sa.transpose()).transpose().array()).sum();
+    // trace(P Q) = sum_ij P_ij Q_ji, and (S_A A^T)^T = A S_A^T.
+    const double cross = ((b.transpose() * sb).array() * (a * sa.transpose()).array()).sum();
     const double norm = ((sb.transpose() * sb).array() * (sa * sa.transpose()).array()).sum();
     const double product = norm > 0 ? cross / norm : 0.0;
     const double sdB = standardDeviation(B), sdA = standardDeviation(A);
