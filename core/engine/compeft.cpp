@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <functional>
 
 namespace lq {
 namespace {
@@ -43,19 +43,30 @@ CompeftTensor compeftSelect(std::span<const float> values, double density)
     const std::size_t k =
         std::min(values.size(),
                  std::size_t(std::llround(std::clamp(density, 0.0, 1.0) * double(values.size()))));
-    std::vector<std::uint32_t> order(values.size());
-    std::iota(order.begin(), order.end(), 0u);
-    // A strict total order (magnitude, then position), so that the choice is the same on every
-    // platform and run.
-    const auto larger = [&](std::uint32_t a, std::uint32_t b) {
-        const float x = std::fabs(values[a]), y = std::fabs(values[b]);
-        return x > y || (x == y && a < b);
-    };
-    if (k < order.size())
-        std::nth_element(order.begin(), order.begin() + std::ptrdiff_t(k), order.end(), larger);
-    order.resize(k);
-    std::sort(order.begin(), order.end());
-    t.kept = std::move(order);
+    // The k-th largest magnitude T, then every value above T and, in position order, as many
+    // equal to T as are left: the strict order (magnitude, then earlier position) without
+    // sorting indices.
+    t.kept.reserve(k);
+    if (k > 0) {
+        std::vector<float> magnitudes(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i)
+            magnitudes[i] = std::fabs(values[i]);
+        std::nth_element(magnitudes.begin(), magnitudes.begin() + std::ptrdiff_t(k - 1),
+                         magnitudes.end(), std::greater<float>());
+        const float threshold = magnitudes[k - 1];
+        std::size_t above = 0;
+        for (float v : values)
+            above += std::fabs(v) > threshold ? 1 : 0;
+        std::size_t ties = k - above;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const float magnitude = std::fabs(values[i]);
+            if (magnitude > threshold || (magnitude == threshold && ties > 0)) {
+                if (magnitude == threshold)
+                    --ties;
+                t.kept.push_back(std::uint32_t(i));
+            }
+        }
+    }
     t.signs.resize(k);
     for (std::size_t j = 0; j < k; ++j)
         t.signs[j] = values[t.kept[j]] >= 0 ? 1 : 0;

@@ -22,9 +22,10 @@ namespace lq {
 // The rows of one LoRAQuant method (and the budget rows, with SvdSplit's) share the result of
 // every module whose h and b_h they agree on, since nothing else changes it: a row computes only
 // the modules no earlier row did, and its `seconds` count only those.
-// All rows share the sweep's group settings (group size, layout, scale format), so their true
-// bit counts are comparable; the default is the reference's storage (paper-exact: flattened
-// groups, float32 scales).
+// The RTN, binary and LoRAQuant rows share the sweep's group settings (group size, layout, scale
+// format); the default is the reference's storage (paper-exact: flattened groups, float32
+// scales). The field baselines (Truncate .. Compeft) keep their own formats. Every row's true
+// bits count every stored bit, so all rows are comparable at equal true bits.
 
 enum class SweepMethod
 {
