@@ -18,12 +18,17 @@ double standardDeviation(const Eigen::MatrixXf& x)
     return std::sqrt((values - mean).square().mean());
 }
 
-// The sign matrix S_X: +-1 on the kept positions, 0 elsewhere.
-Eigen::MatrixXf signMatrix(const CompeftTensor& t, int rows, int cols)
+// The factor as a rows x cols matrix with `scale` for its kept signs (S_X for scale 1),
+// written in place: positions are row-major, the matrix column-major.
+Eigen::MatrixXf toMatrix(const CompeftTensor& t, int rows, int cols, float scale)
 {
-    CompeftTensor unit = t;
-    unit.scale = 1.0f;
-    return fromRowMajor(unit.dequantize(), rows, cols);
+    Eigen::MatrixXf out = Eigen::MatrixXf::Zero(rows, cols);
+    for (std::size_t j = 0; j < t.kept.size(); ++j) {
+        const std::uint32_t p = t.kept[j];
+        out(Eigen::Index(p / std::uint32_t(cols)), Eigen::Index(p % std::uint32_t(cols))) =
+            t.signs[j] ? scale : -scale;
+    }
+    return out;
 }
 
 } // namespace
@@ -79,8 +84,8 @@ BaselineFactors compeftModule(const Eigen::MatrixXf& B, const Eigen::MatrixXf& A
     const std::vector<float> bValues = rowMajorValues(B), aValues = rowMajorValues(A);
     CompeftTensor tb = compeftSelect(bValues, density);
     CompeftTensor ta = compeftSelect(aValues, density);
-    const Eigen::MatrixXd sb = signMatrix(tb, m, r).cast<double>();
-    const Eigen::MatrixXd sa = signMatrix(ta, r, n).cast<double>();
+    const Eigen::MatrixXd sb = toMatrix(tb, m, r, 1.0f).cast<double>();
+    const Eigen::MatrixXd sa = toMatrix(ta, r, n, 1.0f).cast<double>();
     const Eigen::MatrixXd b = B.cast<double>(), a = A.cast<double>();
     // <B A, S_B S_A> = trace((B^T S_B)(S_A A^T)); ||S_B S_A||^2 = trace((S_B^T S_B)(S_A S_A^T)).
     // trace(P Q) = sum_ij P_ij Q_ji, and (S_A A^T)^T = A S_A^T.
@@ -102,8 +107,8 @@ BaselineFactors compeftModule(const Eigen::MatrixXf& B, const Eigen::MatrixXf& A
     ta.scale = storedScale(float(dA), ScaleFormat::F16);
 
     BaselineFactors out;
-    out.B = fromRowMajor(tb.dequantize(), m, r);
-    out.A = fromRowMajor(ta.dequantize(), r, n);
+    out.B = toMatrix(tb, m, r, tb.scale);
+    out.A = toMatrix(ta, r, n, ta.scale);
     out.codeBits = tb.codeBits() + ta.codeBits();
     out.storedBits = tb.storedBits() + ta.storedBits();
     return out;
