@@ -14,14 +14,28 @@ namespace lq::widgets {
 
 namespace {
 
-// Distinct hues for up to eight methods (Dark2), then repeated with dashes.
+// Fourteen methods and more share the plot: each gets its own hue (Dark2, then Set1), and every
+// second one past eight a dashed line, and its own marker shape, so that two series stay apart
+// for a reader who cannot tell some hues apart.
 QColor seriesColor(int index)
 {
-    static const QColor colors[] = {QColor(0x1b, 0x9e, 0x77), QColor(0x75, 0x70, 0xb3),
-                                    QColor(0xe7, 0x29, 0x8a), QColor(0x66, 0xa6, 0x1e),
-                                    QColor(0xe6, 0xab, 0x02), QColor(0xa6, 0x76, 0x1d),
-                                    QColor(0x4c, 0x72, 0xb0), QColor(0x66, 0x66, 0x66)};
-    return colors[index % 8];
+    static const QColor colors[] = {
+        QColor(0x1b, 0x9e, 0x77), QColor(0x75, 0x70, 0xb3), QColor(0xe7, 0x29, 0x8a),
+        QColor(0x66, 0xa6, 0x1e), QColor(0xe6, 0xab, 0x02), QColor(0xa6, 0x76, 0x1d),
+        QColor(0x4c, 0x72, 0xb0), QColor(0x66, 0x66, 0x66), QColor(0xe4, 0x1a, 0x1c),
+        QColor(0x37, 0x7e, 0xb8), QColor(0x98, 0x4e, 0xa3), QColor(0xff, 0x7f, 0x00),
+        QColor(0xa6, 0x56, 0x28), QColor(0x00, 0x00, 0x00)};
+    return colors[index % 14];
+}
+
+QCPScatterStyle::ScatterShape seriesShape(int index)
+{
+    static const QCPScatterStyle::ScatterShape shapes[] = {
+        QCPScatterStyle::ssCircle,           QCPScatterStyle::ssSquare,
+        QCPScatterStyle::ssDiamond,          QCPScatterStyle::ssTriangle,
+        QCPScatterStyle::ssTriangleInverted, QCPScatterStyle::ssCrossSquare,
+        QCPScatterStyle::ssPlusCircle};
+    return shapes[index % 7];
 }
 
 // Ticks for a logarithmic axis that spans a decade or two, as the errors of a sweep do: 1, 2 and
@@ -89,6 +103,11 @@ ParetoPlot::ParetoPlot(QWidget* parent) : PlotWidget(parent), m_items(std::make_
     // The legend sits right of the axes, not over them: the curves span the whole plot (RTN from
     // 1 to 4 bits), so no corner is free.
     p->legend->setVisible(true);
+    // Fourteen entries: a smaller font keeps the column within the plot's height.
+    QFont legendFont = font();
+    legendFont.setPointSizeF(legendFont.pointSizeF() * 0.85);
+    p->legend->setFont(legendFont);
+    p->legend->setRowSpacing(0);
     p->legend->setBorderPen(Qt::NoPen);
     p->legend->setBrush(Qt::NoBrush);
     auto* legendColumn = new QCPLayoutGrid;
@@ -139,11 +158,13 @@ void ParetoPlot::setSeries(const QString& title, const QString& xLabel,
         auto* graph = new QCPGraph(p->xAxis, p->yAxis);
         const QColor color = seriesColor(int(s));
         QPen pen(color, 1.8);
-        if (s >= 8)
+        if (s >= 8 && s % 2 == 0)
             pen.setStyle(Qt::DashLine);
         graph->setPen(pen);
-        graph->setScatterStyle(
-            QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(color, 1.5), QBrush(color), 6));
+        // Methods with a single setting (q8_0) are a lone marker: draw it larger.
+        const double size = keys.size() == 1 ? 9 : 6;
+        graph->setScatterStyle(QCPScatterStyle(seriesShape(int(s)), QPen(color, 1.5),
+                                               QBrush(color.lighter(150)), size));
         graph->setName(one.name);
         graph->setData(keys, values, true);
         it.graphs.push_back(graph);

@@ -4,6 +4,7 @@
 #include "core/engine/baseline.h"
 #include "core/engine/bitbudget.h"
 #include "core/engine/dequantizedadapter.h"
+#include "core/engine/fieldbaseline.h"
 #include "core/engine/report.h"
 #include "core/io/adapter.h"
 #include "core/io/atomicfile.h"
@@ -21,7 +22,7 @@ namespace lq::cli {
 const char* const kQuantizeUsage =
     "usage: loraquant quantize PATH [--rho 0.8] [--split ratio|ratio-count|fixed:H]\n"
     "                          [--bits-high 2] [--group-size 128] [--refine none|paper|best]\n"
-    "                          [--baseline rtn:B|binary] [--paper-exact]\n"
+    "                          [--baseline NAME[:ARG]] [--paper-exact]\n"
     "                          [--report FILE.json|FILE.csv] [--export-peft DIR]\n"
     "                          [--export-packed FILE.lqa.h5]\n"
     "                          [--budget BITS [--budget-count paper|true]]\n"
@@ -46,8 +47,29 @@ const char* const kQuantizeUsage =
     "                    group ranges (300 steps, lr 0.01); best: this project's refinement,\n"
     "                    which chooses codes, scales and zero points of all four parts to\n"
     "                    minimise the module's whole error (same storage, so the same bits)\n"
-    "  --baseline M      instead of LoRAQuant, quantize the original B and A as a whole, in\n"
-    "                    row-major groups, for comparison: rtn:B (B-bit RTN, 1 to 8) or binary\n"
+    "  --baseline M      instead of LoRAQuant, compress the adapter with another method, for\n"
+    "                    comparison at equal bits (the true count includes every stored bit):\n"
+    "                    rtn:B         B-bit RTN (1 to 8) of the original B and A in row-major\n"
+    "                                  groups of --group-size\n"
+    "                    binary        sign times mean |w|, the same groups\n"
+    "                    truncate:K    rank truncation: the first K SVD components of B A in\n"
+    "                                  fp16, the rest dropped (kohya's resize_lora); also\n"
+    "                                  truncate:energy=E (per module the fewest components\n"
+    "                                  with energy share E) and truncate:bits=BITS (per module\n"
+    "                                  by energy per bit, BITS average true bits)\n"
+    "                    nf4, nf4-dq   QLoRA's 4-bit NormalFloat, blocks of 64 with a float32\n"
+    "                                  absmax (4.5 bits); -dq double-quantizes the absmaxes\n"
+    "                                  (8-bit, blocks of 256: 4.127 bits)\n"
+    "                    nf4-svd, nf4-svd-dq  the same on B', A' after the SVD\n"
+    "                    q8_0          llama.cpp's q8_0: blocks of 32 int8 with an fp16\n"
+    "                                  scale (8.5 bits)\n"
+    "                    deltacome:BITS  Delta-CoMe tiers, data-free: SVD components by\n"
+    "                                  falling s_i in 8-, 3-, 2-bit RTN or dropped, tier sizes\n"
+    "                                  for BITS average true bits (RTN, not the paper's GPTQ)\n"
+    "                    compeft:D     ComPEFT: the top fraction D of each factor's values as\n"
+    "                                  signs, one fp16 scale per factor fitted to the update,\n"
+    "                                  positions as a bitmap (about 1 + D bits)\n"
+    "                    --group-size and --paper-exact apply to rtn and binary only\n"
     "  --paper-exact     store scales in float32 and let groups run on across components, as\n"
     "                    the public reference does (default: fp16 scales, groups inside each\n"
     "                    component)\n"
@@ -86,7 +108,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-BaselineSettings parseBaseline(const std::string& text)
+std::optional<BaselineSettings> parseBaseline(const std::string& text)
 {
     BaselineSettings baseline;
     if (text == "binary") {
@@ -101,7 +123,9 @@ BaselineSettings parseBaseline(const std::string& text)
             return baseline;
         }
     }
-    throw UsageError("--baseline must be rtn:B (B = 1 to 8) or binary, got '" + text + "'");
+    if (text.rfind("rtn", 0) == 0)
+        throw UsageError("--baseline rtn:B needs B = 1 to 8, got '" + text + "'");
+    return std::nullopt;
 }
 
 // Whether `output` names one of the adapter's own files (an atomic rename would replace it).
@@ -154,14 +178,26 @@ int runQuantize(const std::vector<std::string>& args)
                          " (a packed file records no order)");
 
     std::optional<BaselineSettings> baseline;
+    std::optional<FieldBaselineSettings> field;
     if (const auto text = arguments.value("baseline")) {
         for (const char* option : {"rho", "split", "bits-high", "refine"})
             if (arguments.has(option))
                 throw UsageError(std::string("--") + option +
                                  " does not apply to --baseline (a baseline has no SVD split)");
         baseline = parseBaseline(*text);
-        baseline->groupSize = settings.groupSize;
-        baseline->scaleFormat = settings.scaleFormat;
+        if (baseline) {
+            baseline->groupSize = settings.groupSize;
+            baseline->scaleFormat = settings.scaleFormat;
+        } else {
+            field = fieldBaselineFromString(*text);
+            if (!field)
+                throw UsageError(std::string("--baseline must be rtn:B (B = 1 to 8), binary, ") +
+                                 kFieldBaselineForms + ", got '" + *text + "'");
+            for (const char* option : {"group-size", "paper-exact"})
+                if (arguments.has(option))
+                    throw UsageError(std::string("--") + option + " does not apply to --baseline " +
+                                     *text + " (its format fixes its blocks and scales)");
+        }
     }
 
     const std::optional<double> budget = recipe.budget;
@@ -179,7 +215,7 @@ int runQuantize(const std::vector<std::string>& args)
         throw Error(*exportFolder, "refusing to overwrite the input adapter");
     const auto packedFile = arguments.value("export-packed");
     if (packedFile)
-        checkPackedExport(*packedFile, adapter, baseline.has_value());
+        checkPackedExport(*packedFile, adapter, baseline.has_value() || field.has_value());
     // Every output can be written, or the run stops here rather than after the work.
     if (report)
         checkReportPath(*report);
@@ -195,6 +231,9 @@ int runQuantize(const std::vector<std::string>& args)
     if (baseline) {
         result = whileDoing(
             quantizing, [&] { return quantizeBaseline(adapter, *baseline, terminalProgress()); });
+    } else if (field) {
+        result = whileDoing(
+            quantizing, [&] { return quantizeFieldBaseline(adapter, *field, terminalProgress()); });
     } else if (budget) {
         const std::vector<int>& widths = recipe.budgetWidths;
         const ErrorCurves curves =

@@ -15,7 +15,8 @@ namespace lq::cli {
 const char* const kSweepUsage =
     "usage: loraquant sweep PATH [--json FILE] [--csv FILE] [--methods LIST]\n"
     "                       [--rhos LIST] [--bits-high LIST] [--storage exact|compact]\n"
-    "                       [--seed S]\n"
+    "                       [--seed S] [--truncate-bits LIST] [--deltacome-bits LIST]\n"
+    "                       [--compeft-densities LIST]\n"
     "\n"
     "Quantizes one adapter with every method over a range of settings and prints one row per\n"
     "(method, setting): the average bit width by the paper's count (codes only) and the true\n"
@@ -31,7 +32,17 @@ const char* const kSweepUsage =
     "  best-refine    LoRAQuant with --refine best\n"
     "  budget         the bit-budget allocation (h and b_h in {2, 3, 4} per module), with\n"
     "                 each svd-split row's true bits as the budget\n"
-    "LoRAQuant rows run for every b_h and rho given.\n"
+    "  truncate       rank truncation: leading SVD components in fp16, per module by energy\n"
+    "                 per bit within each --truncate-bits budget (true count)\n"
+    "  nf4            QLoRA's NF4 on B and A as stored, without and with double quantization\n"
+    "  nf4-svd        NF4 on B', A' after the SVD, without and with double quantization\n"
+    "  q8_0           llama.cpp's q8_0 (8.5 bits)\n"
+    "  deltacome      Delta-CoMe 8/3/2-bit tiers over the SVD components (RTN, data-free), for\n"
+    "                 each --deltacome-bits target (true count)\n"
+    "  compeft        ComPEFT: top-density signs with one scale per factor, positions as a\n"
+    "                 bitmap, for each --compeft-densities\n"
+    "LoRAQuant rows run for every b_h and rho given. The last six methods keep their own\n"
+    "formats (quantize --help, --baseline), so --storage does not change them.\n"
     "\n"
     "  --json FILE       also write the rows as JSON\n"
     "  --csv FILE        also write the rows as CSV\n"
@@ -43,6 +54,9 @@ const char* const kSweepUsage =
     "                    running on across components; compact: fp16 scales, groups inside\n"
     "                    each component (quantize's default). Every row uses it, group size 128\n"
     "  --seed S          seed of the random split (default 1)\n"
+    "  --truncate-bits LIST      bit budgets of the truncate rows (default 1,2,3,4,6,8)\n"
+    "  --deltacome-bits LIST     bit targets of the deltacome rows (default 1,2,3,4,6,8)\n"
+    "  --compeft-densities LIST  densities of the compeft rows (default 0.05,0.1,0.2,0.5,1)\n"
     "\n"
     "Files are written atomically; the input is never changed. Progress goes to stderr on a\n"
     "terminal. Exit status 0 on success, 1 with the error on stderr, 2 for a wrong call.\n";
@@ -88,7 +102,10 @@ int runSweep(const std::vector<std::string>& args)
                                      {"rhos", true},
                                      {"bits-high", true},
                                      {"storage", true},
-                                     {"seed", true}});
+                                     {"seed", true},
+                                     {"truncate-bits", true},
+                                     {"deltacome-bits", true},
+                                     {"compeft-densities", true}});
     const std::string& path = arguments.onePositional("PATH (an adapter folder or .safetensors)");
 
     SweepSettings settings;
@@ -99,7 +116,8 @@ int runSweep(const std::vector<std::string>& args)
             if (!method)
                 throw UsageError("unknown method '" + name +
                                  "'; choose from rtn, binary, random-split, norm-split, "
-                                 "svd-split, paper-refine, best-refine, budget");
+                                 "svd-split, paper-refine, best-refine, budget, truncate, nf4, "
+                                 "nf4-svd, q8_0, deltacome, compeft");
             settings.methods.push_back(*method);
         }
     }
@@ -117,6 +135,14 @@ int runSweep(const std::vector<std::string>& args)
             settings.bitsHigh.push_back(int(bits));
         }
     }
+    for (const auto& [option, list] : {std::pair{"truncate-bits", &settings.truncateBits},
+                                       std::pair{"deltacome-bits", &settings.deltaComeBits},
+                                       std::pair{"compeft-densities", &settings.compeftDensities}})
+        if (const auto text = arguments.value(option)) {
+            list->clear();
+            for (const std::string& item : splitList(*text, option))
+                list->push_back(parseNumber(item, std::string("--") + option));
+        }
     const std::string storage = arguments.value("storage", "exact");
     if (storage == "compact") {
         settings.layout = GroupLayout::PerComponent;

@@ -183,6 +183,18 @@ QString sweepMethodName(lq::SweepMethod method)
         return tr("LoRAQuant + best refine");
     case lq::SweepMethod::Budget:
         return tr("bit budget");
+    case lq::SweepMethod::Truncate:
+        return tr("rank truncation (fp16)");
+    case lq::SweepMethod::Nf4:
+        return tr("NF4 (QLoRA)");
+    case lq::SweepMethod::Nf4Svd:
+        return tr("NF4 on SVD factors");
+    case lq::SweepMethod::Q8_0:
+        return tr("q8_0 (llama.cpp)");
+    case lq::SweepMethod::DeltaCome:
+        return tr("Delta-CoMe 8/3/2-bit tiers");
+    case lq::SweepMethod::Compeft:
+        return tr("ComPEFT (sparse signs)");
     }
     return QString::fromStdString(lq::toString(method));
 }

@@ -26,6 +26,8 @@ Eigen::MatrixXf vectorsAsColumns(const QuantizedVectors& first, const QuantizedV
 // vectors are rows; LoRAQuant's are components, B's columns and A's rows.
 Eigen::MatrixXf ModuleResult::dequantizedB() const
 {
+    if (fieldB.size() > 0 || fieldA.size() > 0)
+        return fieldB;
     if (bitsHigh == 0)
         return vectorsAsColumns(baselineB, nullptr, r, m).transpose();
     return vectorsAsColumns(bHigh, &bLow, m, r);
@@ -33,6 +35,8 @@ Eigen::MatrixXf ModuleResult::dequantizedB() const
 
 Eigen::MatrixXf ModuleResult::dequantizedA() const
 {
+    if (fieldB.size() > 0 || fieldA.size() > 0)
+        return fieldA;
     if (bitsHigh == 0)
         return vectorsAsColumns(baselineA, nullptr, n, r).transpose();
     return vectorsAsColumns(aHigh, &aLow, n, r).transpose();

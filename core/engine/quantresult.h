@@ -34,6 +34,9 @@ struct ModuleResult
     // over the original B and A, see baseline.h).
     QuantizedVectors bHigh, aHigh, bLow, aLow;
     QuantizedVectors baselineB, baselineA;
+    // Field baselines (fieldbaseline.h: NF4, q8_0, truncation, ...) have no QuantizedVectors
+    // form: they keep B_hat (m x r) and A_hat (r x n) themselves. Empty otherwise.
+    Eigen::MatrixXf fieldB, fieldA;
 
     double normSq = 0;    // ||B A||_F^2
     double errSq = 0;     // ||B A - Bhat Ahat||_F^2
@@ -52,9 +55,10 @@ struct ModuleResult
 struct QuantResult
 {
     QuantSettings settings;
-    std::string method;   // "loraquant", "rtn", "binary"
-    std::string adapter;  // the adapter's path (or name, for one held in memory)
-    int baselineBits = 0; // whole-adapter baselines: bits per value (RTN b, binary 1); else 0
+    std::string method;     // "loraquant", "rtn", "binary", or a field baseline ("nf4", ...)
+    std::string methodNote; // field baselines: how the factors are stored, for summaries
+    std::string adapter;    // the adapter's path (or name, for one held in memory)
+    int baselineBits = 0;   // whole-adapter baselines: bits per value (RTN b, binary 1); else 0
     std::vector<ModuleResult> modules;
     std::int64_t parameterCount = 0;
     double avgBitsPaper = 0; // sum bitsPaper / sum r (m + n)

@@ -29,6 +29,8 @@ double perParameter(double bits, const ModuleResult& module)
 
 std::string layoutNote(const QuantResult& result)
 {
+    if (!result.methodNote.empty())
+        return result.methodNote;
     if (isBaseline(result))
         return "groups of consecutive values of the original B and A, each flattened row-major "
                "(a group of B spans several rows and mixes components), as the reference's "
@@ -51,6 +53,8 @@ Json settingsJson(const QuantResult& result)
     Json json;
     if (isBaseline(result)) {
         json["baseline"] = result.method;
+        if (!result.methodNote.empty())
+            return json; // a field baseline: its spelling says everything, group_layout_note how
         json["bits"] = result.baselineBits;
         json["group_size"] = s.groupSize;
         json["scale_format"] = toString(s.scaleFormat);
@@ -111,8 +115,9 @@ std::string reportJson(const QuantResult& result)
     json["method"] = result.method;
     json["adapter"] = result.adapter;
     json["settings"] = settingsJson(result);
-    json["group_layout"] =
-        isBaseline(result) ? std::string("row-major") : toString(result.settings.layout);
+    json["group_layout"] = !result.methodNote.empty() ? std::string("method's own")
+                           : isBaseline(result)       ? std::string("row-major")
+                                                      : toString(result.settings.layout);
     json["group_layout_note"] = layoutNote(result);
     json["bits_note"] = kBitsNote;
     json["modules_count"] = result.modules.size();
@@ -175,7 +180,10 @@ std::string reportSummary(const QuantResult& result)
     const QuantSettings& s = result.settings;
     std::string text;
     char line[512];
-    if (isBaseline(result)) {
+    if (!result.methodNote.empty()) {
+        text += "method     " + result.method + " (for comparison; not LoRAQuant)\n";
+        text += "storage    " + result.methodNote + "\n";
+    } else if (isBaseline(result)) {
         std::snprintf(line, sizeof line, "method     whole-adapter %s (no SVD split), %s\n",
                       result.method == "binary"
                           ? "binary (sign x mean |w|)"

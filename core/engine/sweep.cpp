@@ -8,6 +8,7 @@
 #include "baseline.h"
 #include "bitbudget.h"
 #include "elapsed.h"
+#include "fieldbaseline.h"
 #include "finiteresults.h"
 #include "parallelmodules.h"
 #include "reparameterize.h"
@@ -146,7 +147,15 @@ struct Plan
 {
     SweepRow row;
     std::size_t budgetSource = 0; // Budget: index of the SvdSplit row whose true bits it targets
+    std::optional<FieldBaselineSettings> field; // the field baselines' rows
 };
+
+bool isField(SweepMethod method)
+{
+    return method == SweepMethod::Truncate || method == SweepMethod::Nf4 ||
+           method == SweepMethod::Nf4Svd || method == SweepMethod::Q8_0 ||
+           method == SweepMethod::DeltaCome || method == SweepMethod::Compeft;
+}
 
 } // namespace
 
@@ -169,6 +178,18 @@ std::string toString(SweepMethod method)
         return "best-refine";
     case SweepMethod::Budget:
         return "budget";
+    case SweepMethod::Truncate:
+        return "truncate";
+    case SweepMethod::Nf4:
+        return "nf4";
+    case SweepMethod::Nf4Svd:
+        return "nf4-svd";
+    case SweepMethod::Q8_0:
+        return "q8_0";
+    case SweepMethod::DeltaCome:
+        return "deltacome";
+    case SweepMethod::Compeft:
+        return "compeft";
     }
     return "?";
 }
@@ -177,7 +198,9 @@ std::vector<SweepMethod> allSweepMethods()
 {
     return {SweepMethod::Rtn,        SweepMethod::Binary,   SweepMethod::RandomSplit,
             SweepMethod::NormSplit,  SweepMethod::SvdSplit, SweepMethod::PaperRefine,
-            SweepMethod::BestRefine, SweepMethod::Budget};
+            SweepMethod::BestRefine, SweepMethod::Budget,   SweepMethod::Truncate,
+            SweepMethod::Nf4,        SweepMethod::Nf4Svd,   SweepMethod::Q8_0,
+            SweepMethod::DeltaCome,  SweepMethod::Compeft};
 }
 
 std::optional<SweepMethod> sweepMethodFromString(std::string_view name)
@@ -209,6 +232,72 @@ void SweepSettings::validate() const
         fail("LoRAQuant methods need at least one rho and one high bit width");
     if (std::count(methods.begin(), methods.end(), SweepMethod::Budget) && budgetBitsHigh.empty())
         fail("the budget allocation needs at least one high bit width to choose from");
+    const auto wants = [&](SweepMethod method) {
+        return std::count(methods.begin(), methods.end(), method) > 0;
+    };
+    if (wants(SweepMethod::Truncate) && truncateBits.empty())
+        fail("rank truncation needs at least one bit budget");
+    if (wants(SweepMethod::DeltaCome) && deltaComeBits.empty())
+        fail("Delta-CoMe needs at least one bit target");
+    if (wants(SweepMethod::Compeft) && compeftDensities.empty())
+        fail("ComPEFT needs at least one density");
+    for (const FieldBaselineSettings& field : fieldBaselineRows(*this))
+        try {
+            field.validate();
+        } catch (const Error& e) {
+            fail(e.problem());
+        }
+}
+
+std::vector<FieldBaselineSettings> fieldBaselineRows(const SweepSettings& settings,
+                                                     std::optional<SweepMethod> only)
+{
+    std::vector<FieldBaselineSettings> rows;
+    for (SweepMethod method : settings.methods) {
+        if (only && method != *only)
+            continue;
+        FieldBaselineSettings field;
+        switch (method) {
+        case SweepMethod::Truncate:
+            field.method = FieldMethod::Truncate;
+            field.truncateBy = TruncateBy::Budget;
+            for (double bits : settings.truncateBits) {
+                field.bits = bits;
+                rows.push_back(field);
+            }
+            break;
+        case SweepMethod::Nf4:
+        case SweepMethod::Nf4Svd:
+            field.method = FieldMethod::Nf4;
+            field.svd = method == SweepMethod::Nf4Svd;
+            for (bool doubleQuant : {false, true}) {
+                field.doubleQuant = doubleQuant;
+                rows.push_back(field);
+            }
+            break;
+        case SweepMethod::Q8_0:
+            field.method = FieldMethod::Q8_0;
+            rows.push_back(field);
+            break;
+        case SweepMethod::DeltaCome:
+            field.method = FieldMethod::DeltaCome;
+            for (double bits : settings.deltaComeBits) {
+                field.bits = bits;
+                rows.push_back(field);
+            }
+            break;
+        case SweepMethod::Compeft:
+            field.method = FieldMethod::Compeft;
+            for (double density : settings.compeftDensities) {
+                field.density = density;
+                rows.push_back(field);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return rows;
 }
 
 QuantSettings sweepQuantSettings(const SweepSettings& settings, SweepMethod method, double rho,
@@ -285,6 +374,19 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
             plan.row.bits = 1;
             plan.row.setting = "b=1";
             plans.push_back(plan);
+        } else if (isField(method)) {
+            for (const FieldBaselineSettings& field : fieldBaselineRows(settings, method)) {
+                Plan plan;
+                plan.row.method = method;
+                plan.row.setting = toString(field);
+                plan.row.bits = field.method == FieldMethod::Nf4    ? 4
+                                : field.method == FieldMethod::Q8_0 ? 8
+                                                                    : 0;
+                if (field.method == FieldMethod::Truncate || field.method == FieldMethod::DeltaCome)
+                    plan.row.budget = field.bits;
+                plan.field = field;
+                plans.push_back(plan);
+            }
         } else if (method != SweepMethod::Budget) {
             for (const Plan& plan : splitRows(method))
                 plans.push_back(plan);
@@ -326,9 +428,16 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
     }
     std::map<SweepMethod, ModuleCache> caches;
 
-    const auto runPlan = [&](SweepRow& row) -> bool {
+    const auto runPlan = [&](Plan& plan) -> bool {
+        SweepRow& row = plan.row;
         QuantResult quant;
-        if (row.method == SweepMethod::Rtn || row.method == SweepMethod::Binary) {
+        if (plan.field) {
+            // A method that allocates across modules passes over them twice: scale its
+            // progress to one row's worth.
+            quant = quantizeFieldBaseline(adapter, *plan.field, [&](int fieldDone, int fieldTotal) {
+                return inner(fieldTotal > 0 ? fieldDone * moduleCount / fieldTotal : 0, 0);
+            });
+        } else if (row.method == SweepMethod::Rtn || row.method == SweepMethod::Binary) {
             BaselineSettings baseline;
             baseline.method =
                 row.method == SweepMethod::Rtn ? BaselineMethod::Rtn : BaselineMethod::Binary;
@@ -354,14 +463,14 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
 
     std::vector<SweepRow> svdRows;
     for (Plan& plan : plans) {
-        if (!runPlan(plan.row))
+        if (!runPlan(plan))
             return finish();
         result.rows.push_back(plan.row);
         if (plan.row.method == SweepMethod::SvdSplit)
             svdRows.push_back(plan.row);
     }
     for (Plan& plan : hiddenSvd) {
-        if (!runPlan(plan.row))
+        if (!runPlan(plan))
             return finish();
         svdRows.push_back(plan.row);
     }
@@ -412,13 +521,18 @@ std::string sweepJson(const SweepResult& result)
     settings["bits_high"] = s.bitsHigh;
     settings["rtn_bits"] = s.rtnBits;
     settings["budget_bits_high"] = s.budgetBitsHigh;
+    settings["truncate_bits"] = s.truncateBits;
+    settings["deltacome_bits"] = s.deltaComeBits;
+    settings["compeft_densities"] = s.compeftDensities;
     settings["group_size"] = s.groupSize;
     settings["group_layout"] = toString(s.layout);
     settings["scale_format"] = toString(s.scaleFormat);
     settings["seed"] = s.seed;
     json["settings"] = settings;
-    json["bits_note"] = "avg_bits_paper = codes only, as the paper counts; avg_bits_true = every "
-                        "stored bit: codes, per-group scales and zero points, per-module headers";
+    json["bits_note"] = "avg_bits_paper = codes only, as the paper counts (for ComPEFT with its "
+                        "position bitmap); avg_bits_true = every stored bit: codes, per-group "
+                        "scales and zero points, per-module headers, and each field baseline's "
+                        "own per-block, per-tensor and per-module fields";
     json["seconds"] = result.seconds;
     json["cancelled"] = result.cancelled;
     json["warnings"] = result.warnings;

@@ -2,6 +2,7 @@
 
 #include "../io/adapter.h"
 #include "../io/progress.h"
+#include "fieldbaseline.h"
 #include "quantsettings.h"
 
 #include <cstdint>
@@ -21,9 +22,10 @@ namespace lq {
 // The rows of one LoRAQuant method (and the budget rows, with SvdSplit's) share the result of
 // every module whose h and b_h they agree on, since nothing else changes it: a row computes only
 // the modules no earlier row did, and its `seconds` count only those.
-// All rows share the sweep's group settings (group size, layout, scale format), so their true
-// bit counts are comparable; the default is the reference's storage (paper-exact: flattened
-// groups, float32 scales).
+// The RTN, binary and LoRAQuant rows share the sweep's group settings (group size, layout, scale
+// format); the default is the reference's storage (paper-exact: flattened groups, float32
+// scales). The field baselines (Truncate .. Compeft) keep their own formats. Every row's true
+// bits count every stored bit, so all rows are comparable at equal true bits.
 
 enum class SweepMethod
 {
@@ -38,10 +40,19 @@ enum class SweepMethod
     Budget,      // the bit-budget allocation (bitbudget.h), no refinement; a row per SvdSplit
                  // row, with that row's average true bits as the budget (capped at what the
                  // widest allowed b_h reaches)
+    // The methods people use today (fieldbaseline.h, METHOD 10). Each has its own storage
+    // format, so the sweep's group settings do not apply to them; their true bits count every
+    // bit of that format.
+    Truncate,  // rank truncation in fp16; a row per truncateBits (average true bits budget)
+    Nf4,       // NF4 on B and A as stored; two rows, without and with double quantization
+    Nf4Svd,    // NF4 on B', A' after the SVD; two rows as Nf4
+    Q8_0,      // llama.cpp q8_0; one row (8.5 bits per value)
+    DeltaCome, // Delta-CoMe 8/3/2-bit tiers, data-free (RTN); a row per deltaComeBits target
+    Compeft,   // ComPEFT; a row per compeftDensities
 };
 
 // "rtn", "binary", "random-split", "norm-split", "svd-split", "paper-refine", "best-refine",
-// "budget"
+// "budget", "truncate", "nf4", "nf4-svd", "q8_0", "deltacome", "compeft"
 std::string toString(SweepMethod method);
 std::optional<SweepMethod> sweepMethodFromString(std::string_view name);
 // Every method, in the order above (the order of the rows).
@@ -54,23 +65,30 @@ struct SweepSettings
     std::vector<int> bitsHigh = {2, 3}; // b_h of the LoRAQuant rows
     std::vector<int> rtnBits = {1, 2, 3, 4};
     std::vector<int> budgetBitsHigh = {2, 3, 4}; // widths the budget allocation may choose
+    std::vector<double> truncateBits = {1, 2, 3, 4, 6, 8};  // budgets of the Truncate rows
+    std::vector<double> deltaComeBits = {1, 2, 3, 4, 6, 8}; // targets of the DeltaCome rows
+    std::vector<double> compeftDensities = {0.05, 0.1, 0.2, 0.5, 1.0};
     int groupSize = 128;
     GroupLayout layout = GroupLayout::Flattened;
     ScaleFormat scaleFormat = ScaleFormat::F32;
     std::uint64_t seed = 1; // of the random split
 
     // Throws lq::Error("sweep settings", what is wrong): no methods, rho outside (0, 1], bit
-    // widths outside 1..8, group size < 1, a LoRAQuant method with no rho or b_h.
+    // widths outside 1..8, group size < 1, a LoRAQuant method with no rho or b_h, a field
+    // baseline with no setting or one out of range.
     void validate() const;
 };
 
 struct SweepRow
 {
     SweepMethod method = SweepMethod::SvdSplit;
-    std::string setting; // human label: "b=2", "b_h=2 rho=0.8", "budget=1.71 true"
-    int bits = 0;        // RTN: bits; binary: 1; LoRAQuant rows: b_h; budget: 0 (per module)
+    std::string setting; // human label: "b=2", "b_h=2 rho=0.8", "budget=1.71 true"; field
+                         // baselines: their --baseline spelling ("nf4-dq", "compeft:0.1")
+    int bits = 0;        // RTN: bits; binary: 1; LoRAQuant rows: b_h; budget: 0 (per module);
+                         // NF4 4, q8_0 8, other field baselines 0
     double rho = 0;      // LoRAQuant rows; 0 otherwise
-    double budget = 0;   // budget rows: the target average bits, true count; 0 otherwise
+    double budget = 0;   // budget, Truncate and DeltaCome rows: the target average bits, true
+                         // count; 0 otherwise
     double avgBitsPaper = 0;
     double avgBitsTrue = 0;
     double relErrTotal = 0; // energy-weighted, sqrt(sum errSq / sum normSq)
@@ -88,6 +106,11 @@ struct SweepResult
     double seconds = 0;
 };
 
+// The settings of the field-baseline rows (Truncate .. Compeft), in row order; with `only`, those
+// of one method. Every such row equals quantizeFieldBaseline with these settings.
+std::vector<FieldBaselineSettings> fieldBaselineRows(const SweepSettings& settings,
+                                                     std::optional<SweepMethod> only = {});
+
 // The QuantSettings of a LoRAQuant row (RandomSplit .. BestRefine; not Budget, whose h and b_h
 // are per module): the sweep's group settings, the reference's ratio rule, rho and b_h of the
 // row, its component order and refinement.
@@ -102,7 +125,8 @@ SweepResult runSweep(const Adapter& adapter, const SweepSettings& settings,
                      const ProgressFn& progress = {});
 
 // JSON (2-space indented): tool, adapter, settings {methods, rhos, bits_high, rtn_bits,
-// budget_bits_high, group_size, group_layout, scale_format, seed}, bits_note, seconds, cancelled,
+// budget_bits_high, truncate_bits, deltacome_bits, compeft_densities, group_size, group_layout,
+// scale_format, seed}, bits_note, seconds, cancelled,
 // warnings [...], rows [{method, setting, bits, rho, budget, avg_bits_paper, avg_bits_true,
 // rel_err_total, rel_err_mean, seconds}]. Numbers are written so that they read back exactly.
 std::string sweepJson(const SweepResult& result);

@@ -11,9 +11,12 @@
 // CPU time (all threads; on a machine shared with other work it shows what the wall time would
 // be with the cores free), on 1 and on 2 threads, with paper-exact settings (float32 scales,
 // flattened groups) and the default ones (fp16 scales, per-component groups).
+// Then the field baselines (issue 29: rank truncation, NF4, q8_0, Delta-CoMe tiers, ComPEFT) on
+// 2 threads, each against its own target of 2 s.
 
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/allocatorsettings.h"
+#include "core/engine/fieldbaseline.h"
 #include "core/io/adapter.h"
 #include "core/io/synthesizer.h"
 
@@ -37,6 +40,7 @@ namespace {
 
 constexpr double kTargetPlainSeconds = 1.0;    // without refinement, 2 threads
 constexpr double kTargetRefinedSeconds = 10.0; // with paper refinement, 2 threads
+constexpr double kTargetFieldSeconds = 2.0;    // each field baseline, 2 threads
 
 struct Timing
 {
@@ -53,7 +57,8 @@ double processCpuSeconds()
     return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
 
-Timing run(const lq::Adapter& adapter, const lq::QuantSettings& settings, int threads, int repeat)
+template <typename Quantize>
+Timing timed(int threads, int repeat, const Quantize& quantize)
 {
     omp_set_num_threads(threads);
     std::vector<std::pair<double, double>> seconds; // wall, cpu
@@ -61,7 +66,7 @@ Timing run(const lq::Adapter& adapter, const lq::QuantSettings& settings, int th
     for (int i = 0; i < repeat; ++i) {
         const auto start = std::chrono::steady_clock::now();
         const double cpuStart = processCpuSeconds();
-        timing.result = lq::quantizeAdapter(adapter, settings);
+        timing.result = quantize();
         seconds.emplace_back(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
             processCpuSeconds() - cpuStart);
@@ -71,6 +76,11 @@ Timing run(const lq::Adapter& adapter, const lq::QuantSettings& settings, int th
     timing.median = seconds[seconds.size() / 2].first;
     timing.cpu = seconds[seconds.size() / 2].second;
     return timing;
+}
+
+Timing run(const lq::Adapter& adapter, const lq::QuantSettings& settings, int threads, int repeat)
+{
+    return timed(threads, repeat, [&] { return lq::quantizeAdapter(adapter, settings); });
 }
 
 void usage()
@@ -170,6 +180,23 @@ int main(int argc, char** argv)
         std::printf("\ntargets on 2 threads (median): no refinement < %.0f s, paper refinement "
                     "< %.0f s: %s\n",
                     kTargetPlainSeconds, kTargetRefinedSeconds, met ? "met" : "NOT met");
+
+        std::printf("\n%-42s %7s %8s %8s %8s %7s %7s %7s\n", "field baseline (--baseline)",
+                    "threads", "best s", "median s", "cpu s", "paper", "true", "err");
+        bool fieldMet = true;
+        for (const char* spelling :
+             {"truncate:bits=2", "truncate:energy=0.9", "nf4", "nf4-dq", "nf4-svd", "nf4-svd-dq",
+              "q8_0", "deltacome:2", "deltacome:4", "compeft:0.1"}) {
+            const lq::FieldBaselineSettings field = *lq::fieldBaselineFromString(spelling);
+            const Timing t =
+                timed(2, repeat, [&] { return lq::quantizeFieldBaseline(adapter, field); });
+            std::printf("%-42s %7d %8.3f %8.3f %8.3f %7.4f %7.4f %7.4f\n", spelling, 2, t.best,
+                        t.median, t.cpu, t.result.avgBitsPaper, t.result.avgBitsTrue,
+                        t.result.relErrTotal);
+            fieldMet = fieldMet && t.median < kTargetFieldSeconds;
+        }
+        std::printf("target on 2 threads (median): every field baseline < %.0f s: %s\n",
+                    kTargetFieldSeconds, fieldMet ? "met" : "NOT met");
         // What the window and the CLI hold per parameter: the adapter's pages and up to two
         // results (the last run's and the one being made), which keep codes, not floats.
         rusage usage{};

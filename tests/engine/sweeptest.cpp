@@ -9,6 +9,7 @@
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/baseline.h"
 #include "core/engine/bitbudget.h"
+#include "core/engine/fieldbaseline.h"
 #include "core/io/adapter.h"
 #include "core/io/error.h"
 #include "shareddata.h"
@@ -180,6 +181,10 @@ void SweepTest::everyMethodEqualsItsRun()
          {SweepMethod::RandomSplit, SweepMethod::NormSplit, SweepMethod::SvdSplit,
           SweepMethod::PaperRefine, SweepMethod::BestRefine, SweepMethod::Budget})
         QCOMPARE(rowsOf(result, method), 4);
+    QCOMPARE(rowsOf(result, SweepMethod::Truncate), 6);
+    QCOMPARE(rowsOf(result, SweepMethod::Nf4), 2);
+    QCOMPARE(rowsOf(result, SweepMethod::Q8_0), 1);
+    QCOMPARE(rowsOf(result, SweepMethod::Compeft), 5);
 
     for (const SweepRow& row : result.rows) {
         if (row.method == SweepMethod::Rtn || row.method == SweepMethod::Binary) {
@@ -195,6 +200,9 @@ void SweepTest::everyMethodEqualsItsRun()
             QVERIFY(row.relErrTotal > 0 && row.relErrTotal < 1);
             compareRow(row, quantizeAdapter(adapter, curveSettings,
                                             allocateBudget(curves, row.budget, BitCount::True)));
+        } else if (const auto field = fieldBaselineFromString(row.setting)) {
+            // The methods people use today (issue 29): the row is the --baseline run it names.
+            compareRow(row, quantizeFieldBaseline(adapter, *field));
         } else {
             compareRow(row, quantizeAdapter(adapter, sweepQuantSettings(settings, row.method,
                                                                         row.rho, row.bits)));
