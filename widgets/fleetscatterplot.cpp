@@ -79,9 +79,10 @@ void FleetScatterPlot::setPoints(std::vector<Point> points, int notShown, const 
     }
     it.points->setData(keys, values);
     plot()->xAxis->setLabel(xLabel.isEmpty() ? tr("average bits per weight") : xLabel);
-    QString title = tr("Error against bits: %n adapter(s)", nullptr, int(m_points.size()));
+    // Two short lines: the plot is the narrow side of the Fleet tab.
+    QString title = tr("Error against bits\n%n adapter(s)", nullptr, int(m_points.size()));
     if (notShown > 0)
-        title += tr(" (%n failed, not shown)", nullptr, notShown);
+        title += tr(", %n failed (not shown)", nullptr, notShown);
     it.title->setText(title);
     setMessage(m_points.empty() ? (notShown > 0 ? tr("Every adapter failed")
                                                 : tr("No quantized adapters to plot"))

@@ -49,6 +49,11 @@ FleetTableModel::FleetTableModel(FleetDocument* document, QObject* parent)
 {
     connect(document, &FleetDocument::listed, this, [this] {
         beginResetModel();
+        m_names.clear();
+        m_names.reserve(qsizetype(m_document->entries().size()));
+        for (const FleetEntry& entry : m_document->entries())
+            m_names.append(QString::fromStdString(
+                entry.record.relative.empty() ? entry.record.input : entry.record.relative));
         endResetModel();
     });
     connect(document, &FleetDocument::rowsUpdated, this, [this](int first, int last) {
@@ -63,7 +68,7 @@ QString FleetTableModel::bytesText(double bytes)
 
 int FleetTableModel::rowCount(const QModelIndex& parent) const
 {
-    return parent.isValid() ? 0 : int(m_document->entries().size());
+    return parent.isValid() ? 0 : int(m_names.size());
 }
 
 int FleetTableModel::columnCount(const QModelIndex& parent) const
@@ -79,7 +84,7 @@ QVariant FleetTableModel::data(const QModelIndex& index, int role) const
     const lq::BatchRecord& record = entry.record;
     const bool failed = !entry.pending && record.status == lq::BatchStatus::Failed;
     const bool has = measured(entry);
-    const QLocale locale;
+    const QLocale& locale = m_locale;
 
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
@@ -112,21 +117,9 @@ QVariant FleetTableModel::data(const QModelIndex& index, int role) const
         return {};
     }
     if (role == SortRole) {
-        switch (index.column()) {
-        case ModulesColumn:
-            return has ? qlonglong(record.modules) : qlonglong(-1);
-        case ParametersColumn:
-            return has ? qlonglong(record.loraParameters) : qlonglong(-1);
-        case SizeColumn:
-            return has ? qlonglong(record.bytesBefore) : qlonglong(-1);
-        case BitsColumn:
-            return entry.quantized ? record.bitsPaper : -1.0;
-        case ErrorColumn:
-            // Failed rows have no error: they sort after every real one, ascending.
-            return entry.quantized ? record.relError : std::numeric_limits<double>::infinity();
-        default:
-            return data(index, Qt::DisplayRole);
-        }
+        if (const std::optional<double> number = sortNumber(index.row(), index.column()))
+            return *number;
+        return data(index, Qt::DisplayRole);
     }
     if (role == Qt::TextAlignmentRole) {
         switch (index.column()) {
@@ -151,6 +144,28 @@ QVariant FleetTableModel::data(const QModelIndex& index, int role) const
         return tip;
     }
     return {};
+}
+
+std::optional<double> FleetTableModel::sortNumber(int row, int column) const
+{
+    const FleetEntry& entry = m_document->entries()[std::size_t(row)];
+    const lq::BatchRecord& record = entry.record;
+    const bool has = measured(entry);
+    switch (column) {
+    case ModulesColumn:
+        return has ? double(record.modules) : -1.0;
+    case ParametersColumn:
+        return has ? double(record.loraParameters) : -1.0;
+    case SizeColumn:
+        return has ? double(record.bytesBefore) : -1.0;
+    case BitsColumn:
+        return entry.quantized ? record.bitsPaper : -1.0;
+    case ErrorColumn:
+        // Failed rows have no error: they sort after every real one, ascending.
+        return entry.quantized ? record.relError : std::numeric_limits<double>::infinity();
+    default:
+        return std::nullopt;
+    }
 }
 
 QVariant FleetTableModel::headerData(int section, Qt::Orientation orientation, int role) const

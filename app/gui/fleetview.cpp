@@ -27,6 +27,46 @@ namespace {
 
 constexpr double kBytesPerGiB = 1024.0 * 1024.0 * 1024.0;
 
+// Filters by name with one reset instead of a removal signal per range of hidden rows: with the
+// rows sorted by error, a new filter hides thousands of scattered ranges, and the table
+// relaid itself out after each (about three times slower at 10,000 rows).
+class NameFilterProxy : public QSortFilterProxyModel
+{
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+
+    void setNameFilter(const QString& text)
+    {
+        if (text == m_text)
+            return;
+        beginResetModel();
+        m_text = text;
+        endResetModel(); // the proxy drops its mapping on its own reset
+    }
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex& parent) const override
+    {
+        return m_text.isEmpty() || sourceModel()
+                                       ->index(row, FleetTableModel::AdapterColumn, parent)
+                                       .data()
+                                       .toString()
+                                       .contains(m_text, Qt::CaseInsensitive);
+    }
+
+    bool lessThan(const QModelIndex& left, const QModelIndex& right) const override
+    {
+        const auto* model = static_cast<const FleetTableModel*>(sourceModel());
+        const std::optional<double> a = model->sortNumber(left.row(), left.column());
+        if (a)
+            return *a < *model->sortNumber(right.row(), right.column());
+        return QSortFilterProxyModel::lessThan(left, right);
+    }
+
+private:
+    QString m_text;
+};
+
 } // namespace
 
 FleetView::FleetView(FleetDocument* document, QWidget* parent)
@@ -34,18 +74,24 @@ FleetView::FleetView(FleetDocument* document, QWidget* parent)
 {
     setObjectName(QStringLiteral("fleetView"));
     m_model = new FleetTableModel(document, this);
-    m_proxy = new QSortFilterProxyModel(this);
+    auto* proxy = new NameFilterProxy(this);
+    m_proxy = proxy;
     m_proxy->setSourceModel(m_model);
     m_proxy->setSortRole(FleetTableModel::SortRole);
-    m_proxy->setFilterKeyColumn(FleetTableModel::AdapterColumn);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
 
     m_filter = new QLineEdit(this);
     m_filter->setObjectName(QStringLiteral("fleetFilter"));
     m_filter->setPlaceholderText(tr("Filter by adapter name"));
     m_filter->setClearButtonEnabled(true);
-    connect(m_filter, &QLineEdit::textChanged, m_proxy,
-            &QSortFilterProxyModel::setFilterFixedString);
+    connect(m_filter, &QLineEdit::textChanged, this, [this, proxy](const QString& text) {
+        const int selected = selectedRow();
+        proxy->setNameFilter(text);
+        // The reset cleared the selection; the row stays selected while it is shown.
+        const QModelIndex shown = m_proxy->mapFromSource(m_model->index(selected, 0));
+        if (selected >= 0 && shown.isValid())
+            m_table->selectionModel()->setCurrentIndex(shown, QItemSelectionModel::ClearAndSelect |
+                                                                  QItemSelectionModel::Rows);
+    });
     m_progress = new QProgressBar(this);
     m_progress->setObjectName(QStringLiteral("fleetProgress"));
     m_progress->setFormat(tr("%v / %m adapters read"));
@@ -85,16 +131,15 @@ FleetView::FleetView(FleetDocument* document, QWidget* parent)
     header->setStretchLastSection(true);
     {
         const QFontMetrics metrics(font());
-        const QString widest[FleetTableModel::ColumnCount] = {
-            QStringLiteral("customer-0000/task-00-adapter"),
-            QStringLiteral("meta-llama/Llama-2-7b-hf"),
-            QStringLiteral("888"),
-            QStringLiteral("88,888,888"),
-            QStringLiteral("888.8 MB → 88.8 MB"),
-            QStringLiteral("8.88 / 8.88"),
-            QStringLiteral("0.0000"),
-            QStringLiteral("not quantized"),
-            QString()};
+        QString widest[FleetTableModel::ColumnCount];
+        widest[FleetTableModel::AdapterColumn] = QStringLiteral("customer-0000/task-00");
+        widest[FleetTableModel::StatusColumn] = QStringLiteral("not quantized");
+        widest[FleetTableModel::ErrorColumn] = QStringLiteral("0.0000");
+        widest[FleetTableModel::BitsColumn] = QStringLiteral("8.88 / 8.88");
+        widest[FleetTableModel::SizeColumn] = QStringLiteral("888.8 MB → 88.8 MB");
+        widest[FleetTableModel::ModulesColumn] = QStringLiteral("888");
+        widest[FleetTableModel::ParametersColumn] = QStringLiteral("88,888,888");
+        widest[FleetTableModel::BaseModelColumn] = QStringLiteral("meta-llama/Llama-2-7b-hf");
         constexpr int kPadding = 16;
         for (int column = 0; column + 1 < FleetTableModel::ColumnCount; ++column)
             header->resizeSection(
@@ -120,6 +165,8 @@ FleetView::FleetView(FleetDocument* document, QWidget* parent)
     splitter->addWidget(m_scatter);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
+    // The table's columns would otherwise claim nearly all the width at the first layout.
+    splitter->setSizes({3000, 2000});
 
     m_totals = new QLabel(this);
     m_totals->setObjectName(QStringLiteral("fleetTotals"));
@@ -220,8 +267,7 @@ void FleetView::updatePoints()
             ++notShown;
         }
     }
-    m_scatter->setPoints(std::move(points), notShown,
-                         tr("average bits per weight (true: scales and headers included)"));
+    m_scatter->setPoints(std::move(points), notShown, tr("average bits per weight (true count)"));
 }
 
 void FleetView::updateTotals()

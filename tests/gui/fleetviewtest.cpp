@@ -228,7 +228,7 @@ void FleetViewTest::scatterClickSelectsTheRow()
     // Four points; the two failed adapters are counted, not drawn.
     QCOMPARE(scatter->pointCount(), 4);
     QCOMPARE(scatter->notShown(), 2);
-    QVERIFY2(scatter->title().contains(QStringLiteral("2 failed, not shown")),
+    QVERIFY2(scatter->title().contains(QStringLiteral("2 failed (not shown)")),
              qPrintable(scatter->title()));
     QCOMPARE(scatter->positionOf(Broken), QPoint(-1, -1));
     scatter->replotNow();
