@@ -4,6 +4,8 @@
 
 #include <QHelpEvent>
 #include <QMouseEvent>
+#include <QPainter>
+#include <QPixmap>
 #include <QToolTip>
 #include <algorithm>
 #include <cmath>
@@ -16,6 +18,7 @@ namespace {
 
 // Clicks and tool tips pick the nearest point within this many pixels.
 constexpr double kPickPixels = 8;
+constexpr int kDiscPixels = 6;
 
 } // namespace
 
@@ -39,11 +42,21 @@ FleetScatterPlot::FleetScatterPlot(QWidget* parent)
 
     it.points = new QCPGraph(p->xAxis, p->yAxis);
     it.points->setLineStyle(QCPGraph::lsNone);
-    // Translucent discs: where thousands of adapters overlap the cloud reads darker.
+    // Translucent discs, where thousands of adapters overlap the cloud reads darker. Drawn once
+    // into a pixmap that each point copies: an antialiased ellipse per point took ~70 ms per
+    // replot at 10,000 points, the copies a few.
     QColor fill = style::bars();
-    fill.setAlpha(110);
-    it.points->setScatterStyle(
-        QCPScatterStyle(QCPScatterStyle::ssDisc, QPen(Qt::NoPen), QBrush(fill), 5));
+    fill.setAlpha(140);
+    QPixmap disc(kDiscPixels, kDiscPixels);
+    disc.fill(Qt::transparent);
+    {
+        QPainter painter(&disc);
+        painter.setRenderHint(QPainter::Antialiasing);
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(fill);
+        painter.drawEllipse(QRectF(0.5, 0.5, kDiscPixels - 1.0, kDiscPixels - 1.0));
+    }
+    it.points->setScatterStyle(QCPScatterStyle(disc));
     it.highlight = new QCPGraph(p->xAxis, p->yAxis);
     it.highlight->setLineStyle(QCPGraph::lsNone);
     it.highlight->setScatterStyle(

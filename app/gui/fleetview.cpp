@@ -240,7 +240,10 @@ void FleetView::onListed()
 
 void FleetView::onRowsUpdated()
 {
-    updatePoints();
+    // Only a batch's rows have points, and they come listed; a folder's rows fill in 256 at a
+    // time and are never quantized here.
+    if (m_document->kind() == FleetDocument::Kind::BatchResults)
+        updatePoints();
     updateTotals();
 }
 
