@@ -18,6 +18,13 @@ QString DialogFileChooser::adapterFolderToOpen(QWidget* parent, const QString& s
                                              startFolder);
 }
 
+QString DialogFileChooser::batchResultsToOpen(QWidget* parent, const QString& startFolder)
+{
+    return QFileDialog::getExistingDirectory(
+        parent, QObject::tr("Open Batch Results (the output folder of loraquant batch)"),
+        startFolder);
+}
+
 QString DialogFileChooser::planToOpen(QWidget* parent, const QString& startFolder)
 {
     return QFileDialog::getOpenFileName(

@@ -18,6 +18,8 @@ public:
     virtual QString adapterToOpen(QWidget* parent, const QString& startFolder) = 0;
     // A folder holding an adapter.
     virtual QString adapterFolderToOpen(QWidget* parent, const QString& startFolder) = 0;
+    // A batch output folder (holding batch-summary*.jsonl).
+    virtual QString batchResultsToOpen(QWidget* parent, const QString& startFolder) = 0;
     // A file holding a quantization plan: a packed adapter or a JSON report.
     virtual QString planToOpen(QWidget* parent, const QString& startFolder) = 0;
     // A file to write; `filter` as QFileDialog takes it, e.g. "JSON report (*.json)".
@@ -33,6 +35,7 @@ class DialogFileChooser : public FileChooser
 public:
     QString adapterToOpen(QWidget* parent, const QString& startFolder) override;
     QString adapterFolderToOpen(QWidget* parent, const QString& startFolder) override;
+    QString batchResultsToOpen(QWidget* parent, const QString& startFolder) override;
     QString planToOpen(QWidget* parent, const QString& startFolder) override;
     QString fileToSave(QWidget* parent, const QString& caption, const QString& suggested,
                        const QString& filter) override;

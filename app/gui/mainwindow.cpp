@@ -8,6 +8,7 @@
 #include "errorview.h"
 #include "exportcontroller.h"
 #include "filechooser.h"
+#include "fleetpresenter.h"
 #include "helpbrowser.h"
 #include "job.h"
 #include "spectrumview.h"
@@ -67,6 +68,16 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent)
                 reportError(tr("Cannot open adapter"), message);
             });
     connect(m_workspace, &Workspace::currentChanged, this, &MainWindow::onCurrentDocumentChanged);
+    connect(m_fleets, &FleetPresenter::loadStarted, m_presenter->statusPanel(),
+            &StatusPanel::track);
+    connect(m_fleets, &FleetPresenter::openFailed, this,
+            [this](const QString&, const QString& message) {
+                reportError(tr("Cannot open the fleet"), message);
+            });
+    connect(m_fleets, &FleetPresenter::openAdapterRequested, this, [this](const QString& path) {
+        openPath(path);
+        showView(View::Spectrum);
+    });
 
     resize(1280, 800);
     m_layoutRestored =
@@ -184,6 +195,7 @@ void MainWindow::createViews()
     shown.statusBar = statusBar();
     m_presenter = new DocumentPresenter(m_workspace, m_settings.get(), shown, this);
     m_exports = new ExportController(m_workspace, m_settings.get(), status, statusBar(), this);
+    m_fleets = new FleetPresenter(m_tabs, this);
 }
 
 void MainWindow::wireActions()
@@ -193,6 +205,13 @@ void MainWindow::wireActions()
             [this] { openPath(m_chooser->adapterToOpen(this, m_settings->lastFolder())); });
     connect(a->openFolder(), &QAction::triggered, this,
             [this] { openPath(m_chooser->adapterFolderToOpen(this, m_settings->lastFolder())); });
+    connect(a->openBatch(), &QAction::triggered, this, [this] {
+        const QString folder = m_chooser->batchResultsToOpen(this, m_settings->lastFolder());
+        if (folder.isEmpty())
+            return;
+        m_settings->setLastFolder(folder);
+        m_fleets->openBatchResults(folder);
+    });
     connect(a, &WindowActions::recentFileChosen, this, &MainWindow::openPath);
     connect(a->close(), &QAction::triggered, this, [this] {
         if (AdapterDocument* document = m_workspace->current())
@@ -257,6 +276,8 @@ void MainWindow::openPath(const QString& path)
     if (path.isEmpty())
         return;
     m_settings->setLastFolder(QFileInfo(path).absolutePath());
+    if (m_fleets->openIfFleet(path))
+        return;
     m_workspace->open(path, m_settings->lastParameters());
 }
 

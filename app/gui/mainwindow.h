@@ -18,6 +18,7 @@ class DocumentPresenter;
 class ErrorReporter;
 class ExportController;
 class FileChooser;
+class FleetPresenter;
 class WindowActions;
 class Workspace;
 
@@ -47,13 +48,15 @@ public:
     void setFileChooser(std::unique_ptr<FileChooser> chooser);
     void setErrorReporter(std::unique_ptr<ErrorReporter> reporter);
 
-    // Opens an adapter as File > Open does after its dialog.
+    // Opens an adapter as File > Open does after its dialog; a folder holding many adapters or
+    // a batch's output folder opens in a Fleet tab (fleetpresenter.h).
     void openPath(const QString& path);
 
     Workspace* workspace() const { return m_workspace; }
     WindowActions* actions() const { return m_actions; }
     ExportController* exports() const { return m_exports; }
     DocumentPresenter* presenter() const { return m_presenter; }
+    FleetPresenter* fleets() const { return m_fleets; }
 
     void showView(View view);
     View currentView() const;
@@ -81,6 +84,7 @@ private:
     QTabWidget* m_tabs = nullptr;
     DocumentPresenter* m_presenter = nullptr;
     ExportController* m_exports = nullptr;
+    FleetPresenter* m_fleets = nullptr;
     bool m_layoutRestored = false;
 };
 

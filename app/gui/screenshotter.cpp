@@ -3,14 +3,23 @@
 #include "adapterdocument.h"
 #include "documentpresenter.h"
 #include "errorview.h"
+#include "fleetdocument.h"
+#include "fleetexample.h"
+#include "fleetpresenter.h"
+#include "fleettablemodel.h"
+#include "fleetview.h"
 #include "mainwindow.h"
 #include "paretosweep.h"
+#include "widgets/fleetscatterplot.h"
 #include "widgets/plotwidget.h"
 #include "workspace.h"
 
 #include <QDir>
+#include <QHeaderView>
 #include <QPixmap>
 #include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QTableView>
 #include <QTimer>
 #include <cstdio>
 
@@ -22,6 +31,10 @@ namespace {
 constexpr int kSettleMs = 150;
 
 const char* const kViewNames[] = {"spectrum", "error", "learn"};
+// Adapters in the Fleet view's picture: enough for a cloud of points, few enough that the
+// failed ones show in the table's first screen.
+constexpr int kFleetAdapters = 200;
+constexpr std::uint64_t kFleetSeed = 7;
 
 } // namespace
 
@@ -78,23 +91,80 @@ void Screenshotter::takeNext()
         // The view shown kSettleMs ago: grab it now.
         const int view = m_next - 1;
         m_window->plotOf(MainWindow::View(view))->replotNow();
-        const QString file =
-            QDir(m_folder).filePath(QStringLiteral("workbench-%1.png").arg(kViewNames[view]));
-        if (!m_window->grab().save(file)) {
-            std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
-            emit done(1);
+        if (!save(QString::fromLatin1(kViewNames[view])))
             return;
-        }
-        std::printf("%s\n", qPrintable(file));
     }
     if (m_next == 3) {
-        std::fflush(stdout);
-        emit done(0);
+        takeFleet();
         return;
     }
     m_window->showView(MainWindow::View(m_next));
     ++m_next;
     QTimer::singleShot(kSettleMs, this, &Screenshotter::takeNext);
+}
+
+} // namespace lq::gui
+
+namespace lq::gui {
+
+QString Screenshotter::fleetFolder() const
+{
+    return m_fleetFolder.filePath(QStringLiteral("batch-output"));
+}
+
+bool Screenshotter::save(const QString& name)
+{
+    const QString file = QDir(m_folder).filePath(QStringLiteral("workbench-%1.png").arg(name));
+    if (!m_window->grab().save(file)) {
+        std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
+        emit done(1);
+        return false;
+    }
+    std::printf("%s\n", qPrintable(file));
+    return true;
+}
+
+void Screenshotter::takeFleet()
+{
+    try {
+        // The tab is named after the folder.
+        QDir().mkpath(fleetFolder());
+        writeBatchSummary(fleetFolder().toStdString(),
+                          exampleBatchRecords(kFleetAdapters, kFleetSeed));
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "loraquant-workbench: %s\n", error.what());
+        emit done(1);
+        return;
+    }
+    FleetPresenter* fleets = m_window->fleets();
+    fleets->openBatchResults(fleetFolder());
+    FleetView* view = fleets->currentView();
+    if (!view) {
+        std::fprintf(stderr, "loraquant-workbench: the Fleet view did not open\n");
+        emit done(1);
+        return;
+    }
+    connect(view->document(), &FleetDocument::loadFinished, this,
+            [this, view](Job::Outcome outcome, const QString& message) {
+                if (outcome != Job::Outcome::Succeeded) {
+                    std::fprintf(stderr, "loraquant-workbench: %s\n", qPrintable(message));
+                    emit done(1);
+                    return;
+                }
+                // Worst first: the failed adapters (no error) on top, then the largest errors;
+                // the worst quantized one selected shows how a row and its point go together.
+                view->table()->horizontalHeader()->setSortIndicator(FleetTableModel::ErrorColumn,
+                                                                    Qt::DescendingOrder);
+                const int failed = view->document()->totals().failed;
+                view->selectRow(view->proxy()->mapToSource(view->proxy()->index(failed, 0)).row());
+                QTimer::singleShot(kSettleMs, this, [this, view] {
+                    view->scatter()->replotNow();
+                    if (save(QStringLiteral("fleet"))) {
+                        std::fflush(stdout);
+                        emit done(0);
+                    }
+                });
+            });
 }
 
 } // namespace lq::gui

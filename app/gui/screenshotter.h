@@ -2,6 +2,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QTemporaryDir>
 
 namespace lq::gui {
 
@@ -11,7 +12,9 @@ class MainWindow;
 // `loraquant-workbench --screenshot DIR`: waits until the first adapter has opened and its
 // result is current, runs the error view's trade-off sweep (paretosweep.h), then shows each view
 // in turn and writes the whole window as
-// DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so), then reports done.
+// DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so); last it opens a
+// generated batch summary of 200 synthetic adapters (fleetexample.h, a few failed) and writes the
+// Fleet tab as DIR/workbench-fleet.png. Then it reports done.
 class Screenshotter : public QObject
 {
     Q_OBJECT
@@ -26,11 +29,15 @@ signals:
 private:
     void onDocument(AdapterDocument* document);
     void takeNext();
+    void takeFleet();
+    bool save(const QString& name);
+    QString fleetFolder() const;
 
     MainWindow* m_window;
     QString m_folder;
     int m_next = 0;
     bool m_started = false;
+    QTemporaryDir m_fleetFolder;
 };
 
 } // namespace lq::gui

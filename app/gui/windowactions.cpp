@@ -32,6 +32,11 @@ WindowActions::WindowActions(QMainWindow* window, QUndoGroup* undoGroup, AppSett
     m_openFolder = make(tr("Open Adapter &Folder…"), QStringLiteral("actionOpenFolder"),
                         QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O),
                         s->standardIcon(QStyle::SP_DirOpenIcon));
+    m_openFolder->setStatusTip(tr("Open an adapter folder, or a folder holding many adapters "
+                                  "(listed in a Fleet tab)"));
+    m_openBatch = make(tr("Open &Batch Results…"), QStringLiteral("actionOpenBatch"));
+    m_openBatch->setStatusTip(tr("Show what loraquant batch did: the output folder's "
+                                 "batch-summary*.jsonl in a Fleet tab"));
     m_close = make(tr("&Close Adapter"), QStringLiteral("actionClose"), QKeySequence::Close);
     m_exportPacked =
         make(tr("Export &Quantized (.lqa.h5)…"), QStringLiteral("actionExportPacked"),
@@ -88,6 +93,7 @@ void WindowActions::installMenus()
     QMenu* file = bar->addMenu(tr("&File"));
     file->addAction(m_open);
     file->addAction(m_openFolder);
+    file->addAction(m_openBatch);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
     connect(m_recentMenu, &QMenu::aboutToShow, this, &WindowActions::updateRecentMenu);

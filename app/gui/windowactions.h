@@ -33,6 +33,7 @@ public:
 
     QAction* open() const { return m_open; }
     QAction* openFolder() const { return m_openFolder; }
+    QAction* openBatch() const { return m_openBatch; }
     QAction* close() const { return m_close; }
     QAction* exportPacked() const { return m_exportPacked; }
     QAction* exportPeft() const { return m_exportPeft; }
@@ -61,6 +62,7 @@ private:
     AppSettings* m_settings;
     QAction* m_open = nullptr;
     QAction* m_openFolder = nullptr;
+    QAction* m_openBatch = nullptr;
     QAction* m_close = nullptr;
     QAction* m_exportPacked = nullptr;
     QAction* m_exportPeft = nullptr;

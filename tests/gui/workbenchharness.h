@@ -56,6 +56,7 @@ public:
     QString suggested; // what the last save dialog would have started from
     QString adapterToOpen(QWidget*, const QString&) override { return take(); }
     QString adapterFolderToOpen(QWidget*, const QString&) override { return take(); }
+    QString batchResultsToOpen(QWidget*, const QString&) override { return take(); }
     QString planToOpen(QWidget*, const QString&) override { return take(); }
     QString fileToSave(QWidget*, const QString&, const QString& suggestion, const QString&) override
     {
