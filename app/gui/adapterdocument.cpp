@@ -307,6 +307,26 @@ void AdapterDocument::setModuleOverride(int index, std::optional<int> h,
     recompute({index});
 }
 
+void AdapterDocument::setModuleOverrides(const std::vector<int>& modules,
+                                         const std::vector<std::optional<int>>& h,
+                                         const std::vector<std::optional<int>>& bitsHigh)
+{
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        const std::string& name = module(modules[i]).name;
+        if (h.at(i))
+            m_settings.hOverride[name] = *h[i];
+        else
+            m_settings.hOverride.erase(name);
+        if (bitsHigh.at(i))
+            m_settings.bitsHighOverride[name] = *bitsHigh[i];
+        else
+            m_settings.bitsHighOverride.erase(name);
+    }
+    emit settingsChanged();
+    if (!modules.empty())
+        recompute(modules);
+}
+
 void AdapterDocument::quantize(bool validate)
 {
     recompute({}, validate);

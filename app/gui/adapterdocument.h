@@ -137,6 +137,11 @@ public:
     // Edits: for undo commands.
     void setSettings(const lq::QuantSettings& settings);
     void setModuleOverride(int index, std::optional<int> h, std::optional<int> bitsHigh);
+    // Several modules' overrides at once (one entry of `h` and `bitsHigh` per module), recomputed
+    // together: a selection, a layer, every module of a kind.
+    void setModuleOverrides(const std::vector<int>& modules,
+                            const std::vector<std::optional<int>>& h,
+                            const std::vector<std::optional<int>>& bitsHigh);
 
     // Quantizes every module again in the background; with `validate`, then packs the result
     // and validates the CPU kernels on it.

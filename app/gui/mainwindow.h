@@ -18,6 +18,7 @@ class DocumentPresenter;
 class ErrorReporter;
 class ExportController;
 class FileChooser;
+class SessionController;
 class WindowActions;
 class Workspace;
 
@@ -54,6 +55,7 @@ public:
     WindowActions* actions() const { return m_actions; }
     ExportController* exports() const { return m_exports; }
     DocumentPresenter* presenter() const { return m_presenter; }
+    SessionController* sessions() const { return m_sessions; }
 
     void showView(View view);
     View currentView() const;
@@ -81,6 +83,7 @@ private:
     QTabWidget* m_tabs = nullptr;
     DocumentPresenter* m_presenter = nullptr;
     ExportController* m_exports = nullptr;
+    SessionController* m_sessions = nullptr;
     bool m_layoutRestored = false;
 };
 
