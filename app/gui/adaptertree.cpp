@@ -103,13 +103,13 @@ void AdapterTree::sizeColumns()
                                                            QStringLiteral("8.88 / 8.88"),
                                                            QStringLiteral("0.0000"),
                                                            QStringLiteral("+0.0000")};
-    constexpr int kPadding = 10;   // the cell's margins
-    constexpr int kIndicator = 14; // the sort arrow beside a header's text
+    // The sort arrow may elide a sorted column's header: the module names keep the room.
+    constexpr int kPadding = 10; // the cell's margins
     for (int column = 1; column < AdapterTreeModel::ColumnCount; ++column) {
         const QString title =
             m_model->headerData(column, Qt::Horizontal, Qt::DisplayRole).toString();
         const int width = std::max({boldMetrics.horizontalAdvance(widest[column]),
-                                    metrics.horizontalAdvance(title) + kIndicator,
+                                    metrics.horizontalAdvance(title),
                                     column == AdapterTreeModel::ShapeColumn
                                         ? metrics.horizontalAdvance(QStringLiteral("11008×4096"))
                                         : 0});

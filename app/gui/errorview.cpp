@@ -151,18 +151,18 @@ void ErrorView::showResult(AdapterDocument* document, int module)
             labels.append(group.label);
         }
     }
-    const QString what = m_grouping == ErrorGrouping::Modules ? tr("per module")
-                         : m_grouping == ErrorGrouping::Layers
-                             ? tr("per layer (energy-weighted)")
-                             : tr("per projection kind (energy-weighted)");
+    // One line of the plot's width: the groups' titles say no more than the modules' do.
     const QString title =
-        !document->packedOrigin()
-            ? tr("Relative error %4: %1 bits/weight (paper), %2 (true); total error %3")
+        m_grouping == ErrorGrouping::Layers
+            ? tr("Error per layer, energy-weighted: %1 bits/weight (paper), %2 (true); total %3")
+        : m_grouping == ErrorGrouping::Kinds
+            ? tr("Error per kind, energy-weighted: %1 bits/weight (paper), %2 (true); total %3")
+        : !document->packedOrigin()
+            ? tr("Relative error per module: %1 bits/weight (paper), %2 (true); total error %3")
         : document->recordedTotal()
-            // Short: the title has one line of the plot's width.
-            ? tr("Error against the original, as recorded, %4: %1 bits/weight (paper), %2 "
-                 "(true); total %3")
-            : tr("Error (as recorded; changed modules against the decoded) %4: %1 bits/weight "
+            ? tr("Error against the original, as recorded: %1 bits/weight (paper), %2 (true); "
+                 "total %3")
+            : tr("Error (as recorded; changed modules against the decoded): %1 bits/weight "
                  "(paper), %2 (true); total %3");
     std::vector<std::pair<int, QString>> ticks;
     if (m_grouping == ErrorGrouping::Modules)
@@ -172,8 +172,7 @@ void ErrorView::showResult(AdapterDocument* document, int module)
             ticks.emplace_back(int(bar), m_groups[bar].label);
     m_errors->setModules(title.arg(result.avgBitsPaper, 0, 'f', 2)
                              .arg(result.avgBitsTrue, 0, 'f', 2)
-                             .arg(document->shownTotal(), 0, 'f', 4)
-                             .arg(what),
+                             .arg(document->shownTotal(), 0, 'f', 4),
                          names, perBar(shown), ticks);
     m_errors->setBarLabels(labels);
     m_errors->setAxisLabel(m_grouping == ErrorGrouping::Modules  ? tr("module (ticks mark layers)")
