@@ -1,6 +1,8 @@
 #include "screenshotter.h"
 
 #include "adapterdocument.h"
+#include "adaptertree.h"
+#include "adaptertreemodel.h"
 #include "documentpresenter.h"
 #include "errorview.h"
 #include "mainwindow.h"
@@ -12,6 +14,8 @@
 #include <QPixmap>
 #include <QPushButton>
 #include <QTimer>
+#include <QTreeView>
+#include <algorithm>
 #include <cstdio>
 
 namespace lq::gui {
@@ -72,24 +76,56 @@ void Screenshotter::onDocument(AdapterDocument* document)
     startWhenCurrent();
 }
 
+bool Screenshotter::save(const QString& name)
+{
+    const QString file = QDir(m_folder).filePath(QStringLiteral("workbench-%1.png").arg(name));
+    if (!m_window->grab().save(file)) {
+        std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
+        emit done(1);
+        return false;
+    }
+    std::printf("%s\n", qPrintable(file));
+    return true;
+}
+
+void Screenshotter::arrangeTree()
+{
+    AdapterTree* tree = m_window->presenter()->adapterTree();
+    QTreeView* view = tree->view();
+    view->sortByColumn(AdapterTreeModel::ErrorColumn, Qt::DescendingOrder);
+    // The worst layer first; its three worst modules selected, as for "Apply to selected".
+    const QModelIndex adapter = view->model()->index(0, 0);
+    const QModelIndex layer = view->model()->index(0, 0, adapter);
+    view->collapseAll();
+    view->expand(adapter);
+    view->expand(layer);
+    view->setCurrentIndex(view->model()->index(0, 0, layer));
+    for (int row = 1; row < std::min(3, view->model()->rowCount(layer)); ++row)
+        view->selectionModel()->select(view->model()->index(row, 0, layer),
+                                       QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    view->scrollToTop();
+    m_window->presenter()->errorView()->setGrouping(ErrorGrouping::Layers);
+    m_window->showView(MainWindow::View::Error);
+}
+
 void Screenshotter::takeNext()
 {
     if (m_next > 0) {
         // The view shown kSettleMs ago: grab it now.
         const int view = m_next - 1;
         m_window->plotOf(MainWindow::View(view))->replotNow();
-        const QString file =
-            QDir(m_folder).filePath(QStringLiteral("workbench-%1.png").arg(kViewNames[view]));
-        if (!m_window->grab().save(file)) {
-            std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
-            emit done(1);
+        if (!save(QLatin1String(kViewNames[view])))
             return;
-        }
-        std::printf("%s\n", qPrintable(file));
     }
     if (m_next == 3) {
-        std::fflush(stdout);
-        emit done(0);
+        arrangeTree();
+        QTimer::singleShot(kSettleMs, this, [this] {
+            m_window->plotOf(MainWindow::View::Error)->replotNow();
+            if (!save(QStringLiteral("tree")))
+                return;
+            std::fflush(stdout);
+            emit done(0);
+        });
         return;
     }
     m_window->showView(MainWindow::View(m_next));

@@ -11,7 +11,9 @@ class MainWindow;
 // `loraquant-workbench --screenshot DIR`: waits until the first adapter has opened and its
 // result is current, runs the error view's trade-off sweep (paretosweep.h), then shows each view
 // in turn and writes the whole window as
-// DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so), then reports done.
+// DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so); last
+// DIR/workbench-tree.png: the tree sorted by error with three modules of the worst layer
+// selected, beside the Error view's bars per layer. Then reports done.
 class Screenshotter : public QObject
 {
     Q_OBJECT
@@ -26,6 +28,9 @@ signals:
 private:
     void onDocument(AdapterDocument* document);
     void takeNext();
+    // Sorts and multi-selects the tree, shows the errors per layer (for workbench-tree.png).
+    void arrangeTree();
+    bool save(const QString& name);
 
     MainWindow* m_window;
     QString m_folder;
