@@ -292,6 +292,23 @@ void AdapterTree::addTargetMenu(QMenu* menu, AdapterDocument* document, const QS
                 push(SetModuleChoicesCommand::setBitsHigh(guarded, modules, bits, target));
         });
     }
+    QMenu* refineMenu = sub->addMenu(tr("Refinement"));
+    refineMenu->setObjectName(QStringLiteral("refineMenu"));
+    const std::pair<std::optional<lq::Refinement>, QString> refinements[] = {
+        {lq::Refinement::None, tr("None")},
+        {lq::Refinement::Paper, tr("Paper (SGD)")},
+        {lq::Refinement::Best, tr("Best")},
+        {std::nullopt, tr("As the Adapter")}};
+    for (const auto& [refine, text] : refinements) {
+        QAction* action = refineMenu->addAction(text);
+        action->setObjectName(
+            refine ? QStringLiteral("refine-%1").arg(QString::fromStdString(lq::toString(*refine)))
+                   : QStringLiteral("refine-adapter"));
+        connect(action, &QAction::triggered, this, [guarded, modules, target, refine, push] {
+            if (guarded)
+                push(SetModuleChoicesCommand::setRefinement(guarded, modules, refine, target));
+        });
+    }
     sub->addSeparator();
     QAction* reset = sub->addAction(tr("Follow the Adapter's Rule Again"));
     reset->setObjectName(QStringLiteral("reset"));

@@ -379,6 +379,9 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
                     .arg(m.r)
                     .arg(overridden ? tr("\nh or bits set by hand (the rule no longer applies)")
                                     : QString());
+            if (const auto refine = document->refineOverride(module))
+                tip += tr("\nrefinement %1, set for this module")
+                           .arg(QString::fromStdString(lq::toString(*refine)));
             if (document->packedOrigin())
                 tip += document->recordedError(module)
                            ? tr("\nerror: against the original adapter, as the packed file "

@@ -453,6 +453,7 @@ void DocumentPresenter::applyToAll()
     lq::QuantSettings settings = m_views.panel->settings(document->settings());
     settings.hOverride.clear();
     settings.bitsHighOverride.clear();
+    settings.refineOverride.clear();
     const QString rule = settings.split == lq::SplitRule::Fixed ? tr("h = %1").arg(settings.fixedH)
                                                                 : tr("ρ = %1").arg(settings.rho);
     document->undoStack()->push(new ChangeSettingsCommand(

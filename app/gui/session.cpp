@@ -51,6 +51,7 @@ SessionAdapter SessionAdapter::of(const AdapterDocument& document)
     entry.plan.settings = document.settings();
     entry.plan.settings.hOverride.clear();
     entry.plan.settings.bitsHighOverride.clear();
+    entry.plan.settings.refineOverride.clear();
     for (int i = 0; i < document.moduleCount(); ++i) {
         const lq::LoraModule& m = document.module(i);
         entry.plan.modules.push_back(
@@ -59,6 +60,9 @@ SessionAdapter SessionAdapter::of(const AdapterDocument& document)
             entry.hByHand << QString::fromStdString(m.name);
         if (document.bitsHighOverride(i))
             entry.bitsByHand << QString::fromStdString(m.name);
+        if (const auto refine = document.refineOverride(i))
+            entry.refineByHand.insert(QString::fromStdString(m.name),
+                                      QString::fromStdString(lq::toString(*refine)));
     }
     return entry;
 }
@@ -75,6 +79,16 @@ lq::QuantSettings SessionAdapter::settingsFor(const lq::Adapter& adapter) const
         if (const auto found = all.bitsHighOverride.find(name.toStdString());
             found != all.bitsHighOverride.end())
             settings.bitsHighOverride.insert(*found);
+    for (auto it = refineByHand.begin(); it != refineByHand.end(); ++it) {
+        const std::optional<lq::Refinement> refine =
+            lq::refinementFromString(it.value().toStdString());
+        if (!refine)
+            fail(QString::fromStdString(plan.file),
+                 QStringLiteral("refinement '%1' of %2 is none of none, paper, best")
+                     .arg(it.value(), it.key()));
+        if (all.hOverride.count(it.key().toStdString())) // a module of the adapter
+            settings.refineOverride[it.key().toStdString()] = *refine;
+    }
     return settings;
 }
 
@@ -117,6 +131,10 @@ QByteArray Session::toJson() const
         item[QStringLiteral("plan")] = kept;
         item[QStringLiteral("h_by_hand")] = toArray(adapter.hByHand);
         item[QStringLiteral("bits_by_hand")] = toArray(adapter.bitsByHand);
+        QJsonObject refine;
+        for (auto it = adapter.refineByHand.begin(); it != adapter.refineByHand.end(); ++it)
+            refine[it.key()] = it.value();
+        item[QStringLiteral("refine_by_hand")] = refine;
         list.append(item);
     }
     QJsonObject root;
@@ -162,6 +180,12 @@ Session Session::fromJson(const QByteArray& json, const QString& file)
             names(item.value(QStringLiteral("h_by_hand")), file, QStringLiteral("h_by_hand"));
         adapter.bitsByHand =
             names(item.value(QStringLiteral("bits_by_hand")), file, QStringLiteral("bits_by_hand"));
+        const QJsonValue refine = item.value(QStringLiteral("refine_by_hand"));
+        if (!refine.isUndefined() && !refine.isObject())
+            fail(file, QStringLiteral("'refine_by_hand' must map module names to refinements"));
+        const QJsonObject refineObject = refine.toObject();
+        for (auto it = refineObject.begin(); it != refineObject.end(); ++it)
+            adapter.refineByHand.insert(it.key(), it.value().toString());
         session.adapters.push_back(std::move(adapter));
     }
     session.current = root.value(QStringLiteral("current")).toInt(-1);

@@ -2,6 +2,7 @@
 
 #include "core/engine/quantplan.h"
 
+#include <QMap>
 #include <QString>
 #include <QStringList>
 #include <vector>
@@ -21,7 +22,8 @@ class AdapterDocument;
 //                     "plan": { <a JSON report's settings and modules, as quantplan.h reads
 //                               them: the same format as Export Report> },
 //                     "h_by_hand": ["<module name>", ...],
-//                     "bits_by_hand": ["<module name>", ...] } ] }
+//                     "bits_by_hand": ["<module name>", ...],
+//                     "refine_by_hand": {"<module name>": "none" | "paper" | "best"} } ] }
 // The plan fixes each module's h and width; the *_by_hand lists say which of them were the
 // person's own choice (the others follow the adapter's rule, and keep following it).
 struct SessionAdapter
@@ -29,6 +31,8 @@ struct SessionAdapter
     QString path;
     lq::QuantPlan plan;
     QStringList hByHand, bitsByHand;
+    // Modules refined unlike the adapter: name -> "none" | "paper" | "best".
+    QMap<QString, QString> refineByHand;
 
     // The document's settings and choices now.
     static SessionAdapter of(const AdapterDocument& document);

@@ -14,18 +14,21 @@ void apply(AdapterDocument* document, const std::vector<int>& modules,
            const std::vector<ModuleChoice>& choices)
 {
     std::vector<std::optional<int>> h, bits;
+    std::vector<std::optional<lq::Refinement>> refine;
     for (const ModuleChoice& choice : choices) {
         h.push_back(choice.h);
         bits.push_back(choice.bitsHigh);
+        refine.push_back(choice.refine);
     }
-    document->setModuleOverrides(modules, h, bits);
+    document->setModuleOverrides(modules, h, bits, refine);
 }
 
 } // namespace
 
 ModuleChoice SetModuleChoicesCommand::choiceOf(const AdapterDocument& document, int index)
 {
-    return {document.hOverride(index), document.bitsHighOverride(index)};
+    return {document.hOverride(index), document.bitsHighOverride(index),
+            document.refineOverride(index)};
 }
 
 namespace {
@@ -47,7 +50,8 @@ SetModuleChoicesCommand* SetModuleChoicesCommand::applyRule(AdapterDocument* doc
     plain.bitsHighOverride.clear();
     std::vector<ModuleChoice> choices;
     for (int module : modules)
-        choices.push_back({document->hUnder(module, plain), plain.bitsHigh});
+        choices.push_back(
+            {document->hUnder(module, plain), plain.bitsHigh, document->refineOverride(module)});
     const QString ruleText = plain.split == lq::SplitRule::Fixed ? tr("h = %1").arg(plain.fixedH)
                                                                  : tr("ρ = %1").arg(plain.rho);
     return new SetModuleChoicesCommand(
@@ -61,8 +65,8 @@ SetModuleChoicesCommand* SetModuleChoicesCommand::setH(AdapterDocument* document
 {
     std::vector<ModuleChoice> choices;
     for (int module : modules)
-        choices.push_back(
-            {std::clamp(h, 0, document->module(module).r), document->bitsHighOverride(module)});
+        choices.push_back({std::clamp(h, 0, document->module(module).r),
+                           document->bitsHighOverride(module), document->refineOverride(module)});
     return new SetModuleChoicesCommand(document, std::move(modules), std::move(choices),
                                        tr("Set h = %1 for %2").arg(h).arg(target));
 }
@@ -73,10 +77,25 @@ SetModuleChoicesCommand* SetModuleChoicesCommand::setBitsHigh(AdapterDocument* d
 {
     std::vector<ModuleChoice> choices;
     for (int module : modules)
-        choices.push_back({document->hOverride(module), bits});
+        choices.push_back({document->hOverride(module), bits, document->refineOverride(module)});
     return new SetModuleChoicesCommand(
         document, std::move(modules), std::move(choices),
         tr("Set the high part of %1 to %2 bits").arg(target).arg(bits));
+}
+
+SetModuleChoicesCommand*
+SetModuleChoicesCommand::setRefinement(AdapterDocument* document, std::vector<int> modules,
+                                       std::optional<lq::Refinement> refine, const QString& target)
+{
+    std::vector<ModuleChoice> choices;
+    for (int module : modules)
+        choices.push_back(
+            {document->hOverride(module), document->bitsHighOverride(module), refine});
+    return new SetModuleChoicesCommand(
+        document, std::move(modules), std::move(choices),
+        refine ? tr("Set refinement %1 for %2")
+                     .arg(QString::fromStdString(lq::toString(*refine)), target)
+               : tr("Let %1 take the adapter's refinement").arg(target));
 }
 
 SetModuleChoicesCommand* SetModuleChoicesCommand::reset(AdapterDocument* document,

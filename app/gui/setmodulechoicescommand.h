@@ -17,12 +17,14 @@ struct ModuleChoice
 {
     std::optional<int> h;
     std::optional<int> bitsHigh;
+    std::optional<lq::Refinement> refine;
     bool operator==(const ModuleChoice&) const = default;
 };
 
-// Sets the split h and/or high-part width of several modules at once (a multi-selection in the
-// tree, a whole layer, every module of one kind) as one undo step; the modules are recomputed
-// together. Undo gives each module back its own earlier choice, including having none.
+// Sets the split h, the high-part width and/or the refinement of several modules at once (a
+// multi-selection in the tree, a whole layer, every module of one kind) as one undo step; the
+// modules are recomputed together. Undo gives each module back its own earlier choice, including
+// having none.
 class SetModuleChoicesCommand : public QUndoCommand
 {
 public:
@@ -49,6 +51,11 @@ public:
     // The high part's width for each module, each keeping its h:
     static SetModuleChoicesCommand* setBitsHigh(AdapterDocument* document, std::vector<int> modules,
                                                 int bits, const QString& target);
+    // The refinement of each module (empty: the adapter's), each keeping its h and width:
+    static SetModuleChoicesCommand* setRefinement(AdapterDocument* document,
+                                                  std::vector<int> modules,
+                                                  std::optional<lq::Refinement> refine,
+                                                  const QString& target);
     // No choices of their own: the modules follow the adapter's rule again.
     static SetModuleChoicesCommand* reset(AdapterDocument* document, std::vector<int> modules,
                                           const QString& target);

@@ -152,9 +152,9 @@ void CompareSessionTest::copiesGetDistinctNames()
 
 void CompareSessionTest::sessionRoundTrip()
 {
-    // Choices by hand on two layers, a group size, the Error view by kind and a module of layer
-    // 3 current: saved, then reopened in a new window, everything is back and quantizes to the
-    // same errors; the modules that followed the rule still do.
+    // Choices by hand on three layers (refinement, width, h), a group size, the Error view by
+    // kind and a module of layer 3 current: saved, then reopened in a new window, everything is
+    // back and quantizes to the same errors; the modules that followed the rule still do.
     const QString file = m_scratch.filePath(QStringLiteral("work.lqsession.json"));
     std::vector<double> errors;
     lq::QuantSettings saved;
@@ -171,6 +171,9 @@ void CompareSessionTest::sessionRoundTrip()
             document, modulesOfLayer(*document, 1), 3, QStringLiteral("layer 1")));
         document->undoStack()->push(SetModuleChoicesCommand::setH(
             document, modulesOfLayer(*document, 2), 1, QStringLiteral("layer 2")));
+        document->undoStack()->push(SetModuleChoicesCommand::setRefinement(
+            document, modulesOfLayer(*document, 0), lq::Refinement::Best,
+            QStringLiteral("layer 0")));
         QVERIFY(waitIdle(document));
         const int current = modulesOfLayer(*document, 3).at(2);
         bench.window.presenter()->selectModule(document, current);
@@ -202,12 +205,13 @@ void CompareSessionTest::sessionRoundTrip()
     QCOMPARE(document->settings().groupSize, 64);
     QCOMPARE(document->settings().hOverride, saved.hOverride);
     QCOMPARE(document->settings().bitsHighOverride, saved.bitsHighOverride);
+    QCOMPARE(document->settings().refineOverride, saved.refineOverride);
+    QCOMPARE(int(document->settings().refineOverride.size()), 7);
     QCOMPARE(document->settings().rho, saved.rho);
     QCOMPARE(int(document->settings().split), int(saved.split));
     for (int i = 0; i < document->moduleCount(); ++i) {
         QVERIFY(std::abs(document->shownError(i) - errors[std::size_t(i)]) <= kSameErrorTolerance);
-        QCOMPARE(document->setByHand(i),
-                 document->module(i).layer == 1 || document->module(i).layer == 2);
+        QCOMPARE(document->setByHand(i), document->module(i).layer <= 2);
     }
     QCOMPARE(int(bench.window.currentView()), int(MainWindow::View::Error));
     QCOMPARE(int(bench.window.presenter()->errorView()->grouping()), int(ErrorGrouping::Kinds));

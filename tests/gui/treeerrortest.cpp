@@ -86,6 +86,7 @@ private slots:
     void filterKeepsParents();
     void multiSelectionIsOneUndoStep();
     void contextMenuSetsKindAndLayer();
+    void contextMenuRefinesAKind();
     void legendShowsTheScale();
     void errorViewAggregates_data();
     void errorViewAggregates();
@@ -348,6 +349,52 @@ void TreeErrorTest::contextMenuSetsKindAndLayer()
     QVERIFY(!document->setByHand(qProj));
     QCOMPARE(document->moduleResult(qProj)->bitsHigh, 2);
     QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void TreeErrorTest::contextMenuRefinesAKind()
+{
+    // Best refinement for every v_proj only: their errors drop, every other module's stays to
+    // the bit, as one undo step; undo brings the exact errors back.
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
+    QVERIFY(document);
+    QCOMPARE(int(document->settings().refine), int(lq::Refinement::None));
+    int vProj = -1;
+    for (int i : document->displayOrder())
+        if (document->module(i).kind == "v_proj")
+            vProj = i;
+    QVERIFY(vProj >= 0);
+    std::vector<double> before;
+    for (int i = 0; i < document->moduleCount(); ++i)
+        before.push_back(document->moduleResult(i)->relErr);
+    {
+        const std::unique_ptr<QMenu> menu = treeOf(bench)->contextMenu(
+            shownRow(bench, bench.window.presenter()->treeModel()->indexOf(document, vProj)));
+        auto* kind = menu->findChild<QMenu*>(QStringLiteral("targetKind"));
+        QVERIFY(kind);
+        auto* best = kind->findChild<QAction*>(QStringLiteral("refine-best"));
+        QVERIFY(best);
+        best->trigger();
+    }
+    QVERIFY(waitIdle(document));
+    QCOMPARE(document->undoStack()->count(), 1);
+    for (int i = 0; i < document->moduleCount(); ++i) {
+        const bool isV = document->module(i).kind == "v_proj";
+        QCOMPARE(int(document->effectiveRefinement(i)),
+                 int(isV ? lq::Refinement::Best : lq::Refinement::None));
+        if (isV)
+            QVERIFY2(document->moduleResult(i)->relErr < before[std::size_t(i)],
+                     qPrintable(document->moduleLabel(i)));
+        else
+            QCOMPARE(document->moduleResult(i)->relErr, before[std::size_t(i)]);
+        QCOMPARE(document->setByHand(i), isV);
+    }
+    document->undoStack()->undo();
+    QVERIFY(waitIdle(document));
+    for (int i = 0; i < document->moduleCount(); ++i) {
+        QVERIFY(!document->refineOverride(i));
+        QCOMPARE(document->moduleResult(i)->relErr, before[std::size_t(i)]);
+    }
 }
 
 void TreeErrorTest::legendShowsTheScale()
