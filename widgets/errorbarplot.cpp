@@ -17,10 +17,16 @@ struct ErrorBarPlot::Items
     QCPTextElement* title = nullptr;
     QCPBars* bars = nullptr;
     QCPBars* selectedBar = nullptr;
+    QCPTextElement* readout = nullptr;
     std::map<QString, QCPGraph*> references;
+    std::vector<QCPItemText*> labels; // one per bar while there are few enough to fit
 };
 
 namespace {
+
+// Beyond this many bars no label fits a screen's width (64 x the ~30 pixels of "0.000").
+constexpr int kMaxLabelledBars = 64;
+constexpr int kLabelGap = 3; // pixels between neighbouring labels
 
 // The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `least`.
 std::size_t countableStep(std::size_t least)
@@ -29,6 +35,15 @@ std::size_t countableStep(std::size_t least)
         for (std::size_t step : {decade, 2 * decade, 5 * decade})
             if (step >= least)
                 return step;
+}
+
+// A reference's name for the one-line read-out: "RTN 2-bit" of "whole adapter, RTN 2-bit, no
+// SVD (total 0.712)"; a name without commas up to its parenthesis.
+QString shortName(const QString& name)
+{
+    const QString head = name.section(QStringLiteral(" ("), 0, 0);
+    const QString second = head.section(QStringLiteral(", "), 1, 1);
+    return second.isEmpty() ? head : second;
 }
 
 } // namespace
@@ -40,6 +55,11 @@ ErrorBarPlot::ErrorBarPlot(QWidget* parent) : PlotWidget(parent), m_items(std::m
     p->plotLayout()->insertRow(0);
     it.title = new QCPTextElement(p, QString(), QFont(font().family(), 11, QFont::Bold));
     p->plotLayout()->addElement(0, 0, it.title);
+    p->plotLayout()->insertRow(1);
+    it.readout = new QCPTextElement(p, QString(), QFont(font().family(), 9));
+    it.readout->setObjectName(QStringLiteral("readout"));
+    p->plotLayout()->addElement(1, 0, it.readout);
+    p->plotLayout()->setRowStretchFactor(1, 0.001);
 
     p->xAxis->setLabel(tr("module (ticks mark layers)"));
     p->yAxis->setLabel(tr("relative error ‖ΔW − ΔŴ‖_F / ‖ΔW‖_F"));
@@ -60,10 +80,11 @@ ErrorBarPlot::ErrorBarPlot(QWidget* parent) : PlotWidget(parent), m_items(std::m
     p->legend->setWrap(2);
     p->legend->setBorderPen(Qt::NoPen);
     auto* legendRow = new QCPLayoutGrid;
-    p->plotLayout()->addElement(2, 0, legendRow);
+    p->plotLayout()->addElement(3, 0, legendRow);
     legendRow->addElement(0, 0, p->legend);
     legendRow->setMargins(QMargins(0, 0, 0, 4));
-    p->plotLayout()->setRowStretchFactor(2, 0.001);
+    p->plotLayout()->setRowStretchFactor(3, 0.001);
+    connect(p, &QCustomPlot::beforeReplot, this, &ErrorBarPlot::updateLabelVisibility);
 
     canvas()->installEventFilter(this);
     canvas()->setMouseTracking(true);
@@ -89,6 +110,25 @@ void ErrorBarPlot::setModules(const QString& title, const QStringList& names,
         values.push_back(errors[i]);
     }
     it.bars->setData(keys, values, true);
+
+    for (QCPItemText* label : it.labels)
+        p->removeItem(label);
+    it.labels.clear();
+    m_barLabels.clear();
+    if (int(errors.size()) <= kMaxLabelledBars) {
+        for (std::size_t i = 0; i < errors.size(); ++i) {
+            auto* label = new QCPItemText(p);
+            label->setClipToAxisRect(true);
+            label->position->setType(QCPItemPosition::ptPlotCoords);
+            label->position->setCoords(double(i), errors[i]);
+            label->setPositionAlignment(Qt::AlignBottom | Qt::AlignHCenter);
+            label->setPadding(QMargins(0, 0, 0, 2));
+            label->setFont(QFont(font().family(), 8));
+            label->setColor(QColor(40, 40, 40));
+            label->setVisible(false);
+            it.labels.push_back(label);
+        }
+    }
 
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
     // About 24 labels such as "L35" fit apart across the plot of a 1280-pixel window; beyond
@@ -117,6 +157,53 @@ void ErrorBarPlot::setModules(const QString& title, const QStringList& names,
     updateRange();
 }
 
+void ErrorBarPlot::setBarLabels(const QStringList& labels)
+{
+    m_barLabels = labels;
+    scheduleReplot();
+}
+
+void ErrorBarPlot::setAxisLabel(const QString& label)
+{
+    plot()->xAxis->setLabel(label);
+    scheduleReplot();
+}
+
+QString ErrorBarPlot::readout() const
+{
+    return m_items->readout->text();
+}
+
+int ErrorBarPlot::visibleLabelCount() const
+{
+    return int(std::count_if(m_items->labels.begin(), m_items->labels.end(),
+                             [](const QCPItemText* label) { return label->visible(); }));
+}
+
+void ErrorBarPlot::updateLabelVisibility()
+{
+    Items& it = *m_items;
+    if (it.labels.empty())
+        return;
+    const double pitch =
+        std::abs(plot()->xAxis->coordToPixel(1.0) - plot()->xAxis->coordToPixel(0.0));
+    const QFontMetrics metrics(it.labels.front()->font());
+    for (std::size_t i = 0; i < it.labels.size(); ++i) {
+        const QString value = QString::number(m_errors[i], 'f', 3);
+        const QString name = int(i) < m_barLabels.size() ? m_barLabels[int(i)] : QString();
+        QString text;
+        if (!name.isEmpty() &&
+            std::max(metrics.horizontalAdvance(name), metrics.horizontalAdvance(value)) +
+                    kLabelGap <=
+                pitch)
+            text = name + QLatin1Char('\n') + value;
+        else if (metrics.horizontalAdvance(value) + kLabelGap <= pitch)
+            text = value;
+        it.labels[i]->setText(text);
+        it.labels[i]->setVisible(!text.isEmpty());
+    }
+}
+
 void ErrorBarPlot::setSelected(int index)
 {
     m_selected = index >= 0 && index < int(m_errors.size()) ? index : -1;
@@ -132,9 +219,23 @@ void ErrorBarPlot::updateSelection()
         values.push_back(m_errors[m_selected]);
     }
     it.selectedBar->setData(keys, values, true);
-    it.selectedBar->setName(m_selected >= 0 && m_selected < m_names.size()
-                                ? tr("selected: %1").arg(m_names[m_selected])
-                                : tr("selected module"));
+    const bool named = m_selected >= 0 && m_selected < m_names.size();
+    it.selectedBar->setName(named ? tr("selected: %1").arg(m_names[m_selected])
+                                  : tr("selected module"));
+    QString readout;
+    if (named) {
+        readout = tr("Selected: %1 — error %2")
+                      .arg(m_names[m_selected])
+                      .arg(m_errors[std::size_t(m_selected)], 0, 'f', 4);
+        for (const auto& [name, graph] : it.references) {
+            auto point = graph->data()->findBegin(m_selected, false);
+            if (point != graph->data()->constEnd())
+                readout += tr("; %1 %2").arg(shortName(name)).arg(point->value, 0, 'f', 4);
+        }
+    } else if (!m_errors.empty()) {
+        readout = tr("Click a bar (or a row of the tree) to read its figures here");
+    }
+    it.readout->setText(readout);
     scheduleReplot();
 }
 
@@ -191,7 +292,9 @@ void ErrorBarPlot::updateRange()
         for (auto point = entry.second->data()->constBegin();
              point != entry.second->data()->constEnd(); ++point)
             top = std::max(top, point->value);
-    plot()->yAxis->setRange(0, top > 0 ? top * 1.08 : 1.0);
+    // Head room for the labels written above the bars.
+    const double room = m_items->labels.empty() ? 1.08 : 1.2;
+    plot()->yAxis->setRange(0, top > 0 ? top * room : 1.0);
     scheduleReplot();
 }
 

@@ -27,7 +27,14 @@ public:
     void setModules(const QString& title, const QStringList& names,
                     const std::vector<double>& errors,
                     const std::vector<std::pair<int, QString>>& groups = {});
-    // -1 for none.
+    // Short texts written above the bars, one per bar (a projection kind, a layer), each shown
+    // with the bar's value where it fits the bar's width, else the value alone where that fits,
+    // else nothing. Empty: the values alone. Set after setModules.
+    void setBarLabels(const QStringList& labels);
+    // The x axis's title ("module (ticks mark layers)").
+    void setAxisLabel(const QString& label);
+    // -1 for none. The line under the title reads out the selected bar's name, value and the
+    // references' values there, so that it is identified without hovering.
     void setSelected(int index);
     // A reference curve, one value per module; replaces one of the same name. An empty vector
     // removes it.
@@ -40,6 +47,10 @@ public:
     const std::vector<double>& errors() const { return m_errors; }
     QString title() const { return m_title; }
     int referenceCount() const;
+    // The selected bar's read-out line, as shown.
+    QString readout() const;
+    // How many bars carry a label at the current size (for tests).
+    int visibleLabelCount() const;
     // Canvas position of the top centre of bar `index` (for tests).
     QPoint barPosition(int index) const;
 
@@ -54,11 +65,14 @@ protected:
 private:
     void updateRange();
     void updateSelection();
+    // Shows each bar's label as far as it fits; before every replot (the width changes them).
+    void updateLabelVisibility();
 
     struct Items;
     std::unique_ptr<Items> m_items;
     QString m_title;
     QStringList m_names;
+    QStringList m_barLabels;
     std::vector<double> m_errors;
     int m_selected = -1;
 };

@@ -161,6 +161,18 @@ std::optional<int> AdapterDocument::bitsHighOverride(int index) const
                                                       : std::optional<int>(found->second);
 }
 
+std::optional<lq::Refinement> AdapterDocument::refineOverride(int index) const
+{
+    const auto found = m_settings.refineOverride.find(module(index).name);
+    return found == m_settings.refineOverride.end() ? std::nullopt
+                                                    : std::optional<lq::Refinement>(found->second);
+}
+
+lq::Refinement AdapterDocument::effectiveRefinement(int index) const
+{
+    return lq::chooseRefinement(m_settings, module(index).name);
+}
+
 bool AdapterDocument::setByHand(int index) const
 {
     const auto differsFromFile = [&](const std::optional<int>& value,
@@ -173,7 +185,8 @@ bool AdapterDocument::setByHand(int index) const
         const auto found = fromFile.find(module(index).name);
         return found == fromFile.end() || found->second != *value;
     };
-    return differsFromFile(hOverride(index), &lq::QuantSettings::hOverride) ||
+    return refineOverride(index) ||
+           differsFromFile(hOverride(index), &lq::QuantSettings::hOverride) ||
            differsFromFile(bitsHighOverride(index), &lq::QuantSettings::bitsHighOverride);
 }
 
@@ -215,7 +228,7 @@ std::optional<double> AdapterDocument::recordedError(int index) const
         const auto found = values.find(name);
         return found == values.end() ? -1 : found->second;
     };
-    if (!sameQuantizer || effectiveH(index) != stored(file.hOverride) ||
+    if (!sameQuantizer || refineOverride(index) || effectiveH(index) != stored(file.hOverride) ||
         effectiveBitsHigh(index) != stored(file.bitsHighOverride))
         return std::nullopt;
     return m_packed->relErr.at(std::size_t(index));
@@ -279,6 +292,7 @@ lq::ModuleResult AdapterDocument::preview(int index, int h)
 {
     lq::QuantSettings fast = m_settings;
     fast.refine = lq::Refinement::None;
+    fast.refineOverride.clear();
     const OneThreadHere oneThread;
     const lq::ModuleReparam& r = reparam(index);
     return lq::quantizeModule(module(index), factors(index), r, h, effectiveBitsHigh(index), fast);
@@ -305,6 +319,31 @@ void AdapterDocument::setModuleOverride(int index, std::optional<int> h,
         m_settings.bitsHighOverride.erase(name);
     emit settingsChanged();
     recompute({index});
+}
+
+void AdapterDocument::setModuleOverrides(const std::vector<int>& modules,
+                                         const std::vector<std::optional<int>>& h,
+                                         const std::vector<std::optional<int>>& bitsHigh,
+                                         const std::vector<std::optional<lq::Refinement>>& refine)
+{
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        const std::string& name = module(modules[i]).name;
+        if (refine.at(i))
+            m_settings.refineOverride[name] = *refine[i];
+        else
+            m_settings.refineOverride.erase(name);
+        if (h.at(i))
+            m_settings.hOverride[name] = *h[i];
+        else
+            m_settings.hOverride.erase(name);
+        if (bitsHigh.at(i))
+            m_settings.bitsHighOverride[name] = *bitsHigh[i];
+        else
+            m_settings.bitsHighOverride.erase(name);
+    }
+    emit settingsChanged();
+    if (!modules.empty())
+        recompute(modules);
 }
 
 void AdapterDocument::quantize(bool validate)
@@ -337,7 +376,8 @@ void AdapterDocument::recompute(std::vector<int> modules, bool validate)
         m_baselineJob = nullptr; // its finished() is ignored; it deletes itself
     }
     const bool oneFastModule = !validate && modules.size() == 1 &&
-                               m_settings.refine == lq::Refinement::None && !m_job && hasResult();
+                               effectiveRefinement(modules.front()) == lq::Refinement::None &&
+                               !m_job && hasResult();
     if (oneFastModule) {
         const int index = modules.front();
         const OneThreadHere oneThread;

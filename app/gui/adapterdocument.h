@@ -94,6 +94,9 @@ public:
     int effectiveBitsHigh(int index) const;
     std::optional<int> hOverride(int index) const;
     std::optional<int> bitsHighOverride(int index) const;
+    // The module's own refinement, when it has one; effectiveRefinement is what it gets.
+    std::optional<lq::Refinement> refineOverride(int index) const;
+    lq::Refinement effectiveRefinement(int index) const;
     // Whether h or the high bit width of module `index` was set by hand: an override that is not
     // simply what the packed file this document came from stored.
     bool setByHand(int index) const;
@@ -137,6 +140,12 @@ public:
     // Edits: for undo commands.
     void setSettings(const lq::QuantSettings& settings);
     void setModuleOverride(int index, std::optional<int> h, std::optional<int> bitsHigh);
+    // Several modules' overrides at once (one entry of `h`, `bitsHigh` and `refine` per module),
+    // recomputed together: a selection, a layer, every module of a kind.
+    void setModuleOverrides(const std::vector<int>& modules,
+                            const std::vector<std::optional<int>>& h,
+                            const std::vector<std::optional<int>>& bitsHigh,
+                            const std::vector<std::optional<lq::Refinement>>& refine);
 
     // Quantizes every module again in the background; with `validate`, then packs the result
     // and validates the CPU kernels on it.

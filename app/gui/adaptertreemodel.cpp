@@ -1,6 +1,8 @@
 #include "adaptertreemodel.h"
 
 #include "adapterdocument.h"
+#include "documentnames.h"
+#include "resultsnapshot.h"
 #include "workspace.h"
 
 #include <QApplication>
@@ -36,6 +38,28 @@ struct Aggregate
     double error() const { return normSq > 0 ? std::sqrt(errSq / normSq) : 0.0; }
 };
 
+constexpr double kUnchanged = 5e-5; // below the 4 digits shown
+
+QString deltaText(std::optional<double> delta)
+{
+    if (!delta)
+        return {};
+    if (std::abs(*delta) < kUnchanged)
+        return QStringLiteral("0.0000");
+    QString text = QString::number(*delta, 'f', 4);
+    if (*delta > 0)
+        text.prepend(QLatin1Char('+'));
+    return text.replace(QLatin1Char('-'), QStringLiteral("−"));
+}
+
+// Better than the snapshot reads green, worse red; no change stays plain.
+QVariant deltaColor(std::optional<double> delta)
+{
+    if (!delta || std::abs(*delta) < kUnchanged)
+        return {};
+    return *delta < 0 ? QColor(0, 120, 0) : QColor(180, 0, 0);
+}
+
 QString bitsText(double paper, double trueBits)
 {
     return QStringLiteral("%1 / %2").arg(paper, 0, 'f', 2).arg(trueBits, 0, 'f', 2);
@@ -50,6 +74,13 @@ AdapterTreeModel::AdapterTreeModel(Workspace* workspace, QObject* parent)
         addDocument(document);
     connect(workspace, &Workspace::documentOpened, this, &AdapterTreeModel::addDocument);
     connect(workspace, &Workspace::documentAboutToClose, this, &AdapterTreeModel::removeDocument);
+}
+
+void AdapterTreeModel::setSnapshots(Snapshots* snapshots)
+{
+    m_snapshots = snapshots;
+    connect(snapshots, &Snapshots::changed, this,
+            [this](AdapterDocument* document) { refreshDocument(document); });
 }
 
 QColor AdapterTreeModel::errorColor(double relativeError)
@@ -97,6 +128,9 @@ void AdapterTreeModel::addDocument(AdapterDocument* document)
     beginInsertRows({}, row, row);
     m_entries.push_back(std::move(entry));
     endInsertRows();
+    // A second copy of an adapter renames the first (distinctName).
+    if (row > 0)
+        emit dataChanged(index(0, NameColumn), index(row - 1, NameColumn));
 
     connect(document, &AdapterDocument::resultChanged, this,
             [this, document] { refreshDocument(document); });
@@ -115,6 +149,15 @@ void AdapterTreeModel::removeDocument(AdapterDocument* document)
     beginRemoveRows({}, row, row);
     m_entries.erase(m_entries.begin() + row);
     endRemoveRows();
+    // The closed one's twin may take its plain name back; the workspace lists it until now.
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            if (!m_entries.empty())
+                emit dataChanged(index(0, NameColumn),
+                                 index(int(m_entries.size()) - 1, NameColumn));
+        },
+        Qt::QueuedConnection);
 }
 
 void AdapterTreeModel::refreshDocument(AdapterDocument* document)
@@ -273,6 +316,34 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
         const lq::ModuleResult* result = document->moduleResult(module);
         const bool overridden = document->setByHand(module);
         switch (role) {
+        case FullNameRole:
+            return QString::fromStdString(m.name);
+        case LayerRole:
+            return m.layer;
+        case SortRole:
+            switch (index.column()) {
+            case NameColumn: // kinds as text; several modules of one kind in a layer by name
+                return QString::fromStdString(m.kind.empty() ? m.name : m.kind + " " + m.name);
+            case ShapeColumn:
+                return double(m.m) * double(m.n);
+            case RankColumn:
+                return m.r;
+            case HColumn:
+                return document->effectiveH(module);
+            case BitsColumn:
+                return document->effectiveBitsHigh(module);
+            case BitsPerWeightColumn:
+                return result ? result->bitsPaper / double(m.parameterCount()) : -1.0;
+            case ErrorColumn:
+                return result ? document->shownError(module) : -1.0;
+            case DeltaColumn: {
+                const auto delta =
+                    m_snapshots ? m_snapshots->moduleDelta(*document, module) : std::nullopt;
+                return delta ? *delta : 0.0;
+            }
+            default:
+                return {};
+            }
         case Qt::DisplayRole:
             switch (index.column()) {
             case NameColumn:
@@ -293,6 +364,9 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
             case ErrorColumn:
                 return result ? QString::number(document->shownError(module), 'f', 4)
                               : QStringLiteral("…");
+            case DeltaColumn:
+                return m_snapshots ? deltaText(m_snapshots->moduleDelta(*document, module))
+                                   : QString();
             default:
                 return {};
             }
@@ -305,6 +379,9 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
                     .arg(m.r)
                     .arg(overridden ? tr("\nh or bits set by hand (the rule no longer applies)")
                                     : QString());
+            if (const auto refine = document->refineOverride(module))
+                tip += tr("\nrefinement %1, set for this module")
+                           .arg(QString::fromStdString(lq::toString(*refine)));
             if (document->packedOrigin())
                 tip += document->recordedError(module)
                            ? tr("\nerror: against the original adapter, as the packed file "
@@ -316,7 +393,11 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
         case Qt::BackgroundRole:
             return result ? QVariant(errorColor(document->shownError(module))) : QVariant();
         case Qt::ForegroundRole:
-            return current ? QVariant() : QVariant(QColor(Qt::gray));
+            if (!current)
+                return QColor(Qt::gray);
+            if (index.column() == DeltaColumn && m_snapshots)
+                return deltaColor(m_snapshots->moduleDelta(*document, module));
+            return {};
         case Qt::FontRole:
             if (overridden && (index.column() == HColumn || index.column() == BitsColumn)) {
                 QFont font;
@@ -349,13 +430,48 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
     // The adapter's own total weighs by the original's norms, which only the file knows.
     const double error =
         kind == Kind::Adapter && total.any ? document->shownTotal() : total.error();
+    std::optional<double> delta;
+    if (const ResultSnapshot* snapshot = m_snapshots ? m_snapshots->of(document) : nullptr;
+        snapshot && total.any) {
+        if (kind == Kind::Adapter) {
+            delta = m_snapshots->totalDelta(*document);
+        } else {
+            Aggregate pinned; // the same modules' pinned errors, weighed by the same energies
+            for (int i : modules)
+                if (const lq::ModuleResult* result = document->moduleResult(i))
+                    pinned.add(*result, snapshot->errors.at(std::size_t(i)));
+            delta = error - pinned.error();
+        }
+    }
 
     switch (role) {
-    case Qt::DisplayRole:
+    case LayerRole:
+        return kind == Kind::Layer ? entry.layers[std::size_t(index.row())].layer : -1;
+    case SortRole:
         switch (index.column()) {
         case NameColumn:
             if (kind == Kind::Adapter)
                 return document->displayName();
+            // Modules outside any layer stay after the numbered layers.
+            return entry.layers[std::size_t(index.row())].layer >= 0
+                       ? double(entry.layers[std::size_t(index.row())].layer)
+                       : 1e9;
+        case ShapeColumn:
+            return double(modules.size());
+        case BitsPerWeightColumn:
+            return total.any ? total.bitsPaper / total.weights : -1.0;
+        case ErrorColumn:
+            return total.any ? error : -1.0;
+        case DeltaColumn:
+            return delta ? *delta : 0.0;
+        default:
+            return {};
+        }
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case NameColumn:
+            if (kind == Kind::Adapter)
+                return distinctName(document, m_workspace->documents());
             return entry.layers[std::size_t(index.row())].layer >= 0
                        ? tr("layer %1").arg(entry.layers[std::size_t(index.row())].layer)
                        : tr("other modules");
@@ -367,6 +483,8 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
                        : QStringLiteral("…");
         case ErrorColumn:
             return total.any ? QString::number(error, 'f', 4) : QStringLiteral("…");
+        case DeltaColumn:
+            return deltaText(delta);
         default:
             return {};
         }
@@ -400,7 +518,9 @@ QVariant AdapterTreeModel::data(const QModelIndex& index, int role) const
     case Qt::BackgroundRole:
         return total.any ? QVariant(errorColor(error)) : QVariant();
     case Qt::ForegroundRole:
-        return current ? QVariant() : QVariant(QColor(Qt::gray));
+        if (!current)
+            return QColor(Qt::gray);
+        return index.column() == DeltaColumn ? deltaColor(delta) : QVariant();
     case Qt::FontRole:
         if (kind == Kind::Adapter) {
             QFont font;
@@ -438,6 +558,8 @@ QVariant AdapterTreeModel::headerData(int section, Qt::Orientation orientation, 
             return tr("Bits/w");
         case ErrorColumn:
             return tr("Error");
+        case DeltaColumn:
+            return tr("Δ pin");
         default:
             return {};
         }
@@ -458,6 +580,9 @@ QVariant AdapterTreeModel::headerData(int section, Qt::Orientation orientation, 
         case ErrorColumn:
             return tr("Relative error of the update, ‖ΔW − ΔŴ‖_F / ‖ΔW‖_F (energy-weighted for "
                       "layers and adapters)");
+        case DeltaColumn:
+            return tr("Error now minus the error of the snapshot pinned with Adapter > Pin "
+                      "Snapshot: negative (green) is better");
         default:
             return {};
         }

@@ -6,6 +6,7 @@
 namespace lq::gui {
 
 class AdapterDocument;
+class Snapshots;
 class Workspace;
 
 // The open adapters as a tree, adapter > layer > module, with columns for shape, rank, h, the
@@ -26,6 +27,7 @@ public:
         BitsColumn,
         BitsPerWeightColumn,
         ErrorColumn,
+        DeltaColumn, // error now minus the pinned snapshot's (resultsnapshot.h)
         ColumnCount
     };
     enum class Kind
@@ -37,6 +39,12 @@ public:
     // Data roles besides Qt's: what a row is, and (for module rows) the module index.
     static constexpr int KindRole = Qt::UserRole + 1;
     static constexpr int ModuleRole = Qt::UserRole + 2;
+    // What a column sorts by: numbers where the text holds one (a layer's number, not its name
+    // as text, so that layer 2 comes before layer 10), module rows by their name.
+    static constexpr int SortRole = Qt::UserRole + 3;
+    // Module rows: the full tensor-name prefix and the layer number (-1: none), for filtering.
+    static constexpr int FullNameRole = Qt::UserRole + 4;
+    static constexpr int LayerRole = Qt::UserRole + 5;
 
     explicit AdapterTreeModel(Workspace* workspace, QObject* parent = nullptr);
 
@@ -53,6 +61,9 @@ public:
     int moduleOf(const QModelIndex& index) const;
     QModelIndex indexOf(AdapterDocument* document, int module, int column = 0) const;
     QModelIndex indexOf(AdapterDocument* document) const;
+
+    // Where DeltaColumn takes the pinned snapshots from; none: the column stays empty.
+    void setSnapshots(Snapshots* snapshots);
 
     // Background tint for a relative error: green (0) through yellow (0.5) to red (>= 1).
     static QColor errorColor(double relativeError);
@@ -79,6 +90,7 @@ private:
     void refreshModule(AdapterDocument* document, int module);
 
     Workspace* m_workspace;
+    Snapshots* m_snapshots = nullptr;
     std::vector<Entry> m_entries;
     quint32 m_nextSerial = 1;
 };

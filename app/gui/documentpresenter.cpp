@@ -1,6 +1,7 @@
 #include "documentpresenter.h"
 
 #include "adapterdocument.h"
+#include "adaptertree.h"
 #include "adaptertreemodel.h"
 #include "applybudgetcommand.h"
 #include "appsettings.h"
@@ -9,6 +10,8 @@
 #include "errorreporter.h"
 #include "errorview.h"
 #include "paretosweep.h"
+#include "resultsnapshot.h"
+#include "setmodulechoicescommand.h"
 #include "setmodulesplitcommand.h"
 #include "spectrumview.h"
 #include "statuspanel.h"
@@ -56,6 +59,24 @@ DocumentPresenter::DocumentPresenter(Workspace* workspace, AppSettings* settings
     });
     connect(m_views.tree->selectionModel(), &QItemSelectionModel::currentChanged, this,
             &DocumentPresenter::onTreeSelection);
+    // Ctrl/shift clicks change what Apply to selected covers, not only the current row.
+    connect(m_views.tree->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        QString selection;
+        selectedModules(&selection);
+        m_views.panel->setSelectedModule(selection);
+    });
+    m_snapshots = new Snapshots(workspace, this);
+    m_views.adapterTree->setSnapshots(m_snapshots);
+    m_views.error->setSnapshots(m_snapshots);
+    connect(m_snapshots, &Snapshots::changed, this, [this](AdapterDocument* document) {
+        if (document != currentDocument())
+            return;
+        updateErrorView();
+        updateTotals();
+    });
+    m_views.adapterTree->setRuleSource([this](const AdapterDocument& document) {
+        return m_views.panel->settings(document.settings());
+    });
     connect(m_views.panel, &widgets::SettingsPanel::applyToSelectedRequested, this,
             &DocumentPresenter::applyToSelected);
     connect(m_views.panel, &widgets::SettingsPanel::applyToAllRequested, this,
@@ -90,7 +111,7 @@ void DocumentPresenter::reportError(const QString& title, const QString& message
 void DocumentPresenter::documentOpened(AdapterDocument* document)
 {
     connectDocument(document);
-    m_views.tree->expand(m_views.treeModel->indexOf(document));
+    m_views.tree->expand(m_views.adapterTree->toView(m_views.treeModel->indexOf(document)));
     const std::vector<std::string>& warnings = document->adapter().warnings();
     if (warnings.size() == 1)
         m_views.statusBar->showMessage(QString::fromStdString(warnings.front()), 8000);
@@ -107,7 +128,7 @@ void DocumentPresenter::showDocument(AdapterDocument* document)
     m_views.panel->setDocumentOpen(document);
     if (!document) {
         m_module = -1;
-    } else if (m_views.treeModel->documentOf(m_views.tree->currentIndex()) != document) {
+    } else if (m_views.treeModel->documentOf(m_views.adapterTree->currentSource()) != document) {
         // Opened or switched to from elsewhere: show its first module.
         m_module = firstShownModule(document);
         selectModule(document, m_module);
@@ -214,9 +235,14 @@ void DocumentPresenter::onJobFinished(const AdapterDocument& document, Job::Outc
 
 void DocumentPresenter::selectModule(AdapterDocument* document, int module)
 {
-    const QModelIndex index = m_views.treeModel->indexOf(document, module);
-    if (!index.isValid())
+    const QModelIndex source = m_views.treeModel->indexOf(document, module);
+    if (!source.isValid())
         return;
+    QModelIndex index = m_views.adapterTree->toView(source);
+    if (!index.isValid()) { // filtered out: show it rather than keep the old row current
+        m_views.adapterTree->clearFilter();
+        index = m_views.adapterTree->toView(source);
+    }
     m_views.tree->expand(index.parent());
     m_views.tree->setCurrentIndex(index);
     m_views.tree->scrollTo(index);
@@ -224,7 +250,7 @@ void DocumentPresenter::selectModule(AdapterDocument* document, int module)
 
 void DocumentPresenter::onTreeSelection()
 {
-    const QModelIndex index = m_views.tree->currentIndex();
+    const QModelIndex index = m_views.adapterTree->currentSource();
     AdapterDocument* document = m_views.treeModel->documentOf(index);
     const int module = m_views.treeModel->moduleOf(index);
     const bool documentChanged = document != currentDocument();
@@ -269,26 +295,9 @@ std::vector<int> DocumentPresenter::selectedModules(QString* label) const
         label->clear();
     if (!document || m_module < 0 || m_module >= document->moduleCount())
         return {};
-    const QModelIndex index = m_views.tree->currentIndex();
-    if (m_views.treeModel->documentOf(index) == document) {
-        const auto kind = AdapterTreeModel::Kind(index.data(AdapterTreeModel::KindRole).toInt());
-        if (kind == AdapterTreeModel::Kind::Adapter)
-            return {};
-        if (kind == AdapterTreeModel::Kind::Layer) {
-            const QModelIndex layer = index.siblingAtColumn(0);
-            std::vector<int> modules;
-            for (int row = 0; row < m_views.treeModel->rowCount(layer); ++row)
-                modules.push_back(
-                    m_views.treeModel->moduleOf(m_views.treeModel->index(row, 0, layer)));
-            if (label)
-                *label = tr("%1 (%n module(s))", nullptr, int(modules.size()))
-                             .arg(layer.data().toString());
-            return modules;
-        }
-    }
     if (label)
-        *label = document->moduleLabel(m_module);
-    return {m_module};
+        *label = m_views.adapterTree->selectionLabel(document);
+    return m_views.adapterTree->selectedModules(document);
 }
 
 void DocumentPresenter::updateLearnView()
@@ -328,7 +337,30 @@ void DocumentPresenter::updateErrorView()
 void DocumentPresenter::updateTotals()
 {
     AdapterDocument* document = currentDocument();
-    m_views.status->setTotals(document ? adapterTotals(*document) : tr("No adapter open"));
+    QString totals = document ? adapterTotals(*document) : tr("No adapter open");
+    if (const auto delta = document ? m_snapshots->totalDelta(*document) : std::nullopt)
+        totals += tr(" · %1 than pinned (%2)")
+                      .arg(*delta <= 0 ? tr("better") : tr("worse"))
+                      .arg(QString::number(*delta, 'f', 4)
+                               .prepend(*delta > 0 ? QStringLiteral("+") : QString()));
+    m_views.status->setTotals(totals);
+}
+
+void DocumentPresenter::pinSnapshot()
+{
+    AdapterDocument* document = currentDocument();
+    if (m_snapshots->pin(document))
+        m_views.statusBar->showMessage(
+            tr("Pinned: total error %1 at %2 bits; the tree's Δ pin column and the Error view "
+               "compare with it")
+                .arg(document->shownTotal(), 0, 'f', 4)
+                .arg(document->result().avgBitsPaper, 0, 'f', 2),
+            8000);
+}
+
+void DocumentPresenter::clearSnapshot()
+{
+    m_snapshots->unpin(currentDocument());
 }
 
 void DocumentPresenter::updatePanel()
@@ -409,13 +441,8 @@ void DocumentPresenter::applyToSelected()
                                                               hOf(modules.front()), rule.bitsHigh));
         return;
     }
-    const QString ruleText = rule.split == lq::SplitRule::Fixed ? tr("h = %1").arg(rule.fixedH)
-                                                                : tr("ρ = %1").arg(rule.rho);
-    auto* command =
-        new QUndoCommand(tr("Apply %1, %2 bits to %3").arg(ruleText).arg(rule.bitsHigh).arg(label));
-    for (int module : modules)
-        new SetModuleSplitCommand(document, module, hOf(module), rule.bitsHigh, command);
-    document->undoStack()->push(command);
+    // One step and one recomputation for the whole selection.
+    document->undoStack()->push(SetModuleChoicesCommand::applyRule(document, modules, rule, label));
 }
 
 void DocumentPresenter::applyToAll()
@@ -426,6 +453,7 @@ void DocumentPresenter::applyToAll()
     lq::QuantSettings settings = m_views.panel->settings(document->settings());
     settings.hOverride.clear();
     settings.bitsHighOverride.clear();
+    settings.refineOverride.clear();
     const QString rule = settings.split == lq::SplitRule::Fixed ? tr("h = %1").arg(settings.fixedH)
                                                                 : tr("ρ = %1").arg(settings.rho);
     document->undoStack()->push(new ChangeSettingsCommand(

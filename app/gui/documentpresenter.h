@@ -21,10 +21,12 @@ class SettingsPanel;
 namespace lq::gui {
 
 class AdapterDocument;
+class AdapterTree;
 class AdapterTreeModel;
 class AppSettings;
 class ErrorReporter;
 class ErrorView;
+class Snapshots;
 class SpectrumView;
 class StatusPanel;
 class Workspace;
@@ -45,6 +47,7 @@ public:
     // The window's widgets the presenter fills and listens to; all must outlive it.
     struct Views
     {
+        AdapterTree* adapterTree = nullptr; // tree and treeModel are its view and source model
         QTreeView* tree = nullptr;
         AdapterTreeModel* treeModel = nullptr;
         QTabWidget* tabs = nullptr;
@@ -75,7 +78,13 @@ public:
 
     // Adapter > Quantize & Validate on the current document.
     void quantize();
+    // Adapter > Pin Snapshot / Clear Snapshot on the current document: the tree's Δ pin column,
+    // the Error view's overlay and the status line compare against it.
+    void pinSnapshot();
+    void clearSnapshot();
+    Snapshots* snapshots() const { return m_snapshots; }
 
+    AdapterTree* adapterTree() const { return m_views.adapterTree; }
     QTreeView* tree() const { return m_views.tree; }
     AdapterTreeModel* treeModel() const { return m_views.treeModel; }
     SpectrumView* spectrumView() const { return m_views.spectrum; }
@@ -96,8 +105,8 @@ private:
     void updateLearnView();
     void updateTotals();
     void updatePanel();
-    // The modules "Apply to selected" changes: the module row's, or every module of a layer row;
-    // none for an adapter row. `label` names them.
+    // The modules "Apply to selected" changes: those of the selected rows (a module row's, every
+    // module a layer row shows); none for adapter rows. `label` names them.
     std::vector<int> selectedModules(QString* label = nullptr) const;
     bool learnShown() const;
 
@@ -116,6 +125,7 @@ private:
     Views m_views;
     QWidget* m_dialogParent;
     ErrorReporter* m_reporter = nullptr;
+    Snapshots* m_snapshots = nullptr;
     int m_module = -1;
     // The document settings the panel last showed: its split and bits group keeps what the
     // person typed (and applied to a selection) until the document's own rule changes.

@@ -1,8 +1,9 @@
 #include "mainwindow.h"
 
 #include "adapterdocument.h"
-#include "adaptertreemodel.h"
+#include "adaptertree.h"
 #include "appsettings.h"
+#include "documentnames.h"
 #include "documentpresenter.h"
 #include "errorreporter.h"
 #include "errorview.h"
@@ -11,6 +12,7 @@
 #include "fleetpresenter.h"
 #include "helpbrowser.h"
 #include "job.h"
+#include "sessioncontroller.h"
 #include "spectrumview.h"
 #include "statuspanel.h"
 #include "widgets/errorbarplot.h"
@@ -25,14 +27,11 @@
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QFileInfo>
-#include <QFontMetrics>
-#include <QHeaderView>
 #include <QMimeData>
 #include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
-#include <QTreeView>
 #include <algorithm>
 
 namespace lq::gui {
@@ -54,6 +53,9 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent)
     m_presenter->setErrorReporter(m_reporter.get());
     m_exports->setFileChooser(m_chooser.get());
     m_exports->setErrorReporter(m_reporter.get());
+    m_sessions = new SessionController(this, m_settings.get());
+    m_sessions->setFileChooser(m_chooser.get());
+    m_sessions->setErrorReporter(m_reporter.get());
     wireActions();
 
     connect(m_workspace, &Workspace::loadStarted, m_presenter->statusPanel(), &StatusPanel::track);
@@ -91,6 +93,7 @@ void MainWindow::setFileChooser(std::unique_ptr<FileChooser> chooser)
 {
     m_chooser = std::move(chooser);
     m_exports->setFileChooser(m_chooser.get());
+    m_sessions->setFileChooser(m_chooser.get());
 }
 
 void MainWindow::setErrorReporter(std::unique_ptr<ErrorReporter> reporter)
@@ -98,6 +101,7 @@ void MainWindow::setErrorReporter(std::unique_ptr<ErrorReporter> reporter)
     m_reporter = std::move(reporter);
     m_presenter->setErrorReporter(m_reporter.get());
     m_exports->setErrorReporter(m_reporter.get());
+    m_sessions->setErrorReporter(m_reporter.get());
 }
 
 void MainWindow::reportError(const QString& title, const QString& message)
@@ -123,47 +127,10 @@ void MainWindow::createViews()
     m_tabs->addTab(learn, tr("Learn: what SVD does"));
     setCentralWidget(m_tabs);
 
-    auto* treeModel = new AdapterTreeModel(m_workspace, this);
-    auto* tree = new QTreeView(this);
-    tree->setObjectName(QStringLiteral("adapterTree"));
-    tree->setModel(treeModel);
-    tree->setUniformRowHeights(true);
-    tree->setAlternatingRowColors(false);
-    tree->setIndentation(14);
-    tree->setSelectionMode(QAbstractItemView::SingleSelection);
-    tree->header()->setStretchLastSection(false);
-    // Fixed widths from the widest text each column can hold. ResizeToContents would measure
-    // every row of every column on each change, and a whole-adapter result changes all of them
-    // (about 100 ms per update for 224 modules on a busy machine, in bench_gui).
-    tree->header()->setSectionResizeMode(QHeaderView::Interactive);
-    tree->header()->setSectionResizeMode(AdapterTreeModel::NameColumn, QHeaderView::Stretch);
-    {
-        const QFontMetrics metrics(tree->font());
-        QFont bold = tree->font();
-        bold.setBold(true);
-        const QFontMetrics boldMetrics(bold); // the adapter rows are bold
-        const QString widest[AdapterTreeModel::ColumnCount] = {QString(),
-                                                               tr("%n module(s)", nullptr, 288),
-                                                               QStringLiteral("888"),
-                                                               QStringLiteral("888"),
-                                                               QStringLiteral("b_h"),
-                                                               QStringLiteral("8.88 / 8.88"),
-                                                               QStringLiteral("0.0000")};
-        constexpr int kPadding = 10; // the cell's margins
-        for (int column = 1; column < AdapterTreeModel::ColumnCount; ++column) {
-            const QString header =
-                treeModel->headerData(column, Qt::Horizontal, Qt::DisplayRole).toString();
-            const int width = std::max(
-                {boldMetrics.horizontalAdvance(widest[column]), metrics.horizontalAdvance(header),
-                 column == AdapterTreeModel::ShapeColumn
-                     ? metrics.horizontalAdvance(QStringLiteral("11008×4096"))
-                     : 0});
-            tree->header()->resizeSection(column, width + kPadding);
-        }
-    }
+    auto* adapterTree = new AdapterTree(m_workspace, this);
     auto* treeDock = new QDockWidget(tr("Adapters"), this);
     treeDock->setObjectName(QStringLiteral("adaptersDock"));
-    treeDock->setWidget(tree);
+    treeDock->setWidget(adapterTree);
     addDockWidget(Qt::LeftDockWidgetArea, treeDock);
 
     auto* panel = new widgets::SettingsPanel(this);
@@ -184,8 +151,9 @@ void MainWindow::createViews()
     status->install(statusBar());
 
     DocumentPresenter::Views shown;
-    shown.tree = tree;
-    shown.treeModel = treeModel;
+    shown.adapterTree = adapterTree;
+    shown.tree = adapterTree->view();
+    shown.treeModel = adapterTree->model();
     shown.tabs = m_tabs;
     shown.spectrum = spectrumView;
     shown.error = errorView;
@@ -217,6 +185,9 @@ void MainWindow::wireActions()
         if (AdapterDocument* document = m_workspace->current())
             m_workspace->close(document);
     });
+    connect(a->openSession(), &QAction::triggered, m_sessions, &SessionController::open);
+    connect(a->saveSession(), &QAction::triggered, m_sessions, &SessionController::save);
+    connect(a->saveSessionAs(), &QAction::triggered, m_sessions, &SessionController::saveAs);
     connect(a->exportPacked(), &QAction::triggered, m_exports, &ExportController::exportPacked);
     connect(a->exportPeft(), &QAction::triggered, m_exports, &ExportController::exportPeft);
     connect(a->exportReport(), &QAction::triggered, m_exports, &ExportController::exportReport);
@@ -224,6 +195,9 @@ void MainWindow::wireActions()
             [this] { m_exports->exportPlot(plotOf(currentView())); });
     connect(a->applyPlan(), &QAction::triggered, m_exports, &ExportController::applyPlan);
     connect(a->quantize(), &QAction::triggered, m_presenter, &DocumentPresenter::quantize);
+    connect(a->pinSnapshot(), &QAction::triggered, m_presenter, &DocumentPresenter::pinSnapshot);
+    connect(a->clearSnapshot(), &QAction::triggered, m_presenter,
+            &DocumentPresenter::clearSnapshot);
     connect(a->cancel(), &QAction::triggered, this, [this] {
         if (Job* job = m_presenter->statusPanel()->shownJob())
             job->cancel();
@@ -239,8 +213,10 @@ void MainWindow::wireActions()
 
 void MainWindow::onCurrentDocumentChanged(AdapterDocument* document)
 {
-    setWindowTitle(document ? tr("%1 — LoRAQuant Workbench").arg(document->displayName())
-                            : tr("LoRAQuant Workbench"));
+    setWindowTitle(
+        document
+            ? tr("%1 — LoRAQuant Workbench").arg(distinctName(document, m_workspace->documents()))
+            : tr("LoRAQuant Workbench"));
     m_presenter->showDocument(document);
     m_actions->setDocumentOpen(document);
 }
@@ -306,6 +282,10 @@ void MainWindow::showAbout()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (!m_sessions->confirmClose()) {
+        event->ignore();
+        return;
+    }
     m_settings->setWindowLayout(saveGeometry(), saveState());
     // Running jobs are cancelled and joined when the documents go; nothing is half-written.
     m_workspace->cancelLoading();

@@ -19,6 +19,7 @@ class ErrorReporter;
 class ExportController;
 class FileChooser;
 class FleetPresenter;
+class SessionController;
 class WindowActions;
 class Workspace;
 
@@ -57,6 +58,7 @@ public:
     ExportController* exports() const { return m_exports; }
     DocumentPresenter* presenter() const { return m_presenter; }
     FleetPresenter* fleets() const { return m_fleets; }
+    SessionController* sessions() const { return m_sessions; }
 
     void showView(View view);
     View currentView() const;
@@ -85,6 +87,7 @@ private:
     DocumentPresenter* m_presenter = nullptr;
     ExportController* m_exports = nullptr;
     FleetPresenter* m_fleets = nullptr;
+    SessionController* m_sessions = nullptr;
     bool m_layoutRestored = false;
 };
 

@@ -1,6 +1,8 @@
 #include "screenshotter.h"
 
 #include "adapterdocument.h"
+#include "adaptertree.h"
+#include "adaptertreemodel.h"
 #include "documentpresenter.h"
 #include "errorview.h"
 #include "fleetdocument.h"
@@ -21,6 +23,8 @@
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QTimer>
+#include <QTreeView>
+#include <algorithm>
 #include <cstdio>
 
 namespace lq::gui {
@@ -85,17 +89,54 @@ void Screenshotter::onDocument(AdapterDocument* document)
     startWhenCurrent();
 }
 
+bool Screenshotter::save(const QString& name)
+{
+    const QString file = QDir(m_folder).filePath(QStringLiteral("workbench-%1.png").arg(name));
+    if (!m_window->grab().save(file)) {
+        std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
+        emit done(1);
+        return false;
+    }
+    std::printf("%s\n", qPrintable(file));
+    return true;
+}
+
+void Screenshotter::arrangeTree()
+{
+    AdapterTree* tree = m_window->presenter()->adapterTree();
+    QTreeView* view = tree->view();
+    view->sortByColumn(AdapterTreeModel::ErrorColumn, Qt::DescendingOrder);
+    // The worst layer first; its three worst modules selected, as for "Apply to selected".
+    const QModelIndex adapter = view->model()->index(0, 0);
+    const QModelIndex layer = view->model()->index(0, 0, adapter);
+    view->collapseAll();
+    view->expand(adapter);
+    view->expand(layer);
+    view->setCurrentIndex(view->model()->index(0, 0, layer));
+    for (int row = 1; row < std::min(3, view->model()->rowCount(layer)); ++row)
+        view->selectionModel()->select(view->model()->index(row, 0, layer),
+                                       QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    view->scrollToTop();
+    m_window->presenter()->errorView()->setGrouping(ErrorGrouping::Layers);
+    m_window->showView(MainWindow::View::Error);
+}
+
 void Screenshotter::takeNext()
 {
     if (m_next > 0) {
         // The view shown kSettleMs ago: grab it now.
         const int view = m_next - 1;
         m_window->plotOf(MainWindow::View(view))->replotNow();
-        if (!save(QString::fromLatin1(kViewNames[view])))
+        if (!save(QLatin1String(kViewNames[view])))
             return;
     }
     if (m_next == 3) {
-        takeFleet();
+        arrangeTree();
+        QTimer::singleShot(kSettleMs, this, [this] {
+            m_window->plotOf(MainWindow::View::Error)->replotNow();
+            if (save(QStringLiteral("tree")))
+                takeFleet();
+        });
         return;
     }
     m_window->showView(MainWindow::View(m_next));

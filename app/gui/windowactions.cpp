@@ -38,6 +38,14 @@ WindowActions::WindowActions(QMainWindow* window, QUndoGroup* undoGroup, AppSett
     m_openBatch->setStatusTip(tr("Show what loraquant batch did: the output folder's "
                                  "batch-summary*.jsonl in a Fleet tab"));
     m_close = make(tr("&Close Adapter"), QStringLiteral("actionClose"), QKeySequence::Close);
+    m_openSession = make(tr("Open &Session…"), QStringLiteral("actionOpenSession"));
+    m_openSession->setStatusTip(tr("Reopen saved adapters with their choices, settings and view"));
+    m_saveSession =
+        make(tr("&Save Session"), QStringLiteral("actionSaveSession"), QKeySequence::Save);
+    m_saveSession->setStatusTip(tr("Save the open adapters, every module's h and width, the "
+                                   "settings and the view, to reopen later"));
+    m_saveSessionAs =
+        make(tr("Save Session &As…"), QStringLiteral("actionSaveSessionAs"), QKeySequence::SaveAs);
     m_exportPacked =
         make(tr("Export &Quantized (.lqa.h5)…"), QStringLiteral("actionExportPacked"),
              QKeySequence(Qt::CTRL | Qt::Key_E), s->standardIcon(QStyle::SP_DialogSaveButton));
@@ -77,6 +85,12 @@ WindowActions::WindowActions(QMainWindow* window, QUndoGroup* undoGroup, AppSett
         tr("Set every module's h and bit width, the groups and the refinement as an earlier run "
            "chose them, from its packed adapter or JSON report"));
 
+    m_pinSnapshot = make(tr("Pin &Snapshot"), QStringLiteral("actionPinSnapshot"),
+                         QKeySequence(Qt::CTRL | Qt::Key_B));
+    m_pinSnapshot->setStatusTip(tr("Keep the current errors to compare later settings with: the "
+                                   "tree's Δ pin column, the Error view and the status bar"));
+    m_clearSnapshot = make(tr("C&lear Snapshot"), QStringLiteral("actionClearSnapshot"));
+
     const QString viewNames[3] = {tr("&Spectrum"), tr("&Error"), tr("&Learn: what SVD does")};
     for (int i = 0; i < 3; ++i)
         m_views[i] = make(viewNames[i], QStringLiteral("actionView%1").arg(i),
@@ -98,6 +112,10 @@ void WindowActions::installMenus()
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
     connect(m_recentMenu, &QMenu::aboutToShow, this, &WindowActions::updateRecentMenu);
     file->addAction(m_close);
+    file->addSeparator();
+    file->addAction(m_openSession);
+    file->addAction(m_saveSession);
+    file->addAction(m_saveSessionAs);
     file->addSeparator();
     file->addAction(m_exportPacked);
     file->addAction(m_exportPeft);
@@ -122,6 +140,9 @@ void WindowActions::installMenus()
     adapter->addAction(m_cancel);
     adapter->addSeparator();
     adapter->addAction(m_applyPlan);
+    adapter->addSeparator();
+    adapter->addAction(m_pinSnapshot);
+    adapter->addAction(m_clearSnapshot);
 
     QMenu* help = bar->addMenu(tr("&Help"));
     help->addAction(m_svdHelp);
@@ -159,8 +180,13 @@ void WindowActions::installMenus()
 void WindowActions::setDocumentOpen(bool open)
 {
     for (QAction* action : {m_close, m_exportPacked, m_exportPeft, m_exportReport, m_exportPlot,
-                            m_quantize, m_applyPlan})
+                            m_quantize, m_applyPlan, m_pinSnapshot, m_clearSnapshot})
         action->setEnabled(open);
+}
+
+void WindowActions::fillRecentMenu()
+{
+    updateRecentMenu();
 }
 
 void WindowActions::updateRecentMenu()
@@ -171,8 +197,17 @@ void WindowActions::updateRecentMenu()
         QAction* action = m_recentMenu->addAction(file);
         connect(action, &QAction::triggered, this, [this, file] { emit recentFileChosen(file); });
     }
-    if (files.isEmpty())
+    if (files.isEmpty()) {
         m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
+        return;
+    }
+    m_recentMenu->addSeparator();
+    QAction* clear = m_recentMenu->addAction(tr("&Clear Menu"));
+    clear->setObjectName(QStringLiteral("actionClearRecent"));
+    connect(clear, &QAction::triggered, this, [this] {
+        for (const QString& file : m_settings->recentFiles())
+            m_settings->removeRecentFile(file);
+    });
 }
 
 } // namespace lq::gui

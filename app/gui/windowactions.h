@@ -35,6 +35,9 @@ public:
     QAction* openFolder() const { return m_openFolder; }
     QAction* openBatch() const { return m_openBatch; }
     QAction* close() const { return m_close; }
+    QAction* openSession() const { return m_openSession; }
+    QAction* saveSession() const { return m_saveSession; }
+    QAction* saveSessionAs() const { return m_saveSessionAs; }
     QAction* exportPacked() const { return m_exportPacked; }
     QAction* exportPeft() const { return m_exportPeft; }
     QAction* exportReport() const { return m_exportReport; }
@@ -45,11 +48,15 @@ public:
     QAction* quantize() const { return m_quantize; }
     QAction* cancel() const { return m_cancel; }
     QAction* applyPlan() const { return m_applyPlan; }
+    QAction* pinSnapshot() const { return m_pinSnapshot; }
+    QAction* clearSnapshot() const { return m_clearSnapshot; }
     // View > Spectrum, Error, Learn: index 0, 1, 2 as MainWindow::View.
     QAction* view(int index) const { return m_views[index]; }
     QAction* svdHelp() const { return m_svdHelp; }
     QAction* about() const { return m_about; }
     QMenu* recentMenu() const { return m_recentMenu; }
+    // Builds File > Open Recent as it is about to show (tests): the files, then Clear Menu.
+    void fillRecentMenu();
 
 signals:
     // A file chosen in File > Open Recent.
@@ -64,6 +71,9 @@ private:
     QAction* m_openFolder = nullptr;
     QAction* m_openBatch = nullptr;
     QAction* m_close = nullptr;
+    QAction* m_openSession = nullptr;
+    QAction* m_saveSession = nullptr;
+    QAction* m_saveSessionAs = nullptr;
     QAction* m_exportPacked = nullptr;
     QAction* m_exportPeft = nullptr;
     QAction* m_exportReport = nullptr;
@@ -74,6 +84,8 @@ private:
     QAction* m_quantize = nullptr;
     QAction* m_cancel = nullptr;
     QAction* m_applyPlan = nullptr;
+    QAction* m_pinSnapshot = nullptr;
+    QAction* m_clearSnapshot = nullptr;
     QAction* m_views[3] = {};
     QAction* m_svdHelp = nullptr;
     QAction* m_about = nullptr;

@@ -43,7 +43,15 @@ ModuleResult quantizeModule(const LoraModule& module, const ModuleFactors& origi
     h = std::clamp(h, 0, module.r);
 
     const SplitFactors split = SplitFactors::fromReparam(reparam, h);
-    QuantizedParts parts = quantizeParts(split, bitsHigh, settings);
+    const Refinement refine = chooseRefinement(settings, module.name);
+    QuantizedParts parts;
+    if (refine == settings.refine) {
+        parts = quantizeParts(split, bitsHigh, settings);
+    } else { // a module refined unlike the rest (copies the settings for this module only)
+        QuantSettings own = settings;
+        own.refine = refine;
+        parts = quantizeParts(split, bitsHigh, own);
+    }
 
     ModuleResult result;
     result.name = module.name;

@@ -158,6 +158,7 @@ ModuleCurve directCurve(ModuleCurve curve, const LoraModule& module, const Modul
 {
     QuantSettings plain = settings;
     plain.refine = Refinement::None;
+    plain.refineOverride.clear();
     for (BudgetOption& option : curve.options) {
         const ModuleResult result =
             quantizeModule(module, original, reparam, option.h, option.bitsHigh, plain);

@@ -73,6 +73,8 @@ struct QuantSettings
     // Per-module overrides by module name (the workbench's dragged splits, a budget allocation).
     std::map<std::string, int> hOverride;
     std::map<std::string, int> bitsHighOverride;
+    // Per-module refinement (the workbench's choice for a selection); `refine` for the others.
+    std::map<std::string, Refinement> refineOverride;
 
     // Paper-exact: reproduces the public reference (float32 scales, flattened groups).
     static QuantSettings paperExact(double rho, int bitsHigh, bool refine);

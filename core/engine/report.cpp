@@ -83,6 +83,11 @@ Json settingsJson(const QuantResult& result)
     json["bits_high_overrides"] = Json::object();
     for (const auto& [name, bits] : s.bitsHighOverride)
         json["bits_high_overrides"][name] = bits;
+    if (!s.refineOverride.empty()) {
+        json["refine_overrides"] = Json::object();
+        for (const auto& [name, refine] : s.refineOverride)
+            json["refine_overrides"][name] = toString(refine);
+    }
     return json;
 }
 

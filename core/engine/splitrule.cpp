@@ -84,4 +84,10 @@ int chooseBitsHigh(const QuantSettings& settings, const std::string& moduleName)
     return it != settings.bitsHighOverride.end() ? it->second : settings.bitsHigh;
 }
 
+Refinement chooseRefinement(const QuantSettings& settings, const std::string& moduleName)
+{
+    const auto it = settings.refineOverride.find(moduleName);
+    return it != settings.refineOverride.end() ? it->second : settings.refine;
+}
+
 } // namespace lq

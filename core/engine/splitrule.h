@@ -29,6 +29,9 @@ int chooseH(const Eigen::VectorXf& singularValues, const QuantSettings& settings
 // The high part's bit width for one module: settings.bitsHighOverride, else settings.bitsHigh.
 int chooseBitsHigh(const QuantSettings& settings, const std::string& moduleName);
 
+// The refinement for one module: settings.refineOverride, else settings.refine.
+Refinement chooseRefinement(const QuantSettings& settings, const std::string& moduleName);
+
 // A split rule as a person types it (quantize --split): "ratio", "ratio-count" or "fixed:H" with
 // H in plain decimal digits. Nothing is trimmed or skipped ("fixed: 3", "fixed:+3", "fixed:3x",
 // "Ratio" are not rules): a typo must not quietly become another rule or another h.

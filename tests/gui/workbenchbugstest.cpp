@@ -183,7 +183,7 @@ void WorkbenchBugsTest::applyToLayerRow()
 
     const QModelIndex layer2 = layerRow(bench, document, 2);
     QVERIFY(layer2.isValid());
-    bench.window.presenter()->tree()->setCurrentIndex(layer2);
+    bench.window.presenter()->tree()->setCurrentIndex(shownRow(bench, layer2));
     // The views show a module of that layer, not the one selected before.
     QVERIFY(bench.window.presenter()->currentModule() >= 0);
     QCOMPARE(document->module(bench.window.presenter()->currentModule()).layer, 2);
@@ -220,7 +220,7 @@ void WorkbenchBugsTest::applyToLayerRow()
 
     // The adapter's own row is not a selection to apply to: Apply to all is.
     bench.window.presenter()->tree()->setCurrentIndex(
-        bench.window.presenter()->treeModel()->indexOf(document));
+        shownRow(bench, bench.window.presenter()->treeModel()->indexOf(document)));
     QVERIFY(!apply->isEnabled());
     QVERIFY2(apply->toolTip().contains(QStringLiteral("Apply to all")),
              qPrintable(apply->toolTip()));

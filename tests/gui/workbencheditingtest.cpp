@@ -112,7 +112,8 @@ void WorkbenchEditingTest::dragSplitUpdatesModule()
     // Choose the last module by clicking it in the tree.
     const int module = document->moduleCount() - 1;
     QTreeView* tree = bench.window.presenter()->tree();
-    const QModelIndex index = bench.window.presenter()->treeModel()->indexOf(document, module);
+    const QModelIndex index =
+        shownRow(bench, bench.window.presenter()->treeModel()->indexOf(document, module));
     tree->expand(index.parent());
     tree->scrollTo(index);
     QTest::mouseClick(tree->viewport(), Qt::LeftButton, {}, tree->visualRect(index).center());

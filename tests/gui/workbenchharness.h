@@ -4,6 +4,7 @@
 // test and its error dialogs recorded, ways to wait for its background work, and the adapters
 // the tests open besides the bundled example and the shared ones.
 #include "adapterdocument.h"
+#include "adaptertree.h"
 #include "adaptertreemodel.h"
 #include "core/io/safetensors.h"
 #include "core/io/synthesizer.h"
@@ -14,6 +15,7 @@
 #include "exportcontroller.h"
 #include "filechooser.h"
 #include "mainwindow.h"
+#include "sessioncontroller.h"
 #include "shareddata.h"
 #include "spectrumview.h"
 #include "statuspanel.h"
@@ -25,6 +27,7 @@
 #include <QFile>
 #include <QFont>
 #include <QLabel>
+#include <QMessageBox>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
@@ -106,6 +109,8 @@ struct Bench
             reporter = recording.get();
             window.setErrorReporter(std::move(recording));
         }
+        // Closing with unsaved choices would ask; tests that look at the question set their own.
+        window.sessions()->setUnsavedAsker([](const QString&) { return QMessageBox::Discard; });
         window.resize(1280, 800);
         window.show();
     }
@@ -150,6 +155,12 @@ inline QString plainText(const QLabel* label)
     QString text = label->text();
     text.remove(QRegularExpression(QStringLiteral("<[^>]*>")));
     return text.replace(QStringLiteral("&nbsp;"), QStringLiteral(" "));
+}
+
+// The tree view's row for a row of the tree model (the view shows it sorted and filtered).
+inline QModelIndex shownRow(Bench& bench, const QModelIndex& modelIndex)
+{
+    return bench.window.presenter()->adapterTree()->toView(modelIndex);
 }
 
 inline QString treeText(Bench& bench, AdapterDocument* document, int module, int column)
