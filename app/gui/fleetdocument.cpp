@@ -14,8 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kTensorFileName = "adapter_model.safetensors";
-constexpr const char* kConfigFileName = "adapter_config.json";
 // Folder entries visited between two checks for cancellation.
 constexpr int kEntriesPerCheck = 1024;
 // How far kindOf() looks for a first adapter before deciding the folder holds none: the
@@ -38,9 +36,9 @@ enum class FolderRole
 FolderRole roleOf(const fs::path& folder)
 {
     std::error_code ec;
-    if (fs::exists(folder / kTensorFileName, ec))
+    if (fs::exists(folder / kFleetTensorFileName, ec))
         return FolderRole::Adapter;
-    if (fs::exists(folder / kConfigFileName, ec))
+    if (fs::exists(folder / kFleetConfigFileName, ec))
         return FolderRole::ConfigOnly;
     return FolderRole::Other;
 }

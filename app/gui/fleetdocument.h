@@ -13,6 +13,10 @@
 
 namespace lq::gui {
 
+// The files of a PEFT adapter folder, whose presence makes a folder an adapter.
+inline constexpr const char* kFleetTensorFileName = "adapter_model.safetensors";
+inline constexpr const char* kFleetConfigFileName = "adapter_config.json";
+
 class FleetLoadJob;
 
 // One adapter of a fleet. From a batch summary the record is what the batch wrote. From a folder

@@ -2,12 +2,11 @@
 
 #include "core/io/adapterconfig.h"
 #include "core/io/error.h"
+#include "core/io/safetensors.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 namespace lq::gui {
 
@@ -15,10 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kTensorFileName = "adapter_model.safetensors";
-constexpr const char* kConfigFileName = "adapter_config.json";
-// As the safetensors reader: a larger header is not a safetensors file.
-constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 // Adapters read between two hand-overs to the UI thread: small enough for the rows to fill in
 // visibly, large enough that 10,000 rows cost a few dozen model updates.
 constexpr std::size_t kChunk = 256;
@@ -36,61 +31,20 @@ std::pair<std::string, char> factorOf(const std::string& name)
 }
 
 // Modules, LoRA parameters and stored LoRA bytes from the header of a safetensors file, without
-// reading its tensors. Throws lq::Error naming the file.
+// reading its tensors; the header gets every check of the full reader. Throws lq::Error naming
+// the file.
 void readHeader(const std::string& file, lq::BatchRecord& record)
 {
-    std::error_code ec;
-    // A FIFO or a device under the adapter's name would block the read.
-    if (!fs::is_regular_file(file, ec))
-        throw Error(file, "not a regular file");
-    const std::uint64_t size = fs::file_size(file, ec);
-    if (ec)
-        throw Error(file, "cannot read the file size: " + ec.message());
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw Error(file, "cannot open the safetensors file");
-    unsigned char lengthBytes[8] = {};
-    if (size < 8 || !in.read(reinterpret_cast<char*>(lengthBytes), 8))
-        throw Error(file, "too short for a safetensors file");
-    std::uint64_t headerLength = 0;
-    for (int i = 7; i >= 0; --i)
-        headerLength = (headerLength << 8) | lengthBytes[i];
-    if (headerLength > size - 8 || headerLength > kMaxHeaderBytes)
-        throw Error(file, "the file looks incomplete (truncated) or is not safetensors: its "
-                          "header length is larger than the file");
-    std::string header(headerLength, '\0');
-    if (!in.read(header.data(), std::streamsize(headerLength)))
-        throw Error(file, "cannot read the JSON header");
-    const nlohmann::json json = nlohmann::json::parse(header, nullptr, false);
-    if (!json.is_object())
-        throw Error(file, "malformed JSON header");
-
+    const lq::SafetensorsFile header = lq::SafetensorsFile::openHeader(file);
     std::map<std::string, int> seen; // prefix -> bit 1 for A, 2 for B
-    std::uint64_t dataEnd = 0;
-    for (const auto& [name, entry] : json.items()) {
-        if (name == "__metadata__" || !entry.is_object())
-            continue;
-        const auto offsets = entry.find("data_offsets");
-        const auto shape = entry.find("shape");
-        if (offsets == entry.end() || !offsets->is_array() || offsets->size() != 2 ||
-            shape == entry.end() || !shape->is_array())
-            throw Error(file, "tensor '" + name + "' has no data_offsets or shape");
-        const std::uint64_t begin = (*offsets)[0].get<std::uint64_t>();
-        const std::uint64_t end = (*offsets)[1].get<std::uint64_t>();
-        dataEnd = std::max(dataEnd, end);
-        const auto [prefix, which] = factorOf(name);
+    for (const lq::TensorEntry& entry : header.tensors()) {
+        const auto [prefix, which] = factorOf(entry.name);
         if (!which)
             continue;
-        std::int64_t elements = 1;
-        for (const auto& extent : *shape)
-            elements *= extent.get<std::int64_t>();
-        record.loraParameters += elements;
-        record.bytesBefore += std::int64_t(end - begin);
+        record.loraParameters += entry.elementCount();
+        record.bytesBefore += std::int64_t(entry.end - entry.begin);
         seen[prefix] |= which == 'A' ? 1 : 2;
     }
-    if (dataEnd > size - 8 - headerLength)
-        throw Error(file, "the file is truncated: its header describes more tensor data than "
-                          "follows it");
     for (const auto& [prefix, bits] : seen)
         record.modules += bits == 3 ? 1 : 0;
     if (record.modules == 0)
@@ -107,15 +61,15 @@ FleetEntry FleetLoadJob::readAdapterFolder(const std::string& folder, const std:
     std::error_code ec;
     record.relative = fs::path(folder).lexically_relative(root).generic_string();
     try {
-        const fs::path config = fs::path(folder) / kConfigFileName;
+        const fs::path config = fs::path(folder) / kFleetConfigFileName;
         if (fs::exists(config, ec)) {
             const lq::AdapterConfig parsed = lq::readAdapterConfig(config.string());
             record.baseModel = parsed.baseModel.value_or(std::string());
         }
-        const fs::path tensors = fs::path(folder) / kTensorFileName;
+        const fs::path tensors = fs::path(folder) / kFleetTensorFileName;
         if (!fs::exists(tensors, ec))
             throw Error(folder,
-                        std::string("no adapter found: the folder has no ") + kTensorFileName);
+                        std::string("no adapter found: the folder has no ") + kFleetTensorFileName);
         readHeader(tensors.string(), record);
         record.status = lq::BatchStatus::Ok;
     } catch (const std::exception& error) {

@@ -153,18 +153,6 @@ QString Screenshotter::fleetFolder() const
     return m_fleetFolder.filePath(QStringLiteral("batch-output"));
 }
 
-bool Screenshotter::save(const QString& name)
-{
-    const QString file = QDir(m_folder).filePath(QStringLiteral("workbench-%1.png").arg(name));
-    if (!m_window->grab().save(file)) {
-        std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
-        emit done(1);
-        return false;
-    }
-    std::printf("%s\n", qPrintable(file));
-    return true;
-}
-
 void Screenshotter::takeFleet()
 {
     try {

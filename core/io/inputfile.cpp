@@ -86,28 +86,32 @@ InputFile::~InputFile()
         ::close(m_fd);
 }
 
-void InputFile::readAll(std::byte* out) const
+void InputFile::readAt(std::uint64_t offset, std::byte* out, std::uint64_t count) const
 {
-    const auto changed = [&](const std::string& how) {
-        return Error(m_path, "the file changed while it was read (" + how + ")");
-    };
     std::uint64_t done = 0;
-    while (done < m_size) {
-        const std::size_t chunk = std::size_t(std::min<std::uint64_t>(m_size - done, 1u << 26));
-        const ssize_t got = ::pread(m_fd, out + done, chunk, off_t(done));
+    while (done < count) {
+        const std::size_t chunk = std::size_t(std::min<std::uint64_t>(count - done, 1u << 26));
+        const ssize_t got = ::pread(m_fd, out + done, chunk, off_t(offset + done));
         if (got < 0) {
             if (errno == EINTR)
                 continue;
             throw Error(m_path, std::string("read failed: ") + std::strerror(errno));
         }
         if (got == 0)
-            throw changed("it was " + std::to_string(m_size) +
-                          " bytes when opened, then ended at " + std::to_string(done));
+            throw Error(m_path, "the file changed while it was read (it was " +
+                                    std::to_string(m_size) + " bytes when opened, then ended at " +
+                                    std::to_string(offset + done) + ")");
         done += std::uint64_t(got);
     }
+}
+
+void InputFile::readAll(std::byte* out) const
+{
+    readAt(0, out, m_size);
     std::byte extra;
     if (::pread(m_fd, &extra, 1, off_t(m_size)) > 0)
-        throw changed("it grew past the " + std::to_string(m_size) + " bytes it had when opened");
+        throw Error(m_path, "the file changed while it was read (it grew past the " +
+                                std::to_string(m_size) + " bytes it had when opened)");
 }
 
 } // namespace lq

@@ -33,6 +33,8 @@ public:
     // Reads the whole file into `out` (size() bytes). Throws lq::Error "the file changed while
     // it was read" when it is shorter or longer than when it was opened.
     void readAll(std::byte* out) const;
+    // Reads `count` bytes from `offset` into `out`; the same error when the file ends first.
+    void readAt(std::uint64_t offset, std::byte* out, std::uint64_t count) const;
 
 private:
     InputFile(std::string path, int fd, std::uint64_t size);

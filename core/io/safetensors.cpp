@@ -2,6 +2,7 @@
 
 #include "atomicfile.h"
 #include "error.h"
+#include "inputfile.h"
 #include "jsontext.h"
 #include "loadedfile.h"
 #include "untrustedtext.h"
@@ -106,35 +107,70 @@ std::int64_t TensorEntry::elementCount() const
     return std::accumulate(shape.begin(), shape.end(), std::int64_t(1), std::multiplies<>());
 }
 
+namespace {
+
+// The header's length from the first 8 bytes, checked against the file's size.
+std::uint64_t checkedHeaderLength(const std::string& path, const std::byte* first8,
+                                  std::uint64_t fileSize)
+{
+    if (fileSize < 8)
+        throw Error(path, "too short for a safetensors file (" + std::to_string(fileSize) +
+                              " bytes; the header length alone takes 8)");
+    std::uint64_t headerLength = 0;
+    std::memcpy(&headerLength, first8, 8); // little endian, as the format says
+    if (headerLength > fileSize - 8)
+        throw Error(path, "the file looks incomplete (truncated) or is not safetensors: its "
+                          "header length " +
+                              std::to_string(headerLength) + " is larger than the file (" +
+                              std::to_string(fileSize) + " bytes)");
+    if (headerLength > kMaxHeaderBytes)
+        throw Error(path, "header length " + std::to_string(headerLength) +
+                              " exceeds the 100 MB limit of the format");
+    if (headerLength < 2)
+        throw Error(path, "the JSON header is empty");
+    return headerLength;
+}
+
+} // namespace
+
 SafetensorsFile SafetensorsFile::open(const std::string& path)
 {
     SafetensorsFile file;
     file.m_path = path;
     file.m_file = LoadedFile::open(path);
     const auto all = file.m_file->bytes();
-    if (all.size() < 8)
-        throw Error(path, "too short for a safetensors file (" + std::to_string(all.size()) +
-                              " bytes; the header length alone takes 8)");
-    std::uint64_t headerLength = 0;
-    std::memcpy(&headerLength, all.data(), 8); // little endian, as the format says
-    if (headerLength > all.size() - 8)
-        throw Error(path, "the file looks incomplete (truncated) or is not safetensors: its "
-                          "header length " +
-                              std::to_string(headerLength) + " is larger than the file (" +
-                              std::to_string(all.size()) + " bytes)");
-    if (headerLength > kMaxHeaderBytes)
-        throw Error(path, "header length " + std::to_string(headerLength) +
-                              " exceeds the 100 MB limit of the format");
-    if (headerLength < 2)
-        throw Error(path, "the JSON header is empty");
-    file.m_dataStart = 8 + headerLength;
-    const std::uint64_t dataSize = all.size() - file.m_dataStart;
+    file.m_fileSize = all.size();
+    const std::uint64_t headerLength = checkedHeaderLength(path, all.data(), all.size());
+    file.parseHeader(std::string_view(reinterpret_cast<const char*>(all.data() + 8), headerLength));
+    return file;
+}
 
-    const auto* headerBegin = reinterpret_cast<const char*>(all.data() + 8);
+SafetensorsFile SafetensorsFile::openHeader(const std::string& path)
+{
+    SafetensorsFile file;
+    file.m_path = path;
+    const InputFile input = InputFile::open(path, "safetensors file");
+    file.m_fileSize = input.size();
+    std::byte first8[8] = {};
+    input.readAt(0, first8, std::min<std::uint64_t>(8, input.size()));
+    const std::uint64_t headerLength = checkedHeaderLength(path, first8, input.size());
+    std::string header(headerLength, '\0');
+    input.readAt(8, reinterpret_cast<std::byte*>(header.data()), headerLength);
+    file.parseHeader(header);
+    return file;
+}
+
+void SafetensorsFile::parseHeader(std::string_view headerText)
+{
+    SafetensorsFile& file = *this;
+    const std::string& path = m_path;
+    file.m_dataStart = 8 + headerText.size();
+    const std::uint64_t dataSize = m_fileSize - file.m_dataStart;
+
     // Duplicate keys are refused as the reference library refuses them: which of two tensors
     // of one name is "the" tensor is not for a reader to guess.
-    const OrderedJson header = parseOrderedJson(std::string_view(headerBegin, headerLength), path,
-                                                "JSON header", DuplicateKeys::Refuse);
+    const OrderedJson header =
+        parseOrderedJson(headerText, path, "JSON header", DuplicateKeys::Refuse);
     if (!header.is_object())
         throw Error(path, "malformed JSON header: not a JSON object");
 
@@ -202,7 +238,6 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
                                       std::to_string(dataSize) + " bytes)");
         }
     }
-    return file;
 }
 
 const TensorEntry* SafetensorsFile::find(std::string_view name) const
@@ -213,6 +248,9 @@ const TensorEntry* SafetensorsFile::find(std::string_view name) const
 
 std::span<const std::byte> SafetensorsFile::bytes(const TensorEntry& entry) const
 {
+    if (!m_file)
+        throw Error(m_path, "tensor '" + excerpt(entry.name) +
+                                "': only the header was read (SafetensorsFile::openHeader)");
     return m_file->bytes().subspan(m_dataStart + entry.begin, entry.end - entry.begin);
 }
 
@@ -229,7 +267,7 @@ std::vector<float> SafetensorsFile::toFloat(const TensorEntry& entry) const
 
 std::uint64_t SafetensorsFile::fileSize() const
 {
-    return m_file ? m_file->size() : 0;
+    return m_fileSize;
 }
 
 void writeSafetensors(const std::string& path, const std::vector<TensorData>& tensors,

@@ -46,6 +46,10 @@ class SafetensorsFile
 {
 public:
     static SafetensorsFile open(const std::string& path);
+    // The header alone, with every check above (ranges against the file's size), reading
+    // 8 + header bytes: enough to list tensors, shapes and sizes of many adapters quickly.
+    // bytes() and toFloat() throw lq::Error on such a file.
+    static SafetensorsFile openHeader(const std::string& path);
 
     const std::string& path() const { return m_path; }
     // Tensors in the order of the header.
@@ -61,8 +65,12 @@ public:
     std::uint64_t fileSize() const;
 
 private:
+    // Validates the JSON header and the tensors' ranges; m_path and m_fileSize are set.
+    void parseHeader(std::string_view headerText);
+
     std::string m_path;
-    std::shared_ptr<const LoadedFile> m_file;
+    std::shared_ptr<const LoadedFile> m_file; // null after openHeader()
+    std::uint64_t m_fileSize = 0;
     std::uint64_t m_dataStart = 0;
     std::vector<TensorEntry> m_tensors;
     std::unordered_map<std::string, std::size_t> m_index; // name -> position in m_tensors

@@ -54,7 +54,8 @@ lq::BatchRecord record(const std::string& relative, lq::BatchStatus status, doub
     return r;
 }
 
-// Six adapters: three ok, one skipped (a rerun), two failed. Row order is this order.
+// Six adapters: three ok, one skipped (a rerun), two failed. Row order is this order, which is
+// the summary reader's: by name, whatever order the batch finished them in.
 std::vector<lq::BatchRecord> summaryRecords()
 {
     using S = lq::BatchStatus;
@@ -62,8 +63,8 @@ std::vector<lq::BatchRecord> summaryRecords()
             record("team-a/beta", S::Ok, 200, 20, 1.5, 0.20),
             record("team-b/broken", S::Failed, 0, 0, 0, 0),
             record("team-b/delta", S::Skipped, 300, 30, 2.5, 0.05),
-            record("team-c/epsilon", S::Ok, 400, 40, 1.8, 0.30),
-            record("team-c/cut", S::Failed, 0, 0, 0, 0)};
+            record("team-c/cut", S::Failed, 0, 0, 0, 0),
+            record("team-c/epsilon", S::Ok, 400, 40, 1.8, 0.30)};
 }
 
 enum Row
@@ -72,8 +73,8 @@ enum Row
     Beta,
     Broken,
     Delta,
-    Epsilon,
-    Cut
+    Cut,
+    Epsilon
 };
 
 QString cell(FleetView* view, int proxyRow, int column)
