@@ -4,6 +4,7 @@
 #include "adaptertreemodel.h"
 #include "applybudgetcommand.h"
 #include "appsettings.h"
+#include "baselineadvice.h"
 #include "budgetcurves.h"
 #include "changesettingscommand.h"
 #include "errorreporter.h"
@@ -12,6 +13,7 @@
 #include "setmodulesplitcommand.h"
 #include "spectrumview.h"
 #include "statuspanel.h"
+#include "tradeoffcontroller.h"
 #include "viewdata.h"
 #include "widgets/heatmapview.h"
 #include "widgets/settingspanel.h"
@@ -42,6 +44,11 @@ DocumentPresenter::DocumentPresenter(Workspace* workspace, AppSettings* settings
     : QObject(dialogParent), m_workspace(workspace), m_settings(settings), m_views(views),
       m_dialogParent(dialogParent)
 {
+    // The trade-off plot and the width control beside the spectrum; a width applies to the
+    // selection.
+    m_tradeOff = new TradeOffController(
+        workspace, m_views.spectrum, [this](QString* label) { return selectedModules(label); },
+        this);
     connect(m_views.error, &ErrorView::sweepRequested, this, [this] {
         if (AdapterDocument* document = currentDocument())
             document->paretoSweep()->start();
@@ -163,8 +170,10 @@ void DocumentPresenter::connectDocument(AdapterDocument* document)
         updateModuleViews();
     });
     connect(document, &AdapterDocument::baselinesChanged, this, [this, document] {
-        if (document == currentDocument())
+        if (document == currentDocument()) {
             updateErrorView();
+            updateTotals(); // the baselines may beat the result: the totals then say so
+        }
     });
     connect(document, &AdapterDocument::baselinesFailed, this,
             [this, document](const QString& message) {
@@ -328,7 +337,13 @@ void DocumentPresenter::updateErrorView()
 void DocumentPresenter::updateTotals()
 {
     AdapterDocument* document = currentDocument();
-    m_views.status->setTotals(document ? adapterTotals(*document) : tr("No adapter open"));
+    QString totals = document ? adapterTotals(*document) : tr("No adapter open");
+    if (document) {
+        const BaselineAdvice advice = baselineAdvice(*document);
+        if (!advice.brief.isEmpty())
+            totals += QStringLiteral(" · ") + advice.brief;
+    }
+    m_views.status->setTotals(totals);
 }
 
 void DocumentPresenter::updatePanel()

@@ -27,6 +27,7 @@ class ErrorReporter;
 class ErrorView;
 class SpectrumView;
 class StatusPanel;
+class TradeOffController;
 class Workspace;
 
 // Shows the current document in the window's views and turns what a person does in them into
@@ -83,6 +84,7 @@ public:
     widgets::HeatMapView* learnView() const { return m_views.learn; }
     widgets::SettingsPanel* settingsPanel() const { return m_views.panel; }
     StatusPanel* statusPanel() const { return m_views.status; }
+    TradeOffController* tradeOff() const { return m_tradeOff; }
 
 private:
     AdapterDocument* currentDocument() const;
@@ -116,6 +118,7 @@ private:
     Views m_views;
     QWidget* m_dialogParent;
     ErrorReporter* m_reporter = nullptr;
+    TradeOffController* m_tradeOff = nullptr;
     int m_module = -1;
     // The document settings the panel last showed: its split and bits group keeps what the
     // person typed (and applied to a selection) until the document's own rule changes.
