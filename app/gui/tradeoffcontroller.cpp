@@ -97,8 +97,6 @@ void TradeOffController::show(const AdapterDocument* document, int module)
         follow(current);
     }
     m_module = current ? module : -1;
-    if (m_document && m_module >= 0)
-        m_document->budgetCurves()->measure();
     refresh();
 }
 
@@ -134,8 +132,10 @@ std::vector<TradeOffController::Point> TradeOffController::unrefinedPoints() con
 {
     std::vector<Point> points;
     const lq::ErrorCurves* curves = m_document->budgetCurves()->curves();
-    if (!curves || std::size_t(m_module) >= curves->modules.size())
-        return points;
+    if (!curves || std::size_t(m_module) >= curves->modules.size()) {
+        const auto found = m_refined.find(m_module);
+        return found == m_refined.end() ? points : found->second.plain;
+    }
     const lq::ModuleCurve& curve = curves->modules[std::size_t(m_module)];
     const double weights = double(curve.r) * double(curve.m + curve.n);
     if (!(weights > 0))
@@ -257,6 +257,9 @@ void TradeOffController::updateMark(std::optional<int> draggedH)
                 : refinedDocument ? tr("★ the unrefined figure; the refined one follows")
                                   : tr("★ without refinement");
     }
+    // Nothing measured yet: the plot's message says so, and no lone star stands under it.
+    if (plot->unrefined().empty() && plot->refined().empty())
+        mark.reset();
     plot->setCurrent(mark, label);
 
     QStringList notes;
@@ -291,22 +294,36 @@ void TradeOffController::startRefined()
     for (int width : kCurveWidths)
         if (width != own)
             widths.push_back(width);
-    std::vector<std::pair<int, int>> choices;
-    if (!find(cached.points, 0, own))
-        choices.emplace_back(0, own);
-    for (int width : widths)
-        for (int h = 1; h <= module.r; ++h)
-            if (!find(cached.points, h, width))
-                choices.emplace_back(h, width);
+    struct Wanted
+    {
+        int h, width;
+        bool refined;
+    };
+    std::vector<Wanted> choices;
+    // The unrefined points first (milliseconds each), unless the curves hold them.
+    const bool curvesReady = m_document->budgetCurves()->curves() != nullptr;
+    for (const bool refined : {false, true}) {
+        if (!refined && curvesReady)
+            continue;
+        const std::vector<Point>& have = refined ? cached.points : cached.plain;
+        if (!find(have, 0, own))
+            choices.push_back({0, own, refined});
+        for (int width : widths)
+            for (int h = 1; h <= module.r; ++h)
+                if (!find(have, h, width))
+                    choices.push_back({h, width, refined});
+    }
     if (choices.empty()) {
         cached.complete = true;
         return;
     }
 
     lq::QuantSettings settings = m_document->settings();
-    settings.refine = m_key.refine;
     settings.hOverride.clear();
     settings.bitsHighOverride.clear();
+    lq::QuantSettings plainSettings = settings;
+    plainSettings.refine = lq::Refinement::None;
+    settings.refine = m_key.refine;
     const std::shared_ptr<const lq::Adapter> adapter = m_document->sharedAdapter();
     const int index = m_module;
     auto slot = std::make_shared<Slot>();
@@ -314,7 +331,7 @@ void TradeOffController::startRefined()
     m_jobModule = m_module;
     m_job = new Job(
         tr("Measuring the refined choices of %1").arg(m_document->moduleLabel(m_module)),
-        [adapter, index, settings, choices, slot](const lq::ProgressFn& progress) {
+        [adapter, index, settings, plainSettings, choices, slot](const lq::ProgressFn& progress) {
             const lq::LoraModule& module = adapter->modules().at(std::size_t(index));
             const lq::ModuleFactors factors = adapter->factors(std::size_t(index));
             const lq::ModuleReparam reparam = lq::reparameterize(factors.B, factors.A);
@@ -323,12 +340,14 @@ void TradeOffController::startRefined()
             for (int k = 0; k < total; ++k) {
                 if (!progress(k, total))
                     return false;
-                const auto [h, width] = choices[std::size_t(k)];
+                const Wanted& wanted = choices[std::size_t(k)];
                 const lq::ModuleResult result =
-                    lq::quantizeModule(module, factors, reparam, h, width, settings);
+                    lq::quantizeModule(module, factors, reparam, wanted.h, wanted.width,
+                                       wanted.refined ? settings : plainSettings);
                 Point point;
-                point.h = h;
-                point.bitsHigh = width;
+                point.h = wanted.h;
+                point.bitsHigh = wanted.width;
+                point.refined = wanted.refined;
                 point.bitsPaper = weights > 0 ? result.bitsPaper / weights : 0.0;
                 point.bitsTrue = weights > 0 ? result.bitsTrue / weights : 0.0;
                 point.error = result.relErr;
@@ -370,8 +389,9 @@ void TradeOffController::takeRefined()
     }
     if (taken.empty())
         return;
-    std::vector<Point>& points = m_refined[m_jobModule].points;
-    points.insert(points.end(), taken.begin(), taken.end());
+    Refined& cached = m_refined[m_jobModule];
+    for (const Point& point : taken)
+        (point.refined ? cached.points : cached.plain).push_back(point);
     if (m_jobModule == m_module && m_job)
         refresh();
 }

@@ -21,10 +21,11 @@ class Workspace;
 
 // The Spectrum view's trade-off plot and width control (issue 27, "make tuning matter"): for the
 // module the view shows, every (h, b_h) choice as error against bits per weight, without
-// refinement from the document's error curves (BudgetCurves, measured once in the background
-// for the whole adapter) and with refinement measured in the background for that module alone
-// (the document's refinement, or Best when it has none), the current choice marked, and the
-// whole-adapter baselines' errors on the module for reference.
+// refinement and with it (the document's refinement, or Best when it has none), the current
+// choice marked, and the whole-adapter baselines' errors on the module for reference. The
+// unrefined points are read from the document's error curves when the bit budget has measured
+// them (BudgetCurves: the whole adapter at once); until then a background job measures them for
+// the shown module alone (a few milliseconds per choice), then its refined points.
 //
 // What the person does here becomes one undo command on the document (SetModuleSplitCommand):
 // a click on a point sets the module's h and width; the width control, Up/Down on the spectrum
@@ -74,6 +75,7 @@ private:
         double bitsPaper = 0; // per weight
         double bitsTrue = 0;
         double error = 0;
+        bool refined = false;
     };
     widgets::TradeOffPlot::Choice choiceOf(const Point& point) const;
     std::vector<Point> unrefinedPoints() const;
@@ -90,9 +92,11 @@ private:
         bool operator==(const RefinedKey&) const = default;
     };
     RefinedKey keyOf(const lq::QuantSettings& settings) const;
+    // One module's points measured by the controller's own jobs.
     struct Refined
     {
-        std::vector<Point> points;
+        std::vector<Point> plain;  // without refinement, only while the curves are not measured
+        std::vector<Point> points; // with m_key's refinement
         bool complete = false;
     };
     struct Slot; // the running job's output

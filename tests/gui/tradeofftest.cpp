@@ -22,10 +22,12 @@ using lq::widgets::TradeOffPlot;
 
 namespace {
 
-// The unrefined points come from the document's error curves, measured in the background.
-bool waitChoices(TradeOffPlot* plot)
+// Every unrefined point of a module of rank r: h = 0 once, and h = 1..r for each width the
+// curves hold (2, 3, 4). They are measured in the background.
+bool waitChoices(TradeOffPlot* plot, int r)
 {
-    return QTest::qWaitFor([plot] { return !plot->unrefined().empty(); }, kJobTimeoutMs);
+    return QTest::qWaitFor([&] { return int(plot->unrefined().size()) == 1 + 3 * r; },
+                           kJobTimeoutMs);
 }
 
 // The first module (in display order) whose rank allows a choice other than its current one.
@@ -54,6 +56,7 @@ private slots:
     void widthControlOneModule();
     void widthControlSelection();
     void markFollowsDraggedSplit();
+    void curvesReused();
     void referenceRuleExplained();
     void worseThanBaselineNamesFix();
     void defaultsBeatBaselines_data();
@@ -75,10 +78,8 @@ void TradeOffTest::clickChoosesHAndWidth()
     QVERIFY(module >= 0);
     bench.window.presenter()->selectModule(document, module);
     TradeOffPlot* plot = bench.window.presenter()->spectrumView()->tradeOffPlot();
-    QVERIFY(waitChoices(plot));
     const lq::LoraModule& m = document->module(module);
-    // Every h for each of the curves' widths (h = 0 once).
-    QCOMPARE(int(plot->unrefined().size()), 1 + 3 * m.r);
+    QVERIFY(waitChoices(plot, m.r));
 
     const int hBefore = document->effectiveH(module);
     const int bitsBefore = document->effectiveBitsHigh(module);
@@ -233,7 +234,7 @@ void TradeOffTest::markFollowsDraggedSplit()
     bench.window.presenter()->selectModule(document, module);
     lq::gui::SpectrumView* view = bench.window.presenter()->spectrumView();
     TradeOffPlot* plot = view->tradeOffPlot();
-    QVERIFY(waitChoices(plot));
+    QVERIFY(waitChoices(plot, document->module(module).r));
     const int before = document->effectiveH(module);
     const int r = document->module(module).r;
     const int after = before < r ? before + 1 : before - 1;
@@ -266,6 +267,30 @@ void TradeOffTest::markFollowsDraggedSplit()
     count->setCurrentIndex(count->findData(false));
     QVERIFY(plot->current()->bits < trueBits);
     QVERIFY(bench.reporter->errors.isEmpty());
+}
+
+void TradeOffTest::curvesReused()
+{
+    // Once the bit budget has measured the document's error curves, the unrefined points are
+    // theirs: the same errors and true bits for every choice.
+    Bench bench;
+    AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
+    QVERIFY(document);
+    lq::gui::BudgetCurves* curves = document->budgetCurves();
+    curves->measure();
+    QVERIFY(QTest::qWaitFor([&] { return curves->curves() != nullptr; }, kJobTimeoutMs));
+    const int module = firstSplittableModule(*document);
+    bench.window.presenter()->selectModule(document, module);
+    TradeOffPlot* plot = bench.window.presenter()->spectrumView()->tradeOffPlot();
+    const lq::ModuleCurve& curve = curves->curves()->modules[std::size_t(module)];
+    QCOMPARE(plot->unrefined().size(), curve.options.size());
+    const double weights = double(document->module(module).parameterCount());
+    for (std::size_t i = 0; i < curve.options.size(); ++i) {
+        const lq::BudgetOption& option = curve.options[i];
+        QCOMPARE(plot->unrefined()[i].h, option.h);
+        QCOMPARE(plot->unrefined()[i].bits, double(option.bitsTrue) / weights);
+        QCOMPARE(plot->unrefined()[i].error, std::sqrt(option.errSq / curve.normSq));
+    }
 }
 
 void TradeOffTest::referenceRuleExplained()
@@ -357,9 +382,10 @@ void TradeOffTest::usableAtSmallWindow()
     bench.window.resize(1024, 640);
     AdapterDocument* document = openThroughMenu(bench, lq::gui::exampleAdapterPath());
     QVERIFY(document);
-    bench.window.presenter()->selectModule(document, firstSplittableModule(*document));
+    const int module = firstSplittableModule(*document);
+    bench.window.presenter()->selectModule(document, module);
     lq::gui::SpectrumView* view = bench.window.presenter()->spectrumView();
-    QVERIFY(waitChoices(view->tradeOffPlot()));
+    QVERIFY(waitChoices(view->tradeOffPlot(), document->module(module).r));
     QTest::qWait(50);
     for (QWidget* plot :
          {static_cast<QWidget*>(view->plot()), static_cast<QWidget*>(view->tradeOffPlot())}) {
