@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the README's screenshots: builds the workbench, opens the bundled example adapter
 # (or the adapter given as an argument) headless and writes one 1280 x 800 PNG per view
-# (spectrum, error, learn) into docs/screenshots/ with the workbench's --screenshot option.
+# (spectrum, error, learn), and the Spectrum view's trade-off plot alone (tradeoff), into
+# docs/screenshots/ with the workbench's --screenshot option.
 #
 #   bash scripts/make-screenshots.sh [ADAPTER]
 #

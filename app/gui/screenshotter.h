@@ -11,7 +11,9 @@ class MainWindow;
 // `loraquant-workbench --screenshot DIR`: waits until the first adapter has opened and its
 // result is current, runs the error view's trade-off sweep (paretosweep.h), then shows each view
 // in turn and writes the whole window as
-// DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so), then reports done.
+// DIR/workbench-<view>.png (the window's size, 1280 x 800 when started so), and the Spectrum
+// view's trade-off plot alone, once its points (refined ones included) are measured, as
+// DIR/workbench-tradeoff.png; then reports done.
 class Screenshotter : public QObject
 {
     Q_OBJECT
@@ -26,11 +28,14 @@ signals:
 private:
     void onDocument(AdapterDocument* document);
     void takeNext();
+    // Writes the view shown, then shows the next one.
+    void grabShown();
 
     MainWindow* m_window;
     QString m_folder;
     int m_next = 0;
     bool m_started = false;
+    int m_waits = 0; // for the trade-off plot's points
 };
 
 } // namespace lq::gui
