@@ -184,10 +184,11 @@ void TradeOffPlot::rebuild()
             }
             auto* graph = new QCPGraph(p->xAxis, p->yAxis);
             const QColor color = widthColor(width);
-            QPen line(color, filled ? 1.6 : 1.0);
-            if (!filled)
-                line.setStyle(Qt::DotLine);
-            graph->setPen(line);
+            // The unrefined curve thin and pale rather than dotted: antialiased dash patterns
+            // cost the raster engine several times a solid line.
+            QColor pale = color;
+            pale.setAlpha(filled ? 255 : 110);
+            graph->setPen(QPen(pale, filled ? 1.6 : 1.0));
             graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(color, 1.5),
                                                    filled ? QBrush(color) : QBrush(Qt::white), 7));
             // Sorted by h, not by bits: a curve goes out from h = 0 in the order a person
@@ -321,9 +322,19 @@ bool TradeOffPlot::eventFilter(QObject* watched, QEvent* event)
         const Hit hit = nearest(mouse->position());
         if (!hit.choice)
             break;
+        m_pressed = true;
         emit choiceClicked(hit.choice->h, hit.choice->bitsHigh);
         return true;
     }
+    case QEvent::MouseButtonRelease:
+    case QEvent::MouseButtonDblClick:
+        // The press chose a point: the rest of the click is ours too (QCustomPlot would run
+        // its selection hit tests over every plottable for nothing).
+        if (m_pressed) {
+            m_pressed = event->type() == QEvent::MouseButtonDblClick;
+            return true;
+        }
+        break;
     case QEvent::MouseMove: {
         auto* mouse = static_cast<QMouseEvent*>(event);
         canvas()->setCursor(nearest(mouse->position()).choice ? Qt::PointingHandCursor

@@ -86,6 +86,7 @@ private:
     std::vector<Reference> m_references;
     std::optional<Choice> m_current;
     QString m_currentLabel;
+    bool m_pressed = false; // a press chose a point; its release is ours
 };
 
 } // namespace lq::widgets
