@@ -41,8 +41,8 @@ public:
     // the document's undo stack: now when the curves are ready, else when they are.
     void apply(double bits);
     // Measures the curves in the background unless they are ready or being measured, and keeps
-    // them measured from then on (again after new group settings): the trade-off view reads
-    // every module's choices from them.
+    // them measured from then on (again after new group settings), without applying a budget.
+    // The trade-off view reads a module's unrefined choices from them once they exist.
     void measure();
 
 signals:
