@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the README's screenshots: builds the workbench, opens the bundled example adapter
 # (or the adapter given as an argument) headless and writes one 1280 x 800 PNG per view
-# (spectrum, error, learn), one of the sorted, multi-selected tree (tree), then the Fleet view
-# of a generated 200-adapter batch summary (fleet), into docs/screenshots/ with the workbench's
-# --screenshot option.
+# (spectrum, error, learn), the Spectrum view's trade-off plot alone (tradeoff), the sorted,
+# multi-selected tree (tree), then the Fleet view of a generated 200-adapter batch summary
+# (fleet), into docs/screenshots/ with the workbench's --screenshot option.
 #
 #   bash scripts/make-screenshots.sh [ADAPTER]
 #

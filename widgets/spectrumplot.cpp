@@ -4,6 +4,7 @@
 
 #include <QKeyEvent>
 #include <QMouseEvent>
+#include <QWheelEvent>
 #include <algorithm>
 #include <cmath>
 #include <qcustomplot.h>
@@ -100,8 +101,7 @@ SpectrumPlot::SpectrumPlot(QWidget* parent) : PlotWidget(parent), m_items(std::m
     canvas()->installEventFilter(this);
     canvas()->setFocusPolicy(Qt::StrongFocus);
     canvas()->setMouseTracking(true);
-    canvas()->setToolTip(tr("Drag the split marker (or use the Left and Right keys): components "
-                            "left of it keep high precision, the rest get 1 bit."));
+    updateToolTip();
     rebuild();
 }
 
@@ -137,6 +137,24 @@ void SpectrumPlot::setBitsHigh(int bits)
 {
     m_bitsHigh = bits;
     updateSplitItems();
+}
+
+void SpectrumPlot::setRuleNote(const QString& note, const QString& explanation)
+{
+    m_ruleNote = note;
+    m_ruleExplanation = explanation;
+    updateToolTip();
+    updateSplitItems();
+}
+
+void SpectrumPlot::updateToolTip()
+{
+    QString text = tr("Drag the split marker (or use the Left and Right keys): components left of "
+                      "it keep high precision, the rest get 1 bit. Up and Down (or the mouse "
+                      "wheel over the orange bars) change the high part's bit width.");
+    if (!m_ruleExplanation.isEmpty())
+        text += QStringLiteral("\n\n") + m_ruleExplanation;
+    canvas()->setToolTip(text);
 }
 
 void SpectrumPlot::rebuild()
@@ -220,7 +238,10 @@ void SpectrumPlot::updateSplitItems()
     it.rhoLine->point1->setCoords(0, 100 * m_rho);
     it.rhoLine->point2->setCoords(1, 100 * m_rho);
     it.rhoLabel->position->setCoords(r + 0.5, 100 * m_rho);
-    it.rhoLabel->setText(QStringLiteral("ρ = %1").arg(QString::number(m_rho, 'g', 3)));
+    it.rhoLabel->setText(
+        m_ruleNote.isEmpty()
+            ? QStringLiteral("ρ = %1").arg(QString::number(m_rho, 'g', 3))
+            : QStringLiteral("ρ = %1 (%2)").arg(QString::number(m_rho, 'g', 3), m_ruleNote));
 
     const bool haveMarker = r > 0;
     it.marker->setVisible(haveMarker);
@@ -250,6 +271,15 @@ void SpectrumPlot::updateSplitItems()
 bool SpectrumPlot::insidePlotArea(const QPointF& position) const
 {
     return plot()->axisRect()->rect().contains(position.toPoint());
+}
+
+bool SpectrumPlot::overHighBars(const QPointF& position) const
+{
+    if (!insidePlotArea(position) || m_h <= 0)
+        return false;
+    // Bars of components 1..h stand at x = 1..h, 0.7 wide: the columns from 0.5 to h + 0.5.
+    const double coordinate = plot()->xAxis->pixelToCoord(position.x());
+    return coordinate >= 0.5 && coordinate <= m_h + 0.5;
 }
 
 int SpectrumPlot::splitAtPixel(double x) const
@@ -305,8 +335,20 @@ bool SpectrumPlot::eventFilter(QObject* watched, QEvent* event)
         emit splitChosen(m_h);
         return true;
     }
+    case QEvent::Wheel: {
+        auto* wheel = static_cast<QWheelEvent*>(event);
+        const int delta = wheel->angleDelta().y();
+        if (m_dragging || delta == 0 || !overHighBars(wheel->position()))
+            break;
+        emit bitsHighStepped(delta > 0 ? 1 : -1);
+        return true;
+    }
     case QEvent::KeyPress: {
         auto* key = static_cast<QKeyEvent*>(event);
+        if ((key->key() == Qt::Key_Up || key->key() == Qt::Key_Down) && !m_dragging) {
+            emit bitsHighStepped(key->key() == Qt::Key_Up ? 1 : -1);
+            return true;
+        }
         const int step = key->key() == Qt::Key_Left ? -1 : key->key() == Qt::Key_Right ? 1 : 0;
         if (step == 0 || m_dragging)
             break;

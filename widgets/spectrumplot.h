@@ -17,6 +17,10 @@ namespace lq::widgets {
 // splitDragged(h) is emitted whenever h changes during a drag; splitChosen(h) once on release
 // (and for each key press), also when h ends where it started, so the receiver can drop its
 // preview. setSplit() never emits.
+//
+// The high part's bit width is set here too: the Up/Down keys, or the mouse wheel over the high
+// (orange) bars, report bitsHighStepped(+1 / -1); the receiver decides the new width and shows it
+// with setBitsHigh().
 class SpectrumPlot : public PlotWidget
 {
     Q_OBJECT
@@ -33,6 +37,10 @@ public:
     void setSplit(int h);
     // Bits of the high part, for the legend.
     void setBitsHigh(int bits);
+    // How the split rule relates h to the rho line, in plain words: a short note beside the rho
+    // label and a sentence for the tool tip (the reference's rule keeps one component fewer
+    // than reach rho). Empty texts show none.
+    void setRuleNote(const QString& note, const QString& explanation);
 
     int split() const { return m_h; }
     int rank() const { return int(m_values.size()); }
@@ -46,6 +54,7 @@ public:
 signals:
     void splitDragged(int h);
     void splitChosen(int h);
+    void bitsHighStepped(int step);
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
@@ -55,6 +64,9 @@ private:
     void updateSplitItems();
     int splitAtPixel(double x) const;
     bool insidePlotArea(const QPointF& position) const;
+    // Whether `position` (canvas pixels) lies over one of the high bars' columns.
+    bool overHighBars(const QPointF& position) const;
+    void updateToolTip();
 
     struct Items;
     std::unique_ptr<Items> m_items;
@@ -63,6 +75,8 @@ private:
     double m_rho = -1;
     int m_h = 0;
     int m_bitsHigh = 2;
+    QString m_ruleNote;
+    QString m_ruleExplanation;
     bool m_dragging = false;
 };
 

@@ -417,6 +417,10 @@ void AdapterDocument::startJob(std::vector<int> modules, bool validate)
     QuantizeJob::Input input;
     input.adapter = m_adapter;
     input.settings = m_settings;
+    // The first result comes without the refinement, at once, and the refined one follows
+    // (onJobFinished): with refinement Best a 7B adapter takes seconds, at small ranks a minute.
+    if (!hasResult() && modules.empty() && !validate)
+        input.settings.refine = lq::Refinement::None;
     input.modules = std::move(modules);
     input.validate = validate;
     auto* job = new QuantizeJob(std::move(input), this);
@@ -455,8 +459,11 @@ void AdapterDocument::onJobFinished(QuantizeJob* job, Job::Outcome outcome)
     emit resultChanged();
     emit changed();
     emit jobFinished(outcome, job->errorMessage());
-    if (outcome == Job::Outcome::Succeeded)
+    if (outcome == Job::Outcome::Succeeded) {
         measureBaselines();
+        if (job->isWholeAdapter() && job->settings().refine != m_settings.refine)
+            recompute({}); // the unrefined first result is shown: now the refined one
+    }
 }
 
 const BaselineErrors* AdapterDocument::rtn2Baseline() const

@@ -82,6 +82,10 @@ void AppSettings::setWindowLayout(const QByteArray& geometry, const QByteArray& 
 lq::QuantSettings AppSettings::lastParameters() const
 {
     lq::QuantSettings settings;
+    // A first-time user gets refinement Best: without it LoRAQuant loses to plain whole-adapter
+    // binarization on some real adapters (README, "Defaults"); the engine's and the CLI's default
+    // stays the reference's (none).
+    settings.refine = kFirstTimeRefinement;
     m_settings->beginGroup(QStringLiteral("parameters"));
     settings.rho = m_settings->value(QStringLiteral("rho"), settings.rho).toDouble();
     settings.bitsHigh = m_settings->value(QStringLiteral("bitsHigh"), settings.bitsHigh).toInt();
@@ -99,6 +103,7 @@ lq::QuantSettings AppSettings::lastParameters() const
         settings.validate();
     } catch (const std::exception&) {
         settings = lq::QuantSettings{};
+        settings.refine = kFirstTimeRefinement;
     }
     return settings;
 }

@@ -36,6 +36,8 @@ public:
     void setLastParameters(const lq::QuantSettings& settings);
 
     static constexpr int kMaxRecentFiles = 8;
+    // The refinement of a first start (nothing stored yet).
+    static constexpr lq::Refinement kFirstTimeRefinement = lq::Refinement::Best;
 
 private:
     QSettings* m_settings;

@@ -44,8 +44,16 @@ BaselineJob::BaselineJob(std::shared_ptr<const lq::Adapter> adapter,
                   if (result.cancelled)
                       return false;
                   errors.total = result.relErrTotal;
-                  for (const lq::ModuleResult& module : result.modules)
+                  errors.avgBitsPaper = result.avgBitsPaper;
+                  errors.avgBitsTrue = result.avgBitsTrue;
+                  for (const lq::ModuleResult& module : result.modules) {
                       errors.perModule.push_back(module.relErr);
+                      const double weights = double(module.r) * double(module.m + module.n);
+                      errors.perModuleBitsPaper.push_back(weights > 0 ? module.bitsPaper / weights
+                                                                      : 0.0);
+                      errors.perModuleBitsTrue.push_back(weights > 0 ? module.bitsTrue / weights
+                                                                     : 0.0);
+                  }
                   return true;
               };
               return errorsOf(lq::BaselineMethod::Rtn, 0, output->rtn2) &&

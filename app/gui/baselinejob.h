@@ -15,6 +15,12 @@ struct BaselineErrors
 {
     std::vector<double> perModule;
     double total = 0; // energy-weighted, sqrt(sum errSq / sum normSq)
+    // Bits per weight, per module and on average, in both counts (the trade-off view and the
+    // "worse than a baseline at the same bits" hint compare at these).
+    std::vector<double> perModuleBitsPaper;
+    std::vector<double> perModuleBitsTrue;
+    double avgBitsPaper = 0;
+    double avgBitsTrue = 0;
     int groupSize = 0;
     lq::ScaleFormat scaleFormat = lq::ScaleFormat::F16;
 

@@ -22,8 +22,11 @@ BudgetCurves::BudgetCurves(AdapterDocument* document) : QObject(document), m_doc
 {
     // New group settings make the curves' true bit counts (and errors) another adapter's.
     connect(document, &AdapterDocument::settingsChanged, this, [this] {
-        if (m_curves && !sameGroups(*m_curves, m_document->settings()))
+        if (m_curves && !sameGroups(*m_curves, m_document->settings())) {
             m_curves.reset();
+            if (m_kept)
+                start();
+        }
     });
 }
 
@@ -41,6 +44,13 @@ void BudgetCurves::apply(double bits)
     }
     m_pending = bits;
     start();
+}
+
+void BudgetCurves::measure()
+{
+    m_kept = true;
+    if (!curves())
+        start();
 }
 
 void BudgetCurves::start()
@@ -84,7 +94,7 @@ void BudgetCurves::onFinished()
     if (!curves()) {
         // The group settings changed while the job ran (or it was cancelled): measure again if
         // a budget is waiting.
-        if (m_pending)
+        if (m_pending || (m_kept && outcome != Job::Outcome::Cancelled))
             start();
         return;
     }

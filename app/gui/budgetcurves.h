@@ -40,6 +40,10 @@ public:
     // Pushes an ApplyBudgetCommand for `bits` per weight (paper count, clamped to the range) on
     // the document's undo stack: now when the curves are ready, else when they are.
     void apply(double bits);
+    // Measures the curves in the background unless they are ready or being measured, and keeps
+    // them measured from then on (again after new group settings), without applying a budget.
+    // The trade-off view reads a module's unrefined choices from them once they exist.
+    void measure();
 
 signals:
     // The curves are complete (after apply() or a change of the group settings).
@@ -60,6 +64,7 @@ private:
     QPointer<Job> m_job;
     std::shared_ptr<std::shared_ptr<const lq::ErrorCurves>> m_slot; // the running job's output
     std::optional<double> m_pending;
+    bool m_kept = false; // measure() was called: measure again whenever they go out of date
 };
 
 } // namespace lq::gui

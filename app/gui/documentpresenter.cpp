@@ -5,6 +5,7 @@
 #include "adaptertreemodel.h"
 #include "applybudgetcommand.h"
 #include "appsettings.h"
+#include "baselineadvice.h"
 #include "budgetcurves.h"
 #include "changesettingscommand.h"
 #include "errorreporter.h"
@@ -15,6 +16,7 @@
 #include "setmodulesplitcommand.h"
 #include "spectrumview.h"
 #include "statuspanel.h"
+#include "tradeoffcontroller.h"
 #include "viewdata.h"
 #include "widgets/heatmapview.h"
 #include "widgets/settingspanel.h"
@@ -45,6 +47,11 @@ DocumentPresenter::DocumentPresenter(Workspace* workspace, AppSettings* settings
     : QObject(dialogParent), m_workspace(workspace), m_settings(settings), m_views(views),
       m_dialogParent(dialogParent)
 {
+    // The trade-off plot and the width control beside the spectrum; a width applies to the
+    // selection.
+    m_tradeOff = new TradeOffController(
+        workspace, m_views.spectrum, [this](QString* label) { return selectedModules(label); },
+        this);
     connect(m_views.error, &ErrorView::sweepRequested, this, [this] {
         if (AdapterDocument* document = currentDocument())
             document->paretoSweep()->start();
@@ -184,8 +191,10 @@ void DocumentPresenter::connectDocument(AdapterDocument* document)
         updateModuleViews();
     });
     connect(document, &AdapterDocument::baselinesChanged, this, [this, document] {
-        if (document == currentDocument())
+        if (document == currentDocument()) {
             updateErrorView();
+            updateTotals(); // the baselines may beat the result: the totals then say so
+        }
     });
     connect(document, &AdapterDocument::baselinesFailed, this,
             [this, document](const QString& message) {
@@ -343,6 +352,11 @@ void DocumentPresenter::updateTotals()
                       .arg(*delta <= 0 ? tr("better") : tr("worse"))
                       .arg(QString::number(*delta, 'f', 4)
                                .prepend(*delta > 0 ? QStringLiteral("+") : QString()));
+    if (document) {
+        const BaselineAdvice advice = baselineAdvice(*document);
+        if (!advice.brief.isEmpty())
+            totals += QStringLiteral(" · ") + advice.brief;
+    }
     m_views.status->setTotals(totals);
 }
 

@@ -29,6 +29,7 @@ class ErrorView;
 class Snapshots;
 class SpectrumView;
 class StatusPanel;
+class TradeOffController;
 class Workspace;
 
 // Shows the current document in the window's views and turns what a person does in them into
@@ -92,6 +93,7 @@ public:
     widgets::HeatMapView* learnView() const { return m_views.learn; }
     widgets::SettingsPanel* settingsPanel() const { return m_views.panel; }
     StatusPanel* statusPanel() const { return m_views.status; }
+    TradeOffController* tradeOff() const { return m_tradeOff; }
 
 private:
     AdapterDocument* currentDocument() const;
@@ -126,6 +128,7 @@ private:
     QWidget* m_dialogParent;
     ErrorReporter* m_reporter = nullptr;
     Snapshots* m_snapshots = nullptr;
+    TradeOffController* m_tradeOff = nullptr;
     int m_module = -1;
     // The document settings the panel last showed: its split and bits group keeps what the
     // person typed (and applied to a selection) until the document's own rule changes.

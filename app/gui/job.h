@@ -13,11 +13,12 @@ namespace lq::gui {
 // A piece of whole-adapter work run off the UI thread (QtConcurrent), cancellable between work
 // items through lq::ProgressFn, reporting progress by queued, coalesced signals.
 //
-// Threads: the work function runs on a pool thread (and the OpenMP threads it starts); it must
-// not touch `this` or any QObject: it captures values and shared_ptrs only and hands its output
-// back through state it shares with the job's owner. Everything else runs on the thread that
-// owns the job. The job may be destroyed at any time: the destructor requests cancellation and
-// waits for the work to return, so nothing outlives it.
+// Threads: the work function runs on a thread of the jobs' own pool (Qt's global pool is left to
+// its painting) and the OpenMP threads it starts; it must not touch `this` or any QObject: it
+// captures values and shared_ptrs only and hands its output back through state it shares with
+// the job's owner. Everything else runs on the thread that owns the job. The job may be destroyed
+// at any time: the destructor requests cancellation and waits for the work to return, so nothing
+// outlives it.
 //
 // A Job runs once: start() it once and make a new Job to run the work again. The cancel flag is
 // never reset, so a job cancelled and started again would stop at its first progress report.

@@ -12,8 +12,11 @@
 #include "fleetview.h"
 #include "mainwindow.h"
 #include "paretosweep.h"
+#include "spectrumview.h"
+#include "tradeoffcontroller.h"
 #include "widgets/fleetscatterplot.h"
 #include "widgets/plotwidget.h"
+#include "widgets/tradeoffplot.h"
 #include "workspace.h"
 
 #include <QDir>
@@ -33,6 +36,9 @@ namespace {
 
 // Time for layouts and the plots' batched replots to settle after a view is shown.
 constexpr int kSettleMs = 150;
+// The trade-off plot's points are measured in the background: look this often, this many times.
+constexpr int kTradeOffPollMs = 100;
+constexpr int kTradeOffPolls = 600;
 
 const char* const kViewNames[] = {"spectrum", "error", "learn"};
 // Adapters in the Fleet view's picture: enough for a cloud of points, few enough that the
@@ -122,6 +128,35 @@ void Screenshotter::arrangeTree()
 }
 
 void Screenshotter::takeNext()
+{
+    if (m_next == 1) {
+        // The Spectrum view holds the trade-off plot: its unrefined points come with the
+        // document's error curves, the refined ones from a job of their own.
+        const DocumentPresenter* presenter = m_window->presenter();
+        const bool settled = !presenter->spectrumView()->tradeOffPlot()->unrefined().empty() &&
+                             presenter->tradeOff()->refinedComplete();
+        if (!settled && ++m_waits < kTradeOffPolls) {
+            QTimer::singleShot(kTradeOffPollMs, this, &Screenshotter::takeNext);
+            return;
+        }
+        QTimer::singleShot(kSettleMs, this, [this] {
+            widgets::PlotWidget* plot = m_window->presenter()->spectrumView()->tradeOffPlot();
+            plot->replotNow();
+            const QString file = QDir(m_folder).filePath(QStringLiteral("workbench-tradeoff.png"));
+            if (!plot->grab().save(file)) {
+                std::fprintf(stderr, "loraquant-workbench: cannot write %s\n", qPrintable(file));
+                emit done(1);
+                return;
+            }
+            std::printf("%s\n", qPrintable(file));
+            grabShown();
+        });
+        return;
+    }
+    grabShown();
+}
+
+void Screenshotter::grabShown()
 {
     if (m_next > 0) {
         // The view shown kSettleMs ago: grab it now.

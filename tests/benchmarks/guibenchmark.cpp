@@ -12,7 +12,15 @@
 //            (target < 50 ms);
 //   budget   moving the bit-budget slider and letting go: the time until the event returns (the
 //            allocation runs on the UI thread, the quantization in the background), and the
-//            longest event-loop gap until the result is current.
+//            longest event-loop gap until the result is current;
+//   tradeoff the Spectrum view's trade-off plot once the error curves are measured: selecting a
+//            module not shown before until both plots are painted (first paint), and a click on
+//            one of its points until the event returns, the module quantized again (target
+//            < 50 ms each); then, with refinement Best, a click until the refined result is
+//            current (in the background; "within a second").
+// The window runs with refinement none (the reference's, as the CLI's default), so that a drag
+// release and a click quantize the module synchronously and are measured whole; a first-time user
+// gets Best, where they return at once and the result follows in the background.
 // The startup target (< 1 s from start to the painted window with the example adapter) is
 // measured by the workbench itself: `loraquant-workbench --startup-time`.
 //
@@ -21,14 +29,18 @@
 // Prints median and maximum per figure. Figures taken while other work runs are noisy.
 
 #include "adapterdocument.h"
+#include "budgetcurves.h"
+#include "changesettingscommand.h"
 #include "core/engine/allocatorsettings.h"
 #include "core/io/synthesizer.h"
 #include "documentpresenter.h"
 #include "mainwindow.h"
 #include "spectrumview.h"
 #include "statuspanel.h"
+#include "tradeoffcontroller.h"
 #include "widgets/settingspanel.h"
 #include "widgets/spectrumplot.h"
+#include "widgets/tradeoffplot.h"
 #include "windowactions.h"
 #include "workspace.h"
 
@@ -52,6 +64,7 @@ namespace {
 
 constexpr double kDragTargetMs = 16;
 constexpr double kStallTargetMs = 50;
+constexpr double kTradeOffTargetMs = 50;
 constexpr int kTimeoutMs = 600000;
 
 struct Stats
@@ -169,6 +182,7 @@ int main(int argc, char** argv)
     }
 
     QSettings settings(scratch.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat);
+    settings.setValue(QStringLiteral("parameters/refine"), QStringLiteral("none"));
     MainWindow window(&settings);
     window.resize(1280, 800);
     window.show();
@@ -302,5 +316,78 @@ int main(int argc, char** argv)
           kDragTargetMs);
     print("budget: longest UI event-loop gap until the result is current", stats(budgetGaps),
           kStallTargetMs);
+
+    // --- trade-off view -----------------------------------------------------------------------
+    window.showView(MainWindow::View::Spectrum);
+    lq::widgets::TradeOffPlot* tradeOff = window.presenter()->spectrumView()->tradeOffPlot();
+    lq::gui::BudgetCurves* curves = document->budgetCurves();
+    curves->measure();
+    if (!QTest::qWaitFor([&] { return curves->curves() != nullptr; }, kTimeoutMs))
+        return 1;
+    std::vector<double> paints, clicks;
+    const auto otherChoice = [&](int module) {
+        const int h = document->effectiveH(module);
+        const int bits = document->effectiveBitsHigh(module);
+        return std::pair{h == 1 ? 2 : 1, bits == 3 ? 4 : 3};
+    };
+    for (int run = 0; run < repeat; ++run) {
+        // Modules of every shape, each shown for the first time.
+        const int target = (run * 37 + 11) % document->moduleCount();
+        clock.start();
+        window.presenter()->selectModule(document, target);
+        plot->replotNow();
+        tradeOff->replotNow();
+        paints.push_back(double(clock.nsecsElapsed()) / 1e6);
+        const auto [h, bits] = otherChoice(target);
+        const std::optional<QPoint> where = tradeOff->positionOf(h, bits, false);
+        if (!where) {
+            std::fprintf(stderr, "bench_gui: no point for h = %d, %d bits\n", h, bits);
+            return 1;
+        }
+        clock.start();
+        QTest::mouseClick(tradeOff->canvas(), Qt::LeftButton, {}, *where);
+        clicks.push_back(double(clock.nsecsElapsed()) / 1e6);
+        if (!waitCurrent(document) || document->effectiveH(target) != h)
+            return 1;
+    }
+    print("tradeoff: select a module, both plots painted (curves ready)", stats(paints),
+          kTradeOffTargetMs);
+    print("tradeoff: click a point, module set and quantized again", stats(clicks),
+          kTradeOffTargetMs);
+    {
+        // With refinement Best (a first-time user's): the click returns at once, the refined
+        // result follows in the background.
+        lq::QuantSettings best = document->settings();
+        best.refine = lq::Refinement::Best;
+        document->undoStack()->push(
+            new lq::gui::ChangeSettingsCommand(document, best, QStringLiteral("refinement Best")));
+        if (!waitCurrent(document))
+            return 1;
+        std::vector<double> refinedClicks, refinedResults;
+        for (int run = 0; run < std::max(2, repeat / 4); ++run) {
+            const int target = modules[std::size_t(run) % modules.size()];
+            window.presenter()->selectModule(document, target);
+            tradeOff->replotNow();
+            // The module's refined points measured first: the click's refinement then runs
+            // alone, as when a person looks at the plot before choosing.
+            lq::gui::TradeOffController* controller = window.presenter()->tradeOff();
+            if (!QTest::qWaitFor([&] { return controller->refinedComplete(); }, kTimeoutMs))
+                return 1;
+            const auto [h, bits] = otherChoice(target);
+            const std::optional<QPoint> where = tradeOff->positionOf(h, bits, false);
+            if (!where)
+                return 1;
+            clock.start();
+            QTest::mouseClick(tradeOff->canvas(), Qt::LeftButton, {}, *where);
+            refinedClicks.push_back(double(clock.nsecsElapsed()) / 1e6);
+            if (!waitCurrent(document))
+                return 1;
+            refinedResults.push_back(double(clock.nsecsElapsed()) / 1e6);
+        }
+        print("tradeoff, refinement Best: click a point, event returns", stats(refinedClicks),
+              kTradeOffTargetMs);
+        print("tradeoff, refinement Best: click until the refined result", stats(refinedResults),
+              1000);
+    }
     return 0;
 }

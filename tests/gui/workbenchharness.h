@@ -101,6 +101,12 @@ struct Bench
                                           : settingsFile,
                    QSettings::IniFormat)
     {
+        // The tests of editing, exports and jobs run with the reference's refinement (none):
+        // edits of one module are then synchronous and the figures are the CLI's defaults. A
+        // first-time user gets refinement Best (appsettings.h); tests of that remove this key.
+        const QString refine = QStringLiteral("parameters/refine");
+        if (!settings.contains(refine))
+            settings.setValue(refine, QStringLiteral("none"));
         auto testChooser = std::make_unique<TestChooser>();
         chooser = testChooser.get();
         window.setFileChooser(std::move(testChooser));
