@@ -188,9 +188,6 @@ HeatMapView::HeatMapView(QWidget* parent) : PlotWidget(parent), m_items(std::mak
         cell.rect->axis(QCPAxis::atBottom)->setLabel(xLabel);
         cell.rect->axis(QCPAxis::atLeft)->setLabel(yLabel);
         cell.rect->axis(QCPAxis::atLeft)->setRangeReversed(true);
-        // Three maps share a row: few ticks, or 4096's labels run together.
-        for (QCPAxis* axis : cell.rect->axes())
-            axis->ticker()->setTickCount(3);
         cell.rect->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
         cell.map =
             new QCPColorMap(cell.rect->axis(QCPAxis::atBottom), cell.rect->axis(QCPAxis::atLeft));
@@ -353,11 +350,18 @@ void HeatMapView::setModule(const LearnModule& module)
     fillMap(it.bq.map, quantized ? module.Bq : Eigen::MatrixXf(), kMaxCells, bScale);
     fillMap(it.aq.map, quantized ? module.Aq : Eigen::MatrixXf(), kMaxCells, aScale);
     // The component axes: B's columns in narrow maps, A's rows in wide ones.
+    // The other axes (m rows, n columns) get two or three round ticks: three maps share a row.
     const int rank = int(module.Bp.cols());
-    for (HeatMapCell* cell : {&it.b, &it.bp, &it.bq})
-        cell->rect->axis(QCPAxis::atBottom)->setTicker(componentTicker(rank, 4));
-    for (HeatMapCell* cell : {&it.a, &it.ap, &it.aq})
+    const int m = std::max(1, int(module.Bp.rows())), n = std::max(1, int(module.Ap.cols()));
+    for (HeatMapCell* cell : {&it.b, &it.bp, &it.bq}) {
+        // Narrow maps: three-digit component numbers fit only two to an axis.
+        cell->rect->axis(QCPAxis::atBottom)->setTicker(componentTicker(rank, rank < 100 ? 4 : 2));
+        cell->rect->axis(QCPAxis::atLeft)->setTicker(componentTicker(m, 2));
+    }
+    for (HeatMapCell* cell : {&it.a, &it.ap, &it.aq}) {
         cell->rect->axis(QCPAxis::atLeft)->setTicker(componentTicker(rank, 4));
+        cell->rect->axis(QCPAxis::atBottom)->setTicker(componentTicker(n, 2));
+    }
 
     const std::vector<double>& energyBefore = module.energyBefore;
     const std::vector<double>& energyAfter = module.energyAfter;
