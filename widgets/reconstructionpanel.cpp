@@ -62,7 +62,9 @@ void ReconstructionPanel::setModule(const LearnModule& module)
         values.push_back(point.error);
     }
     m_loraQuant->setData(keys, values);
-    m_loraQuant->setVisible(!keys.isEmpty());
+    // Every choice is known once the bit budget's curves are; until then the legend says so.
+    m_loraQuant->setName(keys.isEmpty() ? QObject::tr("every h, b_h: see Bit budget")
+                                        : QObject::tr("LoRAQuant: every h, b_h"));
     if (module.current.bitsHigh > 0)
         m_current->setData(QVector<double>{module.current.bits},
                            QVector<double>{module.current.error});
