@@ -10,6 +10,7 @@
 #include "changesettingscommand.h"
 #include "errorreporter.h"
 #include "errorview.h"
+#include "learndata.h"
 #include "paretosweep.h"
 #include "resultsnapshot.h"
 #include "setmodulechoicescommand.h"
@@ -178,6 +179,7 @@ void DocumentPresenter::connectDocument(AdapterDocument* document)
     connect(document, &AdapterDocument::resultChanged, this, [this, document] {
         if (document != currentDocument())
             return;
+        m_shownLearn = nullptr; // the learn view shows the result's codes
         updateModuleViews();
         updateErrorView();
         updateTotals();
@@ -189,6 +191,13 @@ void DocumentPresenter::connectDocument(AdapterDocument* document)
         m_settings->setLastParameters(document->settings());
         updatePanel();
         updateModuleViews();
+    });
+    connect(document->budgetCurves(), &BudgetCurves::ready, this, [this, document] {
+        if (document != currentDocument())
+            return;
+        m_shownLearn = nullptr; // the learn view's reconstruction plot shows the curves
+        if (learnShown())
+            updateLearnView();
     });
     connect(document, &AdapterDocument::baselinesChanged, this, [this, document] {
         if (document == currentDocument()) {
@@ -320,17 +329,7 @@ void DocumentPresenter::updateLearnView()
     if (m_shownLearn == document && m_shownLearnModule == module)
         return;
     try {
-        const lq::ModuleFactors factors = document->factors(module);
-        const lq::ModuleReparam& reparam = document->reparam(module);
-        const ComponentEnergies energies =
-            componentEnergies(factors, document->singularValues(module));
-        // A packed file's factors are its codes decoded, not what training produced.
-        const bool packed = bool(document->packedOrigin());
-        m_views.learn->setFactorsOrigin(packed ? tr("decoded") : QString());
-        m_views.learn->setModule(
-            packed ? tr("%1, decoded from the packed file").arg(document->moduleLabel(module))
-                   : document->moduleLabel(module),
-            factors.B, factors.A, reparam.Bp, reparam.Ap, energies.before, energies.after);
+        m_views.learn->setModule(learnModule(*document, module));
         m_shownLearn = document;
         m_shownLearnModule = module;
     } catch (const std::exception& error) {
