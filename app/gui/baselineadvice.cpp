@@ -15,7 +15,7 @@ namespace {
 // spends the same.
 constexpr double kSameBits = 1e-9;
 
-QString tr(const char* text)
+QString adviceTr(const char* text)
 {
     return QCoreApplication::translate("BaselineAdvice", text);
 }
@@ -33,8 +33,8 @@ BaselineAdvice baselineAdvice(const AdapterDocument& document)
         QString name;
         const BaselineErrors* errors;
     };
-    const Named baselines[] = {{tr("whole-adapter binary"), document.binaryBaseline()},
-                               {tr("whole-adapter RTN-2"), document.rtn2Baseline()}};
+    const Named baselines[] = {{adviceTr("whole-adapter binary"), document.binaryBaseline()},
+                               {adviceTr("whole-adapter RTN-2"), document.rtn2Baseline()}};
     const Named* beaten = nullptr;
     for (const Named& baseline : baselines)
         if (baseline.errors && baseline.errors->avgBitsTrue <= bits + kSameBits &&
@@ -48,7 +48,7 @@ BaselineAdvice baselineAdvice(const AdapterDocument& document)
     QStringList fixes;
     const lq::QuantSettings& settings = document.settings();
     if (settings.refine == lq::Refinement::None)
-        fixes << tr("refinement Best (Quantization panel)");
+        fixes << adviceTr("refinement Best (Quantization panel)");
     if (const lq::ErrorCurves* curves = document.budgetCurves()->curves()) {
         // The allocation at the baseline's own true bits, if it predicts a lower error (without
         // refinement; a refinement only lowers it).
@@ -58,28 +58,29 @@ BaselineAdvice baselineAdvice(const AdapterDocument& document)
             const lq::BudgetAllocation allocation =
                 lq::allocateBudget(*curves, target, lq::BitCount::True);
             if (allocation.relErrTotal < beaten->errors->total)
-                fixes << tr("a bit budget of %1 (paper count; %2 true, predicted error %3)")
+                fixes << adviceTr("a bit budget of %1 (paper count; %2 true, predicted error %3)")
                              .arg(allocation.avgBitsPaper, 0, 'f', 2)
                              .arg(allocation.avgBitsTrue, 0, 'f', 3)
                              .arg(allocation.relErrTotal, 0, 'f', 4);
         }
     }
     if (fixes.isEmpty())
-        fixes << tr("a wider high part or a bit budget");
+        fixes << adviceTr("a wider high part or a bit budget");
 
     BaselineAdvice advice;
-    advice.brief = tr("worse than %1 (%2 at %3 bits true): try %4")
+    advice.brief = adviceTr("worse than %1 (%2 at %3 bits true): try %4")
                        .arg(beaten->name)
                        .arg(beaten->errors->total, 0, 'f', 4)
                        .arg(beaten->errors->avgBitsTrue, 0, 'f', 3)
                        .arg(fixes.front());
-    advice.text = tr("Error %1 at %2 bits true is worse than %3 (%4 at %5 bits true). Try %6.")
-                      .arg(error, 0, 'f', 4)
-                      .arg(bits, 0, 'f', 3)
-                      .arg(beaten->name)
-                      .arg(beaten->errors->total, 0, 'f', 4)
-                      .arg(beaten->errors->avgBitsTrue, 0, 'f', 3)
-                      .arg(fixes.join(tr(" or ")));
+    advice.text =
+        adviceTr("Error %1 at %2 bits true is worse than %3 (%4 at %5 bits true). Try %6.")
+            .arg(error, 0, 'f', 4)
+            .arg(bits, 0, 'f', 3)
+            .arg(beaten->name)
+            .arg(beaten->errors->total, 0, 'f', 4)
+            .arg(beaten->errors->avgBitsTrue, 0, 'f', 3)
+            .arg(fixes.join(adviceTr(" or ")));
     return advice;
 }
 

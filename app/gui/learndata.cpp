@@ -13,7 +13,7 @@ namespace lq::gui {
 
 namespace {
 
-QString tr(const char* text)
+QString learnTr(const char* text)
 {
     return QCoreApplication::translate("lq::gui::LearnData", text);
 }
@@ -52,22 +52,23 @@ QString learnText(const widgets::LearnModule& module, int bitsHigh)
     const int r = int(after.size());
     if (r == 0)
         return {};
-    QString text = tr("<h3>What the SVD does to this module</h3>");
+    QString text = learnTr("<h3>What the SVD does to this module</h3>");
 
     // Before: the largest column-row pair, and what the shares add to.
     const auto largest = std::max_element(before.begin(), before.end());
     const double beforeSum = std::accumulate(before.begin(), before.end(), 0.0);
-    text += tr("<p>ΔW = B A. As stored, the largest column–row pair b<sub>i</sub> "
-               "a<sub>i</sub><sup>T</sup> (grey bars) is pair %1, with %2 of ‖BA‖².</p>")
+    text += learnTr("<p>ΔW = B A. As stored, the largest column–row pair b<sub>i</sub> "
+                    "a<sub>i</sub><sup>T</sup> (grey bars) is pair %1, with %2 of ‖BA‖².</p>")
                 .arg(int(largest - before.begin()) + 1)
                 .arg(percent(*largest));
-    text += tr("<p>The grey shares add to %1, not 100%: ‖BA‖² also holds the cross terms "
-               "2 Σ<sub>i&lt;j</sub> (b<sub>i</sub>·b<sub>j</sub>)(a<sub>i</sub>·a<sub>j</sub>), "
-               "zero only when B's columns or A's rows are orthogonal; here they make up %2.</p>")
-                .arg(percent(beforeSum))
-                .arg(QStringLiteral("%1%2%")
-                         .arg(beforeSum > 1 ? QStringLiteral("−") : QString())
-                         .arg(100 * std::fabs(1 - beforeSum), 0, 'f', 1));
+    text +=
+        learnTr("<p>The grey shares add to %1, not 100%: ‖BA‖² also holds the cross terms "
+                "2 Σ<sub>i&lt;j</sub> (b<sub>i</sub>·b<sub>j</sub>)(a<sub>i</sub>·a<sub>j</sub>), "
+                "zero only when B's columns or A's rows are orthogonal; here they make up %2.</p>")
+            .arg(percent(beforeSum))
+            .arg(QStringLiteral("%1%2%")
+                     .arg(beforeSum > 1 ? QStringLiteral("−") : QString())
+                     .arg(100 * std::fabs(1 - beforeSum), 0, 'f', 1));
 
     // After: s_i^2, ordered, adding to 100%.
     double running = 0;
@@ -79,10 +80,10 @@ QString learnText(const widgets::LearnModule& module, int bitsHigh)
             break;
         }
     }
-    text += tr("<p>After the SVD (B′ = U S<sup>½</sup>, A′ = S<sup>½</sup> V<sup>T</sup>, "
-               "B′A′ = BA) component i holds s<sub>i</sub><sup>2</sup> (green bars), in "
-               "decreasing order, adding to 100%: the first component holds %1; %2 of %3 "
-               "components reach 80%.</p>")
+    text += learnTr("<p>After the SVD (B′ = U S<sup>½</sup>, A′ = S<sup>½</sup> V<sup>T</sup>, "
+                    "B′A′ = BA) component i holds s<sub>i</sub><sup>2</sup> (green bars), in "
+                    "decreasing order, adding to 100%: the first component holds %1; %2 of %3 "
+                    "components reach 80%.</p>")
                 .arg(percent(after.front()))
                 .arg(k80)
                 .arg(r);
@@ -90,26 +91,27 @@ QString learnText(const widgets::LearnModule& module, int bitsHigh)
     if (module.h >= 0) {
         const int h = std::min(module.h, r);
         const double high = std::accumulate(after.begin(), after.begin() + h, 0.0);
-        const QString tail = h < r ? tr("the %1 1-bit tail components hold %2")
+        const QString tail = h < r ? learnTr("the %1 1-bit tail components hold %2")
                                          .arg(r - h)
                                          .arg(percent(std::max(0.0, 1 - high)))
-                                   : tr("there is no 1-bit tail");
-        text += tr("<p>LoRAQuant keeps the first h = %1 (left of the orange line) at %2 bits: "
-                   "%3 of the energy; %4. The quantized maps use the exact maps' colours.</p>")
+                                   : learnTr("there is no 1-bit tail");
+        text += learnTr("<p>LoRAQuant keeps the first h = %1 (left of the orange line) at %2 bits: "
+                        "%3 of the energy; %4. The quantized maps use the exact maps' colours.</p>")
                     .arg(h)
                     .arg(bitsHigh)
                     .arg(percent(high))
                     .arg(tail);
         if (!module.truncation.empty() && module.current.bitsHigh > 0) {
             const widgets::ReconstructionPoint& cut = module.truncation[std::size_t(h)];
-            text += tr("<p>Truncating to rank %1 instead (16-bit values): %2 bits per parameter, "
-                       "error %3. This result keeps all %4 components: %5 bits, error %6.</p>")
-                        .arg(h)
-                        .arg(cut.bits, 0, 'f', 2)
-                        .arg(cut.error, 0, 'f', 3)
-                        .arg(r)
-                        .arg(module.current.bits, 0, 'f', 2)
-                        .arg(module.current.error, 0, 'f', 3);
+            text +=
+                learnTr("<p>Truncating to rank %1 instead (16-bit values): %2 bits per parameter, "
+                        "error %3. This result keeps all %4 components: %5 bits, error %6.</p>")
+                    .arg(h)
+                    .arg(cut.bits, 0, 'f', 2)
+                    .arg(cut.error, 0, 'f', 3)
+                    .arg(r)
+                    .arg(module.current.bits, 0, 'f', 2)
+                    .arg(module.current.error, 0, 'f', 3);
         }
     }
     return text;
@@ -124,9 +126,10 @@ widgets::LearnModule learnModule(AdapterDocument& document, int module)
     const ComponentEnergies energies = componentEnergies(factors, singularValues);
     // A packed file's factors are its codes decoded, not what training produced.
     const bool packed = bool(document.packedOrigin());
-    learn.title = packed ? tr("%1, decoded from the packed file").arg(document.moduleLabel(module))
-                         : document.moduleLabel(module);
-    learn.origin = packed ? tr("decoded") : tr("as trained");
+    learn.title =
+        packed ? learnTr("%1, decoded from the packed file").arg(document.moduleLabel(module))
+               : document.moduleLabel(module);
+    learn.origin = packed ? learnTr("decoded") : learnTr("as trained");
     learn.B = factors.B;
     learn.A = factors.A;
     learn.Bp = reparam.Bp;
@@ -146,7 +149,7 @@ widgets::LearnModule learnModule(AdapterDocument& document, int module)
         learn.Bq = result->dequantizedB();
         learn.Aq = result->dequantizedA();
 
-        learn.quantizedLabel = tr("h = %1").arg(result->h);
+        learn.quantizedLabel = learnTr("h = %1").arg(result->h);
         learn.current = {result->bitsPaper / parameters, result->relErr, result->h,
                          result->bitsHigh};
     }

@@ -33,7 +33,7 @@ ModuleChoice SetModuleChoicesCommand::choiceOf(const AdapterDocument& document, 
 
 namespace {
 
-QString tr(const char* text)
+QString choicesTr(const char* text)
 {
     return QCoreApplication::translate("SetModuleChoicesCommand", text);
 }
@@ -52,11 +52,12 @@ SetModuleChoicesCommand* SetModuleChoicesCommand::applyRule(AdapterDocument* doc
     for (int module : modules)
         choices.push_back(
             {document->hUnder(module, plain), plain.bitsHigh, document->refineOverride(module)});
-    const QString ruleText = plain.split == lq::SplitRule::Fixed ? tr("h = %1").arg(plain.fixedH)
-                                                                 : tr("ρ = %1").arg(plain.rho);
+    const QString ruleText = plain.split == lq::SplitRule::Fixed
+                                 ? choicesTr("h = %1").arg(plain.fixedH)
+                                 : choicesTr("ρ = %1").arg(plain.rho);
     return new SetModuleChoicesCommand(
         document, std::move(modules), std::move(choices),
-        tr("Apply %1, %2 bits to %3").arg(ruleText).arg(plain.bitsHigh).arg(target));
+        choicesTr("Apply %1, %2 bits to %3").arg(ruleText).arg(plain.bitsHigh).arg(target));
 }
 
 SetModuleChoicesCommand* SetModuleChoicesCommand::setH(AdapterDocument* document,
@@ -68,7 +69,7 @@ SetModuleChoicesCommand* SetModuleChoicesCommand::setH(AdapterDocument* document
         choices.push_back({std::clamp(h, 0, document->module(module).r),
                            document->bitsHighOverride(module), document->refineOverride(module)});
     return new SetModuleChoicesCommand(document, std::move(modules), std::move(choices),
-                                       tr("Set h = %1 for %2").arg(h).arg(target));
+                                       choicesTr("Set h = %1 for %2").arg(h).arg(target));
 }
 
 SetModuleChoicesCommand* SetModuleChoicesCommand::setBitsHigh(AdapterDocument* document,
@@ -80,7 +81,7 @@ SetModuleChoicesCommand* SetModuleChoicesCommand::setBitsHigh(AdapterDocument* d
         choices.push_back({document->hOverride(module), bits, document->refineOverride(module)});
     return new SetModuleChoicesCommand(
         document, std::move(modules), std::move(choices),
-        tr("Set the high part of %1 to %2 bits").arg(target).arg(bits));
+        choicesTr("Set the high part of %1 to %2 bits").arg(target).arg(bits));
 }
 
 SetModuleChoicesCommand*
@@ -93,9 +94,9 @@ SetModuleChoicesCommand::setRefinement(AdapterDocument* document, std::vector<in
             {document->hOverride(module), document->bitsHighOverride(module), refine});
     return new SetModuleChoicesCommand(
         document, std::move(modules), std::move(choices),
-        refine ? tr("Set refinement %1 for %2")
+        refine ? choicesTr("Set refinement %1 for %2")
                      .arg(QString::fromStdString(lq::toString(*refine)), target)
-               : tr("Let %1 take the adapter's refinement").arg(target));
+               : choicesTr("Let %1 take the adapter's refinement").arg(target));
 }
 
 SetModuleChoicesCommand* SetModuleChoicesCommand::reset(AdapterDocument* document,
@@ -104,7 +105,7 @@ SetModuleChoicesCommand* SetModuleChoicesCommand::reset(AdapterDocument* documen
 {
     std::vector<ModuleChoice> choices(modules.size());
     return new SetModuleChoicesCommand(document, std::move(modules), std::move(choices),
-                                       tr("Let %1 follow the rule again").arg(target));
+                                       choicesTr("Let %1 follow the rule again").arg(target));
 }
 
 SetModuleChoicesCommand::SetModuleChoicesCommand(AdapterDocument* document,

@@ -15,7 +15,7 @@ namespace lq::gui {
 
 namespace {
 
-QString tr(const char* text)
+QString viewTr(const char* text)
 {
     return QCoreApplication::translate("ViewData", text);
 }
@@ -89,16 +89,16 @@ QString moduleSummary(const AdapterDocument& document, int module, const lq::Mod
     const lq::LoraModule& m = document.module(module);
     const double weights = double(m.parameterCount());
     QStringList parts;
-    parts << unbroken(tr("<b>%1</b>  %2 × %3, rank %4")
+    parts << unbroken(viewTr("<b>%1</b>  %2 × %3, rank %4")
                           .arg(document.moduleLabel(module).toHtmlEscaped())
                           .arg(m.m)
                           .arg(m.n)
                           .arg(m.r))
-          << unbroken(tr("<b>h = %1</b> of %2, high part %3 bits")
+          << unbroken(viewTr("<b>h = %1</b> of %2, high part %3 bits")
                           .arg(result.h)
                           .arg(m.r)
                           .arg(result.bitsHigh))
-          << unbroken(tr("bits per weight: <b>%1 paper</b>, %2 true")
+          << unbroken(viewTr("bits per weight: <b>%1 paper</b>, %2 true")
                           .arg(result.bitsPaper / weights, 0, 'f', 3)
                           .arg(result.bitsTrue / weights, 0, 'f', 3));
     const auto& packed = document.packedOrigin();
@@ -106,22 +106,22 @@ QString moduleSummary(const AdapterDocument& document, int module, const lq::Mod
     if (recorded) {
         // Re-quantizing the decoded factors at the file's own choice loses about nothing: the
         // error that matters is the file's, against the original.
-        parts << unbroken(tr("as packed: error <b>%1</b> against the original adapter")
+        parts << unbroken(viewTr("as packed: error <b>%1</b> against the original adapter")
                               .arg(*recorded, 0, 'f', 4));
     } else if (packed) {
-        parts << unbroken(tr("relative error <b>%1</b> against the decoded factors")
+        parts << unbroken(viewTr("relative error <b>%1</b> against the decoded factors")
                               .arg(result.relErr, 0, 'f', 4))
-              << unbroken(tr("as packed: error %1 against the original adapter")
+              << unbroken(viewTr("as packed: error %1 against the original adapter")
                               .arg(packed->relErr.at(std::size_t(module)), 0, 'f', 4));
     } else {
-        parts << unbroken(tr("relative error <b>%1</b>").arg(result.relErr, 0, 'f', 4));
+        parts << unbroken(viewTr("relative error <b>%1</b>").arg(result.relErr, 0, 'f', 4));
     }
     QString text = parts.join(QStringLiteral("&nbsp;&nbsp;|&nbsp; "));
     if (preview)
         text += QStringLiteral(" &nbsp;") +
                 unbroken(document.settings().refine == lq::Refinement::None
-                             ? tr("<i>(while dragging)</i>")
-                             : tr("<i>(while dragging, without refinement)</i>"));
+                             ? viewTr("<i>(while dragging)</i>")
+                             : viewTr("<i>(while dragging, without refinement)</i>"));
     return text;
 }
 
@@ -129,22 +129,22 @@ QString adapterTotals(const AdapterDocument& document)
 {
     const lq::Adapter& adapter = document.adapter();
     QString text = document.packedOrigin()
-                       ? tr("Packed file, dequantized: %1 modules · %2 parameters · %3")
-                       : tr("%1 modules · %2 parameters · %3");
+                       ? viewTr("Packed file, dequantized: %1 modules · %2 parameters · %3")
+                       : viewTr("%1 modules · %2 parameters · %3");
     text = text.arg(document.moduleCount())
                .arg(parameters(adapter.parameterCount()))
                .arg(byteSize(double(adapter.storedBytes())));
     if (!document.hasResult())
-        return text + tr(" → … (quantizing)");
+        return text + viewTr(" → … (quantizing)");
     const lq::QuantResult& result = document.result();
     const double bytesAfter = result.avgBitsTrue * double(result.parameterCount) / 8.0;
     const QString error =
-        !document.packedOrigin() ? tr("error %1 (energy-weighted)")
+        !document.packedOrigin() ? viewTr("error %1 (energy-weighted)")
         : document.recordedTotal()
-            ? tr("error %1 against the original adapter (recorded in the file)")
-            : tr("error %1 (energy-weighted; the modules changed here against the decoded "
-                 "factors)");
-    text += tr(" → %1 · avg bits/weight: %2 paper, %3 true · %4")
+            ? viewTr("error %1 against the original adapter (recorded in the file)")
+            : viewTr("error %1 (energy-weighted; the modules changed here against the decoded "
+                     "factors)");
+    text += viewTr(" → %1 · avg bits/weight: %2 paper, %3 true · %4")
                 .arg(byteSize(bytesAfter))
                 .arg(result.avgBitsPaper, 0, 'f', 3)
                 .arg(result.avgBitsTrue, 0, 'f', 3)
@@ -152,13 +152,14 @@ QString adapterTotals(const AdapterDocument& document)
     switch (document.resultState()) {
     case AdapterDocument::ResultState::Current:
         if (const auto& validation = document.validation())
-            text += validation->passed ? tr(" · kernels validated") : tr(" · kernels FAILED");
+            text +=
+                validation->passed ? viewTr(" · kernels validated") : viewTr(" · kernels FAILED");
         break;
     case AdapterDocument::ResultState::Computing:
-        text += tr(" (updating)");
+        text += viewTr(" (updating)");
         break;
     case AdapterDocument::ResultState::Stale:
-        text += tr(" (out of date: Quantize to update)");
+        text += viewTr(" (out of date: Quantize to update)");
         break;
     }
     return text;
@@ -168,33 +169,33 @@ QString sweepMethodName(lq::SweepMethod method)
 {
     switch (method) {
     case lq::SweepMethod::Rtn:
-        return tr("RTN, whole adapter");
+        return viewTr("RTN, whole adapter");
     case lq::SweepMethod::Binary:
-        return tr("binary, whole adapter");
+        return viewTr("binary, whole adapter");
     case lq::SweepMethod::RandomSplit:
-        return tr("random split (ablation)");
+        return viewTr("random split (ablation)");
     case lq::SweepMethod::NormSplit:
-        return tr("norm split (ablation)");
+        return viewTr("norm split (ablation)");
     case lq::SweepMethod::SvdSplit:
-        return tr("LoRAQuant");
+        return viewTr("LoRAQuant");
     case lq::SweepMethod::PaperRefine:
-        return tr("LoRAQuant + paper refine");
+        return viewTr("LoRAQuant + paper refine");
     case lq::SweepMethod::BestRefine:
-        return tr("LoRAQuant + best refine");
+        return viewTr("LoRAQuant + best refine");
     case lq::SweepMethod::Budget:
-        return tr("bit budget");
+        return viewTr("bit budget");
     case lq::SweepMethod::Truncate:
-        return tr("rank truncation (fp16)");
+        return viewTr("rank truncation (fp16)");
     case lq::SweepMethod::Nf4:
-        return tr("NF4 (QLoRA)");
+        return viewTr("NF4 (QLoRA)");
     case lq::SweepMethod::Nf4Svd:
-        return tr("NF4 on SVD factors");
+        return viewTr("NF4 on SVD factors");
     case lq::SweepMethod::Q8_0:
-        return tr("q8_0 (llama.cpp)");
+        return viewTr("q8_0 (llama.cpp)");
     case lq::SweepMethod::DeltaCome:
-        return tr("Delta-CoMe 8/3/2-bit tiers");
+        return viewTr("Delta-CoMe 8/3/2-bit tiers");
     case lq::SweepMethod::Compeft:
-        return tr("ComPEFT (sparse signs)");
+        return viewTr("ComPEFT (sparse signs)");
     }
     return QString::fromStdString(lq::toString(method));
 }
