@@ -1,16 +1,16 @@
-#include "adapterquantizer.h"
+#include "core/engine/adapterquantizer.h"
 
-#include "../io/error.h"
-#include "bitbudget.h"
-#include "bitcount.h"
-#include "componentorder.h"
-#include "elapsed.h"
-#include "finiteresults.h"
-#include "parallelmodules.h"
-#include "refinement.h"
-#include "reparameterize.h"
-#include "splitrule.h"
-#include "updateerror.h"
+#include "core/engine/bitbudget.h"
+#include "core/engine/bitcount.h"
+#include "core/engine/componentorder.h"
+#include "core/engine/elapsed.h"
+#include "core/engine/finiteresults.h"
+#include "core/engine/parallelmodules.h"
+#include "core/engine/refinement.h"
+#include "core/engine/reparameterize.h"
+#include "core/engine/splitrule.h"
+#include "core/engine/updateerror.h"
+#include "core/io/error.h"
 
 #include <chrono>
 #include <set>

@@ -1,4 +1,4 @@
-#include "allocatorsettings.h"
+#include "core/engine/allocatorsettings.h"
 
 #if __has_include(<malloc.h>)
 #include <malloc.h> // also what defines __GLIBC__ (through features.h)

@@ -1,12 +1,12 @@
-#include "baseline.h"
+#include "core/engine/baseline.h"
 
-#include "../io/error.h"
-#include "bitcount.h"
-#include "elapsed.h"
-#include "finiteresults.h"
-#include "parallelmodules.h"
-#include "quantizer.h"
-#include "updateerror.h"
+#include "core/engine/bitcount.h"
+#include "core/engine/elapsed.h"
+#include "core/engine/finiteresults.h"
+#include "core/engine/parallelmodules.h"
+#include "core/engine/quantizer.h"
+#include "core/engine/updateerror.h"
+#include "core/io/error.h"
 
 #include <chrono>
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "../io/adapter.h"
-#include "../io/progress.h"
-#include "quantresult.h"
+#include "core/engine/quantresult.h"
+#include "core/io/adapter.h"
+#include "core/io/progress.h"
 
 namespace lq {
 

@@ -1,6 +1,6 @@
-#include "bestrefinement.h"
+#include "core/engine/bestrefinement.h"
 
-#include "quantizer.h"
+#include "core/engine/quantizer.h"
 
 #include <Eigen/SVD>
 #include <Eigen/SparseCholesky>

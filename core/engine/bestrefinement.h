@@ -1,6 +1,6 @@
 #pragma once
 
-#include "refinement.h"
+#include "core/engine/refinement.h"
 
 namespace lq {
 

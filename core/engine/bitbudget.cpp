@@ -1,13 +1,13 @@
-#include "bitbudget.h"
+#include "core/engine/bitbudget.h"
 
-#include "../io/error.h"
-#include "adapterquantizer.h"
-#include "bitcount.h"
-#include "elapsed.h"
-#include "finiteresults.h"
-#include "parallelmodules.h"
-#include "quantizer.h"
-#include "reparameterize.h"
+#include "core/engine/adapterquantizer.h"
+#include "core/engine/bitcount.h"
+#include "core/engine/elapsed.h"
+#include "core/engine/finiteresults.h"
+#include "core/engine/parallelmodules.h"
+#include "core/engine/quantizer.h"
+#include "core/engine/reparameterize.h"
+#include "core/io/error.h"
 
 #include <algorithm>
 #include <chrono>

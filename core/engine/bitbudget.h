@@ -1,8 +1,8 @@
 #pragma once
 
-#include "../io/adapter.h"
-#include "../io/progress.h"
-#include "quantsettings.h"
+#include "core/engine/quantsettings.h"
+#include "core/io/adapter.h"
+#include "core/io/progress.h"
 
 #include <cstdint>
 #include <optional>

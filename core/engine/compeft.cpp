@@ -1,6 +1,6 @@
-#include "compeft.h"
+#include "core/engine/compeft.h"
 
-#include "quantizer.h"
+#include "core/engine/quantizer.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "baselinefactors.h"
+#include "core/engine/baselinefactors.h"
 
 #include <Eigen/Core>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "componentorder.h"
+#include "core/engine/componentorder.h"
 
 #include <algorithm>
 #include <cmath>

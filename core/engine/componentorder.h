@@ -1,7 +1,7 @@
 #pragma once
 
-#include "quantresult.h"
-#include "quantsettings.h"
+#include "core/engine/quantresult.h"
+#include "core/engine/quantsettings.h"
 
 #include <Eigen/Core>
 #include <cstdint>

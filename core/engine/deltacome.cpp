@@ -1,7 +1,7 @@
-#include "deltacome.h"
+#include "core/engine/deltacome.h"
 
-#include "bitcount.h"
-#include "quantizer.h"
+#include "core/engine/bitcount.h"
+#include "core/engine/quantizer.h"
 
 #include <cmath>
 

@@ -1,6 +1,6 @@
-#include "dequantizedadapter.h"
+#include "core/engine/dequantizedadapter.h"
 
-#include "../io/error.h"
+#include "core/io/error.h"
 
 namespace lq {
 

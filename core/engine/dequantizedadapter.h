@@ -1,7 +1,7 @@
 #pragma once
 
-#include "../io/adapter.h"
-#include "quantresult.h"
+#include "core/engine/quantresult.h"
+#include "core/io/adapter.h"
 
 #include <string>
 

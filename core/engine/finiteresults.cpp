@@ -1,7 +1,7 @@
-#include "finiteresults.h"
+#include "core/engine/finiteresults.h"
 
-#include "../io/error.h"
-#include "../io/factorrange.h"
+#include "core/io/error.h"
+#include "core/io/factorrange.h"
 
 #include <cmath>
 #include <limits>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "updateerror.h"
+#include "core/engine/updateerror.h"
 
 #include <Eigen/Core>
 #include <string>

@@ -1,4 +1,4 @@
-#include "lowranksvd.h"
+#include "core/engine/lowranksvd.h"
 
 #include <Eigen/QR>
 #include <Eigen/SVD>

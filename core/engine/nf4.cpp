@@ -1,4 +1,4 @@
-#include "nf4.h"
+#include "core/engine/nf4.h"
 
 #include <algorithm>
 #include <cassert>

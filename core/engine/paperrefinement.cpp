@@ -1,6 +1,6 @@
-#include "paperrefinement.h"
+#include "core/engine/paperrefinement.h"
 
-#include "quantizer.h"
+#include "core/engine/quantizer.h"
 
 #include <Eigen/Core>
 #include <algorithm>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quantsettings.h"
+#include "core/engine/quantsettings.h"
 
 #include <span>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "parallelmodules.h"
+#include "core/engine/parallelmodules.h"
 
 #include "core/io/firsterror.h"
 

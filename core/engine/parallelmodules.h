@@ -1,6 +1,6 @@
 #pragma once
 
-#include "../io/progress.h"
+#include "core/io/progress.h"
 
 #include <cstddef>
 #include <functional>

@@ -1,6 +1,6 @@
-#include "q8_0.h"
+#include "core/engine/q8_0.h"
 
-#include "quantizer.h"
+#include "core/engine/quantizer.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "quantizedvectors.h"
+#include "core/engine/quantizedvectors.h"
 
 namespace lq {
 

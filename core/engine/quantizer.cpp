@@ -1,6 +1,6 @@
-#include "quantizer.h"
+#include "core/engine/quantizer.h"
 
-#include "../io/dtype.h"
+#include "core/io/dtype.h"
 
 #include <algorithm>
 #include <cassert>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quantizedvectors.h"
+#include "core/engine/quantizedvectors.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,9 +1,9 @@
-#include "quantplan.h"
+#include "core/engine/quantplan.h"
 
-#include "../io/error.h"
-#include "../io/jsontext.h"
-#include "../io/textfile.h"
-#include "../io/untrustedtext.h"
+#include "core/io/error.h"
+#include "core/io/jsontext.h"
+#include "core/io/textfile.h"
+#include "core/io/untrustedtext.h"
 
 #include <limits>
 #include <map>

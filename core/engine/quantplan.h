@@ -1,7 +1,7 @@
 #pragma once
 
-#include "../io/adapter.h"
-#include "quantsettings.h"
+#include "core/engine/quantsettings.h"
+#include "core/io/adapter.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "quantresult.h"
+#include "core/engine/quantresult.h"
 
 #include <cassert>
 #include <cmath>

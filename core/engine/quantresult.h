@@ -1,7 +1,7 @@
 #pragma once
 
-#include "quantizedvectors.h"
-#include "quantsettings.h"
+#include "core/engine/quantizedvectors.h"
+#include "core/engine/quantsettings.h"
 
 #include <Eigen/Core>
 #include <string>

@@ -1,6 +1,6 @@
-#include "quantsettings.h"
+#include "core/engine/quantsettings.h"
 
-#include "../io/error.h"
+#include "core/io/error.h"
 
 namespace lq {
 

@@ -1,7 +1,7 @@
-#include "ranktruncation.h"
+#include "core/engine/ranktruncation.h"
 
-#include "bitcount.h"
-#include "quantizer.h"
+#include "core/engine/bitcount.h"
+#include "core/engine/quantizer.h"
 
 #include <algorithm>
 #include <numeric>

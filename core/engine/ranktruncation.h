@@ -1,7 +1,7 @@
 #pragma once
 
-#include "baselinefactors.h"
-#include "quantresult.h"
+#include "core/engine/baselinefactors.h"
+#include "core/engine/quantresult.h"
 
 #include <Eigen/Core>
 #include <vector>

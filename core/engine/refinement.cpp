@@ -1,8 +1,8 @@
-#include "refinement.h"
+#include "core/engine/refinement.h"
 
-#include "bestrefinement.h"
-#include "paperrefinement.h"
-#include "quantizer.h"
+#include "core/engine/bestrefinement.h"
+#include "core/engine/paperrefinement.h"
+#include "core/engine/quantizer.h"
 
 namespace lq {
 namespace {

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "quantizedvectors.h"
-#include "quantresult.h"
-#include "quantsettings.h"
+#include "core/engine/quantizedvectors.h"
+#include "core/engine/quantresult.h"
+#include "core/engine/quantsettings.h"
 
 #include <Eigen/Core>
 

@@ -1,6 +1,6 @@
-#include "reparameterize.h"
+#include "core/engine/reparameterize.h"
 
-#include "lowranksvd.h"
+#include "core/engine/lowranksvd.h"
 
 namespace lq {
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "quantresult.h"
+#include "core/engine/quantresult.h"
 
 #include <Eigen/Core>
 

@@ -1,9 +1,9 @@
-#include "report.h"
+#include "core/engine/report.h"
 
-#include "../io/atomicfile.h"
-#include "../io/error.h"
-#include "../io/filename.h"
-#include "../io/jsonoutput.h"
+#include "core/io/atomicfile.h"
+#include "core/io/error.h"
+#include "core/io/filename.h"
+#include "core/io/jsonoutput.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,8 +1,8 @@
-#include "spectrumsummary.h"
+#include "core/engine/spectrumsummary.h"
 
-#include "finiteresults.h"
-#include "lowranksvd.h"
-#include "parallelmodules.h"
+#include "core/engine/finiteresults.h"
+#include "core/engine/lowranksvd.h"
+#include "core/engine/parallelmodules.h"
 
 namespace lq {
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "../io/adapter.h"
-#include "../io/progress.h"
+#include "core/io/adapter.h"
+#include "core/io/progress.h"
 
 #include <Eigen/Core>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "splitrule.h"
+#include "core/engine/splitrule.h"
 
-#include "spectrumsummary.h"
+#include "core/engine/spectrumsummary.h"
 
 #include <algorithm>
 #include <charconv>

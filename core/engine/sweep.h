@@ -1,9 +1,9 @@
 #pragma once
 
-#include "../io/adapter.h"
-#include "../io/progress.h"
-#include "fieldbaseline.h"
-#include "quantsettings.h"
+#include "core/engine/fieldbaseline.h"
+#include "core/engine/quantsettings.h"
+#include "core/io/adapter.h"
+#include "core/io/progress.h"
 
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "updateerror.h"
+#include "core/engine/updateerror.h"
 
 #include <algorithm>
 #include <cassert>

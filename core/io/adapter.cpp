@@ -1,9 +1,9 @@
-#include "adapter.h"
+#include "core/io/adapter.h"
 
-#include "atomicfile.h"
-#include "error.h"
-#include "factorrange.h"
-#include "firsterror.h"
+#include "core/io/atomicfile.h"
+#include "core/io/error.h"
+#include "core/io/factorrange.h"
+#include "core/io/firsterror.h"
 
 #include <algorithm>
 #include <bit>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "adapterconfig.h"
-#include "safetensors.h"
+#include "core/io/adapterconfig.h"
+#include "core/io/safetensors.h"
 
 #include <Eigen/Core>
 #include <functional>

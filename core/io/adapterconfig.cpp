@@ -1,10 +1,10 @@
-#include "adapterconfig.h"
+#include "core/io/adapterconfig.h"
 
-#include "error.h"
-#include "jsontext.h"
-#include "modulepattern.h"
-#include "textfile.h"
-#include "untrustedtext.h"
+#include "core/io/error.h"
+#include "core/io/jsontext.h"
+#include "core/io/modulepattern.h"
+#include "core/io/textfile.h"
+#include "core/io/untrustedtext.h"
 
 #include <cmath>
 #include <limits>

@@ -1,6 +1,6 @@
-#include "atomicfile.h"
+#include "core/io/atomicfile.h"
 
-#include "error.h"
+#include "core/io/error.h"
 
 #include <cerrno>
 #include <charconv>

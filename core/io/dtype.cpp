@@ -1,4 +1,4 @@
-#include "dtype.h"
+#include "core/io/dtype.h"
 
 #include <array>
 #include <bit>

@@ -1,4 +1,4 @@
-#include "factorrange.h"
+#include "core/io/factorrange.h"
 
 #include <cmath>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "filename.h"
+#include "core/io/filename.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,6 +1,6 @@
-#include "inputfile.h"
+#include "core/io/inputfile.h"
 
-#include "error.h"
+#include "core/io/error.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,8 +1,8 @@
-#include "jsontext.h"
+#include "core/io/jsontext.h"
 
-#include "error.h"
-#include "jsonoutput.h"
-#include "untrustedtext.h"
+#include "core/io/error.h"
+#include "core/io/jsonoutput.h"
+#include "core/io/untrustedtext.h"
 
 #include <set>
 #include <vector>

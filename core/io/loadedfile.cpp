@@ -1,7 +1,7 @@
-#include "loadedfile.h"
+#include "core/io/loadedfile.h"
 
-#include "error.h"
-#include "inputfile.h"
+#include "core/io/error.h"
+#include "core/io/inputfile.h"
 
 #include <cerrno>
 #include <cstring>

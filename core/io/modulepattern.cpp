@@ -1,4 +1,4 @@
-#include "modulepattern.h"
+#include "core/io/modulepattern.h"
 
 // g++ 12 with -fsanitize reports -Wmaybe-uninitialized inside libstdc++'s <regex> (a false
 // positive in std::function's copy in the NFA builder). It is confined to this file, which

@@ -1,11 +1,11 @@
-#include "safetensors.h"
+#include "core/io/safetensors.h"
 
-#include "atomicfile.h"
-#include "error.h"
-#include "inputfile.h"
-#include "jsontext.h"
-#include "loadedfile.h"
-#include "untrustedtext.h"
+#include "core/io/atomicfile.h"
+#include "core/io/error.h"
+#include "core/io/inputfile.h"
+#include "core/io/jsontext.h"
+#include "core/io/loadedfile.h"
+#include "core/io/untrustedtext.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "dtype.h"
+#include "core/io/dtype.h"
 
 #include <cstdint>
 #include <functional>

@@ -1,8 +1,8 @@
-#include "synthesizer.h"
+#include "core/io/synthesizer.h"
 
-#include "atomicfile.h"
-#include "error.h"
-#include "firsterror.h"
+#include "core/io/atomicfile.h"
+#include "core/io/error.h"
+#include "core/io/firsterror.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "adapter.h"
-#include "dtype.h"
-#include "progress.h"
+#include "core/io/adapter.h"
+#include "core/io/dtype.h"
+#include "core/io/progress.h"
 
 #include <Eigen/Core>
 #include <cstdint>

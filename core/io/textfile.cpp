@@ -1,7 +1,7 @@
-#include "textfile.h"
+#include "core/io/textfile.h"
 
-#include "error.h"
-#include "inputfile.h"
+#include "core/io/error.h"
+#include "core/io/inputfile.h"
 
 namespace lq {
 

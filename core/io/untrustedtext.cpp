@@ -1,4 +1,4 @@
-#include "untrustedtext.h"
+#include "core/io/untrustedtext.h"
 
 #include <cstdio>
 

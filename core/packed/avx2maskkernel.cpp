@@ -1,6 +1,6 @@
-#include "avx2maskkernel.h"
+#include "core/packed/avx2maskkernel.h"
 
-#include "simdkernelsupport.h"
+#include "core/packed/simdkernelsupport.h"
 
 #include <algorithm>
 #include <cstring>

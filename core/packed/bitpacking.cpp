@@ -1,6 +1,6 @@
-#include "bitpacking.h"
+#include "core/packed/bitpacking.h"
 
-#include "../io/error.h"
+#include "core/io/error.h"
 
 #include <cstring>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "bitpacking.h"
+#include "core/packed/bitpacking.h"
 
 #include <cstdint>
 #include <cstring>

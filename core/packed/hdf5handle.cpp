@@ -1,4 +1,4 @@
-#include "hdf5handle.h"
+#include "core/packed/hdf5handle.h"
 
 namespace lq::h5 {
 

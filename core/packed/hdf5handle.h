@@ -4,7 +4,7 @@
 // lq::Error. Private to core/packed (the packed file's reader and writer); nothing outside
 // includes HDF5.
 
-#include "../io/error.h"
+#include "core/io/error.h"
 
 #include <hdf5.h>
 #include <mutex>

@@ -1,4 +1,4 @@
-#include "hdf5prescan.h"
+#include "core/packed/hdf5prescan.h"
 
 #include <cstdint>
 #include <cstring>

@@ -1,7 +1,7 @@
-#include "kerneldispatch.h"
+#include "core/packed/kerneldispatch.h"
 
-#include "avx2maskkernel.h"
-#include "lookupkernel.h"
+#include "core/packed/avx2maskkernel.h"
+#include "core/packed/lookupkernel.h"
 
 #include <atomic>
 

@@ -5,7 +5,7 @@
 // avx2maskkernel.h and the decoding tiles of packedkernel.cpp) run what they are given; none of
 // them asks the CPU or checks a shape again.
 
-#include "packedformat.h"
+#include "core/packed/packedformat.h"
 
 #include <cstdint>
 

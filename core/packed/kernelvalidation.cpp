@@ -1,8 +1,8 @@
-#include "kernelvalidation.h"
+#include "core/packed/kernelvalidation.h"
 
-#include "../engine/elapsed.h"
-#include "../io/error.h"
-#include "packedkernel.h"
+#include "core/engine/elapsed.h"
+#include "core/io/error.h"
+#include "core/packed/packedkernel.h"
 
 #include <chrono>
 #include <cmath>

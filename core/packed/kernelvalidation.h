@@ -1,7 +1,7 @@
 #pragma once
 
-#include "../io/progress.h"
-#include "packedformat.h"
+#include "core/io/progress.h"
+#include "core/packed/packedformat.h"
 
 #include <cstdint>
 #include <string>

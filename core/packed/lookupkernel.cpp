@@ -7,9 +7,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-#include "lookupkernel.h"
+#include "core/packed/lookupkernel.h"
 
-#include "simdkernelsupport.h"
+#include "core/packed/simdkernelsupport.h"
 
 #include <algorithm>
 #include <array>

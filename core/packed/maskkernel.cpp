@@ -1,6 +1,6 @@
-#include "maskkernel.h"
+#include "core/packed/maskkernel.h"
 
-#include "simdkernelsupport.h"
+#include "core/packed/simdkernelsupport.h"
 
 #include <algorithm>
 #include <cstring>

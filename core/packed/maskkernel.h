@@ -1,6 +1,6 @@
 #pragma once
 
-#include "packedformat.h"
+#include "core/packed/packedformat.h"
 
 #include <cstdint>
 

@@ -1,11 +1,11 @@
 // Reading .lqa.h5 files: every object, attribute and size is checked before it is trusted.
 
-#include "../io/error.h"
-#include "../io/jsontext.h"
-#include "../io/loadedfile.h"
-#include "hdf5prescan.h"
-#include "packedfile.h"
-#include "packedfileschema.h"
+#include "core/io/error.h"
+#include "core/io/jsontext.h"
+#include "core/io/loadedfile.h"
+#include "core/packed/hdf5prescan.h"
+#include "core/packed/packedfile.h"
+#include "core/packed/packedfileschema.h"
 
 #include <algorithm>
 #include <cmath>

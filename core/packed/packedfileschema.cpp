@@ -1,6 +1,6 @@
-#include "packedfileschema.h"
+#include "core/packed/packedfileschema.h"
 
-#include "packedfile.h"
+#include "core/packed/packedfile.h"
 
 #include <algorithm>
 

@@ -4,9 +4,9 @@
 // names of the file's objects, its HDF5 types and the module table's row layout. Private to
 // core/packed; the layout is documented in docs/FORMAT.md.
 
-#include "../io/untrustedtext.h"
-#include "hdf5handle.h"
-#include "packedformat.h"
+#include "core/io/untrustedtext.h"
+#include "core/packed/hdf5handle.h"
+#include "core/packed/packedformat.h"
 
 #include <cstdint>
 #include <string>

@@ -1,10 +1,10 @@
 // Writing .lqa.h5 files: the whole file is built in memory by HDF5's core driver, then
 // written atomically.
 
-#include "../io/atomicfile.h"
-#include "../io/error.h"
-#include "packedfile.h"
-#include "packedfileschema.h"
+#include "core/io/atomicfile.h"
+#include "core/io/error.h"
+#include "core/packed/packedfile.h"
+#include "core/packed/packedfileschema.h"
 
 #include <cmath>
 #include <cstddef>

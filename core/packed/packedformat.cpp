@@ -1,8 +1,8 @@
-#include "packedformat.h"
+#include "core/packed/packedformat.h"
 
-#include "../engine/bitcount.h"
-#include "../io/error.h"
-#include "sha256.h"
+#include "core/engine/bitcount.h"
+#include "core/io/error.h"
+#include "core/packed/sha256.h"
 
 #include <cmath>
 #include <filesystem>

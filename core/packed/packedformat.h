@@ -1,12 +1,12 @@
 #pragma once
 
-#include "../engine/quantizedvectors.h"
-#include "../engine/quantresult.h"
-#include "../engine/quantsettings.h"
-#include "../io/adapter.h"
-#include "../io/dtype.h"
-#include "../io/safetensors.h"
-#include "bitpacking.h"
+#include "core/engine/quantizedvectors.h"
+#include "core/engine/quantresult.h"
+#include "core/engine/quantsettings.h"
+#include "core/io/adapter.h"
+#include "core/io/dtype.h"
+#include "core/io/safetensors.h"
+#include "core/packed/bitpacking.h"
 
 #include <Eigen/Core>
 #include <bit>

@@ -1,12 +1,12 @@
-#include "packedkernel.h"
+#include "core/packed/packedkernel.h"
 
-#include "../io/error.h"
-#include "../io/firsterror.h"
-#include "avx2maskkernel.h"
-#include "codedecode.h"
-#include "kerneldispatch.h"
-#include "lookupkernel.h"
-#include "maskkernel.h"
+#include "core/io/error.h"
+#include "core/io/firsterror.h"
+#include "core/packed/avx2maskkernel.h"
+#include "core/packed/codedecode.h"
+#include "core/packed/kerneldispatch.h"
+#include "core/packed/lookupkernel.h"
+#include "core/packed/maskkernel.h"
 
 #include <algorithm>
 #include <omp.h>

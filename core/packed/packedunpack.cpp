@@ -1,8 +1,8 @@
-#include "packedunpack.h"
+#include "core/packed/packedunpack.h"
 
-#include "../io/adapter.h"
-#include "../io/atomicfile.h"
-#include "../io/error.h"
+#include "core/io/adapter.h"
+#include "core/io/atomicfile.h"
+#include "core/io/error.h"
 
 #include <filesystem>
 

@@ -1,8 +1,8 @@
-#include "planfile.h"
+#include "core/packed/planfile.h"
 
-#include "../io/error.h"
-#include "../io/filename.h"
-#include "packedfile.h"
+#include "core/io/error.h"
+#include "core/io/filename.h"
+#include "core/packed/packedfile.h"
 
 namespace lq {
 

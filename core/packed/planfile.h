@@ -1,7 +1,7 @@
 #pragma once
 
-#include "../engine/quantplan.h"
-#include "packedformat.h"
+#include "core/engine/quantplan.h"
+#include "core/packed/packedformat.h"
 
 #include <string>
 

@@ -1,6 +1,6 @@
-#include "sha256.h"
+#include "core/packed/sha256.h"
 
-#include "../io/error.h"
+#include "core/io/error.h"
 
 #include <cerrno>
 #include <cstring>

@@ -4,7 +4,7 @@
 // way: where a vector's groups and codes are, the group scales, the per-width dispatch and the
 // fixed-order lane sum. Internal to core/packed.
 
-#include "packedformat.h"
+#include "core/packed/packedformat.h"
 
 #include <cstdint>
 #include <type_traits>

@@ -2,7 +2,6 @@
 // library, the exported adapter loads like the input (same keys, dtypes, shapes, config) and
 // holds the quantized factors, and the input is never overwritten.
 
-#include "../io/filesnapshot.h"
 #include "clirun.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/engine/quantplan.h"
@@ -10,6 +9,7 @@
 #include "core/io/adapter.h"
 #include "core/io/error.h"
 #include "shareddata.h"
+#include "tests/io/filesnapshot.h"
 
 #include <QFile>
 #include <QJsonArray>

@@ -178,7 +178,7 @@ void TradeOffTest::widthControlSelection()
     const QModelIndex layer = model->indexOf(document, first).parent();
     QVERIFY(layer.isValid());
     QVERIFY(model->rowCount(layer) >= 2);
-    tree->setCurrentIndex(layer);
+    tree->setCurrentIndex(shownRow(bench, layer));
     std::vector<int> modules;
     for (int row = 0; row < model->rowCount(layer); ++row)
         modules.push_back(model->moduleOf(model->index(row, 0, layer)));

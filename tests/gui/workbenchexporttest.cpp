@@ -1,10 +1,10 @@
 // The File menu's exports, each through its action with a path the test gives instead of a file
 // dialog: the dequantized PEFT adapter, the packed .lqa.h5, the report and the plot, read back
 // and compared with the result on screen; an unwritable path gives an error and changes nothing.
-#include "../io/filesnapshot.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/packed/packedfile.h"
 #include "setmodulesplitcommand.h"
+#include "tests/io/filesnapshot.h"
 #include "widgets/errorbarplot.h"
 #include "workbenchharness.h"
 

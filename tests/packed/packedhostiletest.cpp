@@ -8,12 +8,12 @@
 //   named (group size, long names, NUL bytes, bytes that are not UTF-8), leaving no file;
 // - a file without modules is refused; bytes that are not UTF-8 never break JSON output.
 
-#include "../fuzz/packedmutations.h"
 #include "clirun.h"
 #include "core/engine/adapterquantizer.h"
 #include "core/io/error.h"
 #include "core/packed/packedfile.h"
 #include "packedtestdata.h"
+#include "tests/fuzz/packedmutations.h"
 
 #include <QDir>
 #include <QDirIterator>
