@@ -605,7 +605,8 @@ for folder, _, found in os.walk(out):
     for f in found:
         files.add(os.path.relpath(os.path.join(folder, f), out))
 finished = set(done) if run == "stopped" else set(names)
-expected = {n + ext for n in finished for ext in (".lqa.h5", ".fingerprint.json")}
+# The resume records live in OUTDIR/.fingerprints/<name>.json (core/fleet/batchfingerprint.h).
+expected = {n + ".lqa.h5" for n in finished} | {".fingerprints/" + n + ".json" for n in finished}
 outputs = {f for f in files if not f.startswith("slurm-logs/") and not f.startswith("batch-")}
 if outputs != expected:
     problems.append("outputs beyond the finished adapters: %s; missing: %s"

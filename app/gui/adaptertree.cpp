@@ -299,8 +299,10 @@ void AdapterTree::addTargetMenu(QMenu* menu, AdapterDocument* document, const QS
         {lq::Refinement::Paper, tr("Paper (SGD)")},
         {lq::Refinement::Best, tr("Best")},
         {std::nullopt, tr("As the Adapter")}};
-    for (const auto& [refine, text] : refinements) {
-        QAction* action = refineMenu->addAction(text);
+    for (const auto& entry : refinements) {
+        // A copy, not a structured binding: clang 14 (the sanitizer build) cannot capture those.
+        const std::optional<lq::Refinement> refine = entry.first;
+        QAction* action = refineMenu->addAction(entry.second);
         action->setObjectName(
             refine ? QStringLiteral("refine-%1").arg(QString::fromStdString(lq::toString(*refine)))
                    : QStringLiteral("refine-adapter"));
